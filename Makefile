@@ -1,0 +1,45 @@
+# Two commands a newcomer needs: `make run` and `make test`. Everything else is installed from this repo.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CONFIG ?= examples/config.yaml
+HOST ?= 127.0.0.1
+PORT ?= 4000
+
+.PHONY: run test lint typecheck bench emulator check-config clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch node_modules/.installed
+
+run: $(STAMP)
+	$(BIN)/livegate serve --config $(CONFIG) --host $(HOST) --port $(PORT)
+
+emulator: $(STAMP)
+	$(BIN)/livegate emulator --host $(HOST) --port 4100
+
+check-config: $(STAMP)
+	$(BIN)/livegate check-config $(CONFIG)
+
+test: $(STAMP) node_modules/.installed
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy translators schemas
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) node_modules

@@ -1,0 +1,110 @@
+"""What each Gemini Live model accepts: one table, read by the translators and by the emulator.
+
+Sources: GEMINI_LIVE.md §3.1, §3.2, §6 and §9. Unknown models get `DEFAULT_PROFILE`, the
+choice that works on every current Live model (AUDIO out + transcription, user text as realtime text).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import Enum
+from typing import Any
+
+
+class UserText(Enum):
+    """How a user's typed text reaches the model."""
+
+    CLIENT_CONTENT = "client_content"  # clientContent{turns, turnComplete} (2.x models)
+    REALTIME_TEXT = "realtime_text"  # realtimeInput.text (3.x: clientContent only as initial history)
+
+
+class Thinking(Enum):
+    """Which thinking knob a model takes (GEMINI_LIVE.md §3.1 generationConfig.thinkingConfig)."""
+
+    NONE = "none"  # rejects any thinking config
+    BUDGET = "budget"  # thinkingBudget (2.5 family)
+    LEVEL = "level"  # thinkingLevel (3.x)
+    LEVEL_REQUIRED = "level_required"  # a level is mandatory and MINIMAL is refused
+
+
+class Backend(Enum):
+    GEMINI = "gemini"  # Developer API (generativelanguage.googleapis.com)
+    VERTEX = "vertex"  # Vertex AI (aiplatform.googleapis.com)
+
+
+@dataclass(frozen=True)
+class ModelProfile:
+    """The capabilities of one Live model id."""
+
+    text_output: bool = False  # accepts responseModalities ["TEXT"]
+    user_text: UserText = UserText.REALTIME_TEXT
+    history_at_start_only: bool = True  # clientContent only before any realtime input
+    affective_dialog: bool = False
+    proactive_audio: bool = False
+    thinking: Thinking = Thinking.NONE
+    retired: bool = False  # the real service answers 1008 "not found"
+    backends: frozenset[Backend] = frozenset({Backend.GEMINI, Backend.VERTEX})
+    context_window: int = 131072
+
+    def with_overrides(self, overrides: dict[str, Any]) -> ModelProfile:
+        """A copy with per-alias `model_info` overrides applied (unknown keys are ignored by the caller)."""
+        fields = dict(overrides)
+        if "user_text" in fields and isinstance(fields["user_text"], str):
+            fields["user_text"] = UserText(fields["user_text"])
+        if "thinking" in fields and isinstance(fields["thinking"], str):
+            fields["thinking"] = Thinking(fields["thinking"])
+        return replace(self, **fields)
+
+
+PROFILE_FIELDS = frozenset(ModelProfile.__dataclass_fields__) - {"backends"}
+
+DEFAULT_PROFILE = ModelProfile()
+
+_NATIVE_AUDIO_25 = ModelProfile(
+    user_text=UserText.CLIENT_CONTENT,
+    history_at_start_only=False,
+    affective_dialog=True,
+    proactive_audio=True,
+    thinking=Thinking.BUDGET,
+)
+_LIVE_3 = ModelProfile(thinking=Thinking.LEVEL)
+_DEV = frozenset({Backend.GEMINI})
+_VERTEX = frozenset({Backend.VERTEX})
+
+PROFILES: dict[str, ModelProfile] = {
+    "gemini-3.1-flash-live-preview": _LIVE_3,
+    "gemini-3.8-live": ModelProfile(thinking=Thinking.NONE),
+    "gemini-3.8-live-extended-thinking": ModelProfile(thinking=Thinking.LEVEL_REQUIRED),
+    "gemini-2.5-flash-native-audio-preview-12-2025": replace(_NATIVE_AUDIO_25, backends=_DEV),
+    "gemini-2.5-flash-native-audio-preview-09-2025": replace(_NATIVE_AUDIO_25, backends=_DEV),
+    "gemini-2.5-flash-native-audio-latest": replace(_NATIVE_AUDIO_25, backends=_DEV),
+    "gemini-live-2.5-flash-native-audio": replace(_NATIVE_AUDIO_25, backends=_VERTEX),
+    "gemini-live-2.5-flash": replace(_NATIVE_AUDIO_25, backends=_VERTEX),
+    "gemini-live-2.5-flash-preview-native-audio-09-2025": replace(_NATIVE_AUDIO_25, backends=_VERTEX),
+    "gemini-3.5-live-translate-preview": replace(_LIVE_3, backends=_DEV),
+    # Half-cascade models: the last that accepted TEXT output and clientContent turns. Retired on the
+    # Developer API on 2025-12-09; kept so `retired` can be served as 1008 and TEXT sessions tested.
+    "gemini-2.0-flash-live-preview-04-09": ModelProfile(
+        text_output=True,
+        user_text=UserText.CLIENT_CONTENT,
+        history_at_start_only=False,
+        backends=_VERTEX,
+        context_window=32768,
+    ),
+    "gemini-2.0-flash-live-001": ModelProfile(
+        text_output=True, user_text=UserText.CLIENT_CONTENT, history_at_start_only=False, retired=True
+    ),
+    "gemini-live-2.5-flash-preview": ModelProfile(
+        text_output=True, user_text=UserText.CLIENT_CONTENT, history_at_start_only=False, retired=True
+    ),
+}
+
+
+def profile_for(model_id: str) -> ModelProfile:
+    """The profile of a bare model id (`models/` and Vertex resource prefixes are stripped)."""
+    bare = model_id.rsplit("/", 1)[-1]
+    return PROFILES.get(bare, DEFAULT_PROFILE)
+
+
+def is_known(model_id: str) -> bool:
+    return model_id.rsplit("/", 1)[-1] in PROFILES

@@ -1,0 +1,47 @@
+"""What a translator asks the gateway to do: the only outputs of `feed()`.
+
+The translators never touch a socket; they return these commands and `gateway/session.py` carries them
+out in order (the mitmproxy `commands.py` pattern).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class SendClient:
+    """Send one OpenAI server event (a dict with `type` and `event_id`) to the client."""
+
+    event: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SendUpstream:
+    """Send one Gemini Live client message (`setup` excluded) to the upstream socket."""
+
+    message: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectUpstream:
+    """Dial the upstream and send `setup` as its first frame; later `SendUpstream`s follow it."""
+
+    setup: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CloseClient:
+    """Close the client socket with this code and reason (after any events before it were sent)."""
+
+    code: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CloseUpstream:
+    """Close the upstream socket normally."""
+
+
+Command = SendClient | SendUpstream | ConnectUpstream | CloseClient | CloseUpstream
