@@ -1,0 +1,85 @@
+"""`livegate serve | check-config | emulator`: the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+
+from gateway.config import ConfigError, load_config
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gateway.app import create_app
+
+    try:
+        config = load_config(args.config, os.environ)
+    except ConfigError as exc:
+        print(f"livegate: {exc}", file=sys.stderr)
+        return 2
+    if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
+        print("livegate: --ssl-certfile and --ssl-keyfile go together", file=sys.stderr)
+        return 2
+    uvicorn.run(
+        create_app(config),
+        host=args.host,
+        port=args.port,
+        ssl_certfile=args.ssl_certfile,
+        ssl_keyfile=args.ssl_keyfile,
+        log_level=args.log_level,
+        ws_max_size=16 * 1024 * 1024,  # one append may carry up to 15 MiB (OPENAI_REALTIME.md §1.1)
+        ws_ping_interval=20.0,  # the real server pings about every 20 s (§8.14)
+        ws_ping_timeout=20.0,
+    )
+    return 0
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config, os.environ)
+    except ConfigError as exc:
+        print(f"livegate: {exc}", file=sys.stderr)
+        return 2
+    aliases = {alias: [d.describe() for d in ds] for alias, ds in config.deployments.items()}
+    print(json.dumps({"config": config.path, "master_key": bool(config.master_key), "aliases": aliases}, indent=2))
+    return 0
+
+
+def _emulator(args: argparse.Namespace) -> int:
+    from gateway.emulator.server import main as emulator_main
+
+    return emulator_main(args.rest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="livegate", description="OpenAI Realtime gateway for Gemini Live")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the gateway")
+    serve.add_argument("--config", required=True, help="YAML config with a model_list")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=4000)
+    serve.add_argument("--ssl-certfile", help="serve wss:// with this certificate (PEM)")
+    serve.add_argument("--ssl-keyfile", help="the certificate's private key (PEM)")
+    serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    serve.set_defaults(func=_serve)
+    check = sub.add_parser("check-config", help="validate a config file and print the resolved aliases")
+    check.add_argument("config")
+    check.set_defaults(func=_check_config)
+    emulator = sub.add_parser("emulator", help="run the Gemini Live emulator alone", add_help=False)
+    emulator.add_argument("rest", nargs=argparse.REMAINDER)
+    emulator.set_defaults(func=_emulator)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""One table from Gemini's close codes to what the OpenAI client sees (GEMINI_LIVE.md §5.1).
+
+Reasons are passed on with anything that looks like a secret removed; exception text is never
+forwarded (websockets' own warning: it may be security-sensitive).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from websockets.frames import CloseCode
+
+
+@dataclass(frozen=True)
+class ClientClose:
+    """The client-facing result of an upstream close."""
+
+    close_code: int  # WebSocket close code sent to the client
+    error_type: str  # OpenAI error.type
+    error_code: str  # OpenAI error.code
+    summary: str  # what happened, in words; the upstream reason is appended
+
+
+# 4000 is what OpenAI uses for request-shape failures (OPENAI_REALTIME.md §1.2); 1011 for server faults.
+UPSTREAM_TO_CLIENT: dict[int, ClientClose] = {
+    CloseCode.NORMAL_CLOSURE: ClientClose(1000, "server_error", "upstream_closed", "Gemini ended the session"),
+    CloseCode.GOING_AWAY: ClientClose(1011, "server_error", "upstream_going_away", "Gemini went away"),
+    CloseCode.INVALID_DATA: ClientClose(
+        4000, "invalid_request_error", "upstream_invalid_argument", "Gemini rejected the request"
+    ),
+    CloseCode.POLICY_VIOLATION: ClientClose(
+        4000, "invalid_request_error", "upstream_not_found_or_policy", "Gemini refused the session"
+    ),
+    CloseCode.INTERNAL_ERROR: ClientClose(1011, "server_error", "upstream_error", "Gemini had an internal error"),
+    CloseCode.ABNORMAL_CLOSURE: ClientClose(
+        1011, "server_error", "upstream_connection_lost", "The connection to Gemini was lost"
+    ),
+}
+UNKNOWN = ClientClose(1011, "server_error", "upstream_error", "The Gemini session ended unexpectedly")
+# Quota and concurrency exhaustion arrive as 1011 with this in the reason (§5.1).
+RATE_LIMITED = ClientClose(1013, "rate_limit_error", "rate_limit_exceeded", "Gemini quota or concurrency limit")
+DIAL_FAILED = ClientClose(1011, "server_error", "upstream_unavailable", "Could not connect to Gemini")
+DIAL_REFUSED = ClientClose(4000, "invalid_request_error", "upstream_refused", "Gemini refused the connection")
+
+_SECRETS = re.compile(
+    r"(AIza[0-9A-Za-z_\-]{20,}|ya29\.[0-9A-Za-z_\-.]+|auth_tokens/[0-9A-Za-z_\-]+|"
+    r"(?i:key|token|access_token)=[^&\s]+|Bearer\s+\S+)"
+)
+
+
+def redact(text: str) -> str:
+    """Drop API keys, OAuth tokens and key=… query values from a reason before it reaches anyone."""
+    return _SECRETS.sub("[redacted]", text)
+
+
+def for_upstream_close(code: int | None, reason: str) -> ClientClose:
+    if "RESOURCE_EXHAUSTED" in reason or "quota" in reason.lower():
+        return RATE_LIMITED
+    if code is None:
+        return UPSTREAM_TO_CLIENT[CloseCode.ABNORMAL_CLOSURE]
+    return UPSTREAM_TO_CLIENT.get(code, UNKNOWN)
+
+
+def message(close: ClientClose, reason: str) -> str:
+    reason = redact(reason).strip()
+    return f"{close.summary}: {reason}" if reason else f"{close.summary}."

@@ -1,0 +1,175 @@
+"""Loads the config file once at start-up: YAML → validated shapes → resolved, frozen deployments.
+
+Every failure is a `ConfigError` whose message names the file, the entry and the field, so
+`livegate serve` can print it and exit instead of failing later on a live session.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from schemas.config import GatewayConfigFile, ModelEntry
+from schemas.profiles import PROFILE_FIELDS, ModelProfile, profile_for
+
+_ENV_REF = re.compile(r"^os\.environ/([A-Za-z_][A-Za-z0-9_]*)$")
+
+
+class ConfigError(Exception):
+    """The config file cannot be used; the message says exactly where and why."""
+
+
+class Provider(enum.Enum):
+    GEMINI = "gemini"
+    VERTEX = "vertex_ai"
+    EMULATOR = "emulator"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One resolved `model_list` entry: everything needed to dial its upstream."""
+
+    alias: str  # what clients pass as ?model=
+    provider: Provider
+    model_id: str  # bare Gemini model id, e.g. gemini-3.1-flash-live-preview
+    profile: ModelProfile  # capabilities, with model_info overrides applied
+    api_key: str | None = field(default=None, repr=False)
+    api_base: str | None = None
+    api_version: str | None = None
+    vertex_project: str | None = None
+    vertex_location: str | None = None
+    vertex_credentials: str | None = field(default=None, repr=False)
+
+    def describe(self) -> dict[str, Any]:
+        """For `check-config`: the resolved alias with secrets masked."""
+        return {
+            "alias": self.alias,
+            "provider": self.provider.value,
+            "model": self.model_id,
+            "api_key": _mask(self.api_key),
+            "api_base": self.api_base,
+            "api_version": self.api_version,
+            "vertex_project": self.vertex_project,
+            "vertex_location": self.vertex_location,
+            "vertex_credentials": _mask(self.vertex_credentials),
+            "profile": {name: _plain(getattr(self.profile, name)) for name in sorted(PROFILE_FIELDS)},
+        }
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """The whole gateway's settings."""
+
+    path: str  # the file it came from, for messages
+    deployments: dict[str, list[Deployment]]  # alias → deployments, in the order they are tried
+    master_key: str | None = field(default=None, repr=False)  # None: no gateway key is required
+
+    @property
+    def uses_emulator(self) -> bool:
+        return any(d.provider is Provider.EMULATOR for ds in self.deployments.values() for d in ds)
+
+
+def load_config(path: str | Path, environ: Mapping[str, str]) -> GatewayConfig:
+    """Read, validate and resolve a config file against an injected environment."""
+    where = str(path)
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read the config file: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping with a 'model_list' at the top level")
+    resolved = _resolve_env(raw, environ, where, ())
+    try:
+        parsed = GatewayConfigFile.model_validate(resolved)
+    except ValidationError as exc:
+        raise ConfigError(_describe_validation(where, raw, exc)) from None
+    deployments: dict[str, list[Deployment]] = {}
+    for index, entry in enumerate(parsed.model_list):
+        deployment = _deployment(entry, parsed, f"{where}: model_list[{index}] ({entry.model_name!r})")
+        deployments.setdefault(entry.model_name, []).append(deployment)
+    return GatewayConfig(where, deployments, parsed.general_settings.master_key)
+
+
+def _resolve_env(value: Any, environ: Mapping[str, str], where: str, path: tuple[str, ...]) -> Any:
+    """Replace every `os.environ/NAME` string with the variable's value (LiteLLM's convention)."""
+    if isinstance(value, dict):
+        return {k: _resolve_env(v, environ, where, (*path, str(k))) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve_env(v, environ, where, (*path, str(i))) for i, v in enumerate(value)]
+    if isinstance(value, str) and (match := _ENV_REF.match(value)):
+        name = match.group(1)
+        if name not in environ:
+            raise ConfigError(f"{where}: {_dotted(path)}: environment variable {name} is not set")
+        return environ[name]
+    return value
+
+
+def _deployment(entry: ModelEntry, parsed: GatewayConfigFile, where: str) -> Deployment:
+    params = entry.litellm_params
+    provider_name, _, model_id = params.model.partition("/")
+    provider = Provider(provider_name)
+    overrides = {k: v for k, v in (entry.model_info.model_extra or {}).items() if k in PROFILE_FIELDS}
+    try:
+        profile = profile_for(model_id).with_overrides(overrides)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: model_info: {exc}") from None
+    defaults = parsed.litellm_settings.default_vertex_config
+    if provider is Provider.GEMINI and not params.api_key:
+        raise ConfigError(f"{where}: litellm_params.api_key: a Gemini API key is required for gemini/ models")
+    return Deployment(
+        alias=entry.model_name,
+        provider=provider,
+        model_id=model_id,
+        profile=profile,
+        api_key=params.api_key,
+        api_base=params.api_base,
+        api_version=params.api_version,
+        vertex_project=params.vertex_project or (defaults.vertex_project if defaults else None),
+        vertex_location=params.vertex_location or (defaults.vertex_location if defaults else None),
+        vertex_credentials=params.vertex_credentials or (defaults.vertex_credentials if defaults else None),
+    )
+
+
+def _describe_validation(where: str, raw: dict[str, Any], exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"]]
+        entry = ""
+        if len(loc) >= 2 and loc[0] == "model_list" and loc[1].isdigit():
+            name = _entry_name(raw, int(loc[1]))
+            entry = f"model_list[{loc[1]}]" + (f" ({name!r})" if name else "") + ": "
+            loc = loc[2:]
+        message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
+        lines.append(f"{where}: {entry}{'.'.join(loc) or 'top level'}: {message}")
+    return "\n".join(lines)
+
+
+def _entry_name(raw: dict[str, Any], index: int) -> str | None:
+    entries = raw.get("model_list")
+    if isinstance(entries, list) and index < len(entries) and isinstance(entries[index], dict):
+        name = entries[index].get("model_name")
+        return name if isinstance(name, str) else None
+    return None
+
+
+def _dotted(path: tuple[str, ...]) -> str:
+    return ".".join(path) or "top level"
+
+
+def _mask(secret: str | None) -> str | None:
+    if not secret:
+        return secret
+    return "****" + secret[-4:] if len(secret) > 12 else "****"
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value

@@ -1,0 +1,188 @@
+"""One client session: receive, decode, feed the translators, carry out their commands. Nothing more.
+
+Every outgoing frame goes through one queue per socket, filled synchronously in the order the
+translators produced it, so events from the two directions can never overtake each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from gateway import close_codes
+from gateway.config import Deployment
+from gateway.upstream import Endpoint, dial
+from schemas.openai import Dialect, binary_frame_error, parse_client_event
+from translators.client import ClientTranslator
+from translators.commands import (
+    CloseClient,
+    CloseUpstream,
+    Command,
+    ConnectUpstream,
+    SendClient,
+    SendUpstream,
+)
+from translators.errors import ClientProtocolError
+from translators.ids import IdFactory
+from translators.session_config import SessionConfig
+from translators.state import SessionState
+from translators.upstream import UpstreamTranslator
+
+log = logging.getLogger("livegate.session")
+
+
+@dataclass(frozen=True)
+class _Close:
+    code: int
+    reason: str
+
+
+class Session:
+    """Pumps one client socket and (once content arrives) one upstream socket."""
+
+    def __init__(self, websocket: WebSocket, deployment: Deployment, endpoint: Endpoint, dialect: Dialect) -> None:
+        self._ws = websocket  # the accepted client socket
+        self._endpoint = endpoint  # where the upstream is and how to authenticate
+        self.state = SessionState(
+            dialect=dialect,
+            profile=deployment.profile,
+            model_resource=endpoint.model_resource,
+            config=SessionConfig(model=deployment.alias),
+            ids=IdFactory(),
+            created_at=int(time.time()),
+        )
+        self.client = ClientTranslator(self.state)
+        self.upstream = UpstreamTranslator(self.state)
+        self._to_client: asyncio.Queue[str | _Close] = asyncio.Queue()  # frames for the client, in order
+        self._to_upstream: asyncio.Queue[bytes | None] = asyncio.Queue()  # frames for Gemini, in order
+        self._upstream_task: asyncio.Task[None] | None = None  # dial + read loop, once started
+        self._upstream_ws: ClientConnection | None = None
+        self._closing = False  # a close was queued for the client: stop reading
+
+    async def run(self) -> None:
+        writer = asyncio.create_task(self._client_writer())
+        self._execute(self.client.start())
+        try:
+            await self._client_reader()
+        finally:
+            await self._shutdown(writer)
+
+    # ---- commands --------------------------------------------------------------------------------
+    def _execute(self, commands: list[Command]) -> None:
+        """Enqueue in order; never awaits, so nothing can run between two commands of one feed."""
+        for command in commands:
+            if isinstance(command, SendClient):
+                self._to_client.put_nowait(orjson.dumps(command.event).decode())
+            elif isinstance(command, SendUpstream):
+                self._to_upstream.put_nowait(orjson.dumps(command.message))
+            elif isinstance(command, ConnectUpstream):
+                self._upstream_task = asyncio.create_task(self._upstream_main(command.setup))
+            elif isinstance(command, CloseClient):
+                self._closing = True
+                self._to_client.put_nowait(_Close(command.code, command.reason))
+            elif isinstance(command, CloseUpstream):
+                self._to_upstream.put_nowait(None)
+
+    # ---- client side -----------------------------------------------------------------------------
+    async def _client_reader(self) -> None:
+        dialect = self.state.dialect
+        while not self._closing:
+            message = await self._ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            try:
+                if text is None:
+                    raise binary_frame_error()
+                event = parse_client_event(text, dialect)
+            except ClientProtocolError as exc:
+                self._execute(self.client.error(exc))
+                continue
+            self._execute(self.client.feed(event))
+
+    async def _client_writer(self) -> None:
+        while True:
+            frame = await self._to_client.get()
+            if isinstance(frame, _Close):
+                with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                    await self._ws.close(frame.code, frame.reason)
+                return
+            try:
+                await self._ws.send_text(frame)
+            except (RuntimeError, WebSocketDisconnect):
+                return
+
+    # ---- upstream side ---------------------------------------------------------------------------
+    async def _upstream_main(self, setup: dict[str, Any]) -> None:
+        try:
+            await self._upstream_session(setup)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # our own bug: never leave the client hanging, never forward the text
+            log.exception("upstream pump failed for %s", self.state.session_id)
+            self._fail(close_codes.UNKNOWN, "internal gateway error")
+
+    async def _upstream_session(self, setup: dict[str, Any]) -> None:
+        try:
+            self._upstream_ws = await dial(self._endpoint)
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            self._fail(close_codes.DIAL_REFUSED, f"HTTP {status} from the upstream handshake")
+            return
+        except (OSError, InvalidHandshake, TimeoutError) as exc:
+            self._fail(close_codes.DIAL_FAILED, type(exc).__name__)
+            return
+        ws = self._upstream_ws
+        writer = asyncio.create_task(self._upstream_writer(ws))
+        try:
+            await ws.send(orjson.dumps(setup), text=True)
+            async for raw in ws:
+                self._execute(self.upstream.feed(orjson.loads(raw)))
+        except ConnectionClosed:
+            pass
+        except orjson.JSONDecodeError:
+            self._fail(close_codes.UNKNOWN, "Gemini sent a frame that is not JSON")
+            return
+        finally:
+            writer.cancel()
+        if not self._closing:
+            reason = ws.close_reason or ""
+            self._fail(close_codes.for_upstream_close(ws.close_code, reason), reason)
+
+    async def _upstream_writer(self, ws: ClientConnection) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            while (frame := await self._to_upstream.get()) is not None:
+                await ws.send(frame, text=True)
+            await ws.close()
+
+    def _fail(self, close: close_codes.ClientClose, reason: str) -> None:
+        log.info(
+            "upstream ended for %s: %s %s",
+            self.state.session_id,
+            close.error_code,
+            close_codes.redact(reason),
+        )
+        message = close_codes.message(close, reason)
+        self._execute(self.upstream.upstream_failed(close.error_type, close.error_code, message, close.close_code))
+
+    async def _shutdown(self, writer: asyncio.Task[None]) -> None:
+        self._closing = True
+        if self._upstream_ws is not None:
+            with contextlib.suppress(Exception):
+                await self._upstream_ws.close()
+        if self._upstream_task is not None:
+            self._upstream_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._upstream_task
+        self._to_client.put_nowait(_Close(1000, ""))
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.wait_for(writer, timeout=5)

@@ -1,0 +1,107 @@
+"""A real livegate server on a loopback port, in a background thread, for tests with real clients."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+import yaml
+
+from gateway.app import create_app
+from gateway.config import load_config
+
+MASTER_KEY = "sk-test-master-key"
+
+DEFAULT_MODELS = [
+    {
+        "model_name": "gemini-live",
+        "litellm_params": {"model": "emulator/gemini-2.5-flash-native-audio-preview-12-2025"},
+    },
+    {"model_name": "gemini-3.1-live", "litellm_params": {"model": "emulator/gemini-3.1-flash-live-preview"}},
+    {
+        "model_name": "gemini-live-text",
+        "litellm_params": {
+            "model": "emulator/gemini-2.0-flash-live-preview-04-09",
+            "vertex_project": "demo-project",
+            "vertex_location": "us-central1",
+        },
+    },
+]
+
+
+@dataclass
+class LiveGateway:
+    """A running gateway: `http_base` for SDK base URLs, `ws_base` for raw sockets."""
+
+    port: int
+    scheme: str
+
+    @property
+    def http_base(self) -> str:
+        host = "localhost" if self.scheme == "https" else "127.0.0.1"
+        return f"{self.scheme}://{host}:{self.port}/v1"
+
+    @property
+    def ws_base(self) -> str:
+        return self.http_base.replace("http", "ws", 1)
+
+
+class GatewayThread:
+    """Runs uvicorn with a config written to `tmp_path` until `stop()`."""
+
+    def __init__(
+        self,
+        tmp_path: Path,
+        models: list[dict[str, object]] | None = None,
+        *,
+        master_key: str | None = MASTER_KEY,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+    ) -> None:
+        document: dict[str, object] = {"model_list": models or DEFAULT_MODELS}
+        if master_key:
+            document["general_settings"] = {"master_key": master_key}
+        path = tmp_path / "config.yaml"
+        path.write_text(yaml.safe_dump(document))
+        config = load_config(path, {})
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(config),
+                host="127.0.0.1",
+                port=0,
+                log_level="warning",
+                ssl_certfile=certfile,
+                ssl_keyfile=keyfile,
+                lifespan="on",
+            )
+        )
+        self._scheme = "https" if certfile else "http"
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.run(self._server.serve())
+
+    def start(self) -> LiveGateway:
+        self._thread.start()
+        for _ in range(500):
+            if self._server.started:
+                break
+            threading.Event().wait(0.01)
+        else:
+            raise RuntimeError("gateway did not start")
+        port = self._server.servers[0].sockets[0].getsockname()[1]
+        return LiveGateway(port, self._scheme)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+
+def client_ssl_context(ca_pem: str) -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    ctx.load_verify_locations(cadata=ca_pem)
+    return ctx

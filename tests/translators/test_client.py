@@ -1,0 +1,192 @@
+"""ClientTranslator: setup merging, turn triggers per model, item store and error replies."""
+
+from __future__ import annotations
+
+from schemas.openai import Dialect
+from tests.translators.harness import Playbook, events, placeholders, setups, types, upstream
+
+USER = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hello"}]}
+
+
+def test_session_created_is_first_and_dialect_shaped() -> None:
+    """session.created goes out unprompted with the dialect's session shape."""
+    ga = events(Playbook(Dialect.GA).start())[0]
+    beta = events(Playbook(Dialect.BETA).start())[0]
+    assert ga["type"] == beta["type"] == "session.created"
+    assert ga["session"]["type"] == "realtime" and ga["session"]["audio"]["output"]["voice"] == "alloy"
+    assert beta["session"]["modalities"] == ["audio", "text"] and beta["session"]["input_audio_format"] == "pcm16"
+
+
+def test_updates_before_content_merge_into_one_setup() -> None:
+    """Several session.updates are each answered, and land together in the one setup sent at first content."""
+    play = Playbook(Dialect.GA)
+    play.start()
+    out = play.send({"type": "session.update", "session": {"type": "realtime", "instructions": "Be brief."}})
+    out += play.send(
+        {
+            "type": "session.update",
+            "session": {"type": "realtime", "audio": {"output": {"voice": "coral"}}, "max_output_tokens": 50},
+        }
+    )
+    assert types(out) == ["session.updated", "session.updated"] and not setups(out)
+    assert events(out)[1]["session"]["instructions"] == "Be brief."
+    out = play.send({"type": "conversation.item.create", "item": USER})
+    (setup,) = setups(out)
+    body = setup["setup"]
+    assert body["model"] == "models/gemini-2.5-flash-native-audio-preview-12-2025"
+    assert body["systemInstruction"] == {"parts": [{"text": "Be brief."}], "role": "user"}
+    assert body["generationConfig"]["maxOutputTokens"] == 50
+    assert body["generationConfig"]["responseModalities"] == ["AUDIO"]
+    assert body["generationConfig"]["speechConfig"]["voiceConfig"]["prebuiltVoiceConfig"]["voiceName"] == "Kore"
+    assert body["outputAudioTranscription"] == {} and body["sessionResumption"] == {}
+
+
+def test_beta_update_maps_temperature_and_formats() -> None:
+    """Beta flat fields (temperature, modalities, voice) reach the setup and echo back in beta shape."""
+    play = Playbook(Dialect.BETA)
+    play.start()
+    (updated,) = events(
+        play.send(
+            {
+                "type": "session.update",
+                "session": {"temperature": 0.6, "modalities": ["text"], "voice": "Puck"},
+            }
+        )
+    )
+    assert updated["session"]["temperature"] == 0.6 and updated["session"]["modalities"] == ["text"]
+    (setup,) = setups(play.send({"type": "conversation.item.create", "item": USER}))
+    assert setup["setup"]["generationConfig"]["temperature"] == 0.6
+
+
+def test_unknown_voice_is_an_error_before_setup() -> None:
+    """An unknown voice gets an error naming the field; the session config is unchanged."""
+    play = Playbook(Dialect.GA)
+    play.start()
+    out = play.send(
+        {
+            "type": "session.update",
+            "event_id": "e1",
+            "session": {"type": "realtime", "audio": {"output": {"voice": "nope"}}},
+        }
+    )
+    (error,) = events(out)
+    assert error["error"]["param"] == "session.audio.output.voice" and error["error"]["event_id"] == "e1"
+    assert play.state.config.voice == "alloy"
+
+
+def test_client_content_model_gets_turns_on_response_create() -> None:
+    """On a 2.5 model, unsent items go as clientContent turns with turnComplete, queued until setupComplete."""
+    play = Playbook(Dialect.GA)
+    play.start()
+    play.send({"type": "conversation.item.create", "item": USER})
+    out = play.send({"type": "response.create"})
+    assert types(out) == ["response.created"] and not upstream(out)
+    flushed = upstream(play.connect())
+    assert flushed == [
+        {"clientContent": {"turns": [{"role": "user", "parts": [{"text": "hello"}]}], "turnComplete": True}}
+    ]
+
+
+def test_realtime_text_model_gets_realtime_input_text() -> None:
+    """On a 3.1 model, the user's text goes as realtimeInput.text (GEMINI_LIVE.md §3.2)."""
+    play = Playbook(Dialect.GA, model="gemini-3.1-flash-live-preview")
+    play.start()
+    play.send({"type": "conversation.item.create", "item": USER})
+    play.connect()
+    assert upstream(play.send({"type": "response.create"})) == [{"realtimeInput": {"text": "hello"}}]
+
+
+def test_realtime_text_model_without_input_is_an_error() -> None:
+    """response.create with nothing new to answer on a 3.x model is refused with the client's event_id."""
+    play = Playbook(Dialect.GA, model="gemini-3.1-flash-live-preview")
+    play.start()
+    (error,) = events(play.send({"type": "response.create", "event_id": "agents_py_response_create_1"}))
+    assert error["error"]["code"] == "missing_input"
+    assert error["error"]["event_id"] == "agents_py_response_create_1"
+    assert play.state.response is None
+
+
+def test_second_response_create_is_rejected() -> None:
+    """A second response.create while one is active → conversation_already_has_active_response."""
+    play = Playbook(Dialect.GA)
+    play.start()
+    play.send({"type": "conversation.item.create", "item": USER})
+    play.send({"type": "response.create"})
+    (error,) = events(play.send({"type": "response.create", "event_id": "x"}))
+    assert error["error"]["code"] == "conversation_already_has_active_response" and error["error"]["event_id"] == "x"
+
+
+def test_cancel_closes_response_and_drops_rest_of_turn() -> None:
+    """response.cancel ends the response as cancelled; Gemini's remaining output for that turn is dropped."""
+    play = Playbook(Dialect.GA)
+    play.start()
+    play.send({"type": "conversation.item.create", "item": USER})
+    play.send({"type": "response.create"})
+    play.connect()
+    play.recv({"serverContent": {"outputTranscription": {"text": "Hel"}}})
+    out = play.send({"type": "response.cancel"})
+    done = events(out)[-1]
+    assert done["type"] == "response.done" and done["response"]["status"] == "cancelled"
+    assert done["response"]["status_details"] == {"type": "cancelled", "reason": "client_cancelled"}
+    assert done["response"]["output"][0]["status"] == "incomplete"
+    assert play.recv({"serverContent": {"outputTranscription": {"text": "lo"}}}) == []
+    assert play.recv({"serverContent": {"turnComplete": True}}) == []
+    (error,) = events(play.send({"type": "response.cancel"}))
+    assert error["error"]["code"] == "response_cancel_not_active"
+
+
+def test_item_order_retrieve_delete() -> None:
+    """previous_item_id root/append/unknown, retrieve and delete, with the documented error codes."""
+    play = Playbook(Dialect.GA)
+    play.start()
+    first = events(play.send({"type": "conversation.item.create", "item": {**USER, "id": "a"}}))[0]
+    root = events(
+        play.send({"type": "conversation.item.create", "previous_item_id": "root", "item": {**USER, "id": "b"}})
+    )[0]
+    assert first["previous_item_id"] is None and root["previous_item_id"] is None
+    (bad,) = events(play.send({"type": "conversation.item.create", "previous_item_id": "zzz", "item": USER}))
+    assert bad["error"]["param"] == "previous_item_id"
+    (got,) = events(play.send({"type": "conversation.item.retrieve", "item_id": "a"}))
+    assert got["item"]["content"] == [{"type": "input_text", "text": "hello"}]
+    assert types(play.send({"type": "conversation.item.delete", "item_id": "a"})) == ["conversation.item.deleted"]
+    (missing,) = events(play.send({"type": "conversation.item.retrieve", "item_id": "a"}))
+    assert missing["error"]["code"] == "item_retrieve_invalid_item_id"
+    (missing,) = events(play.send({"type": "conversation.item.delete", "item_id": "a"}))
+    assert missing["error"]["code"] == "item_delete_invalid_item_id"
+
+
+def test_live_session_update_that_needs_a_new_setup_is_refused_by_field() -> None:
+    """After setup, a change Gemini cannot take mid-connection is answered with an error naming it."""
+    play = Playbook(Dialect.GA)
+    play.start()
+    play.send({"type": "conversation.item.create", "item": USER})
+    (error,) = events(play.send({"type": "session.update", "session": {"type": "realtime", "instructions": "New"}}))
+    assert error["error"]["param"] == "session.instructions"
+    assert types(play.send({"type": "session.update", "session": {"type": "realtime", "tracing": "auto"}})) == [
+        "session.updated"
+    ]
+
+
+def test_audio_append_forwards_base64_untouched() -> None:
+    """input_audio_buffer.append becomes realtimeInput.audio with the true rate, payload unchanged."""
+    play = Playbook(Dialect.GA)
+    play.start()
+    first = play.send({"type": "input_audio_buffer.append", "audio": "AAEC"})
+    assert len(setups(first)) == 1 and upstream(first) == []
+    audio = {"realtimeInput": {"audio": {"mimeType": "audio/pcm;rate=24000", "data": "AAEC"}}}
+    assert upstream(play.connect()) == [audio]
+    assert upstream(play.send({"type": "input_audio_buffer.append", "audio": "AAEC"})) == [audio]
+
+
+def test_transcript_ids_are_consistent() -> None:
+    """Every event of a response names the same response and item ids (checked through placeholders)."""
+    play = Playbook(Dialect.GA)
+    play.start()
+    play.send({"type": "conversation.item.create", "item": USER})
+    out = play.send({"type": "response.create"})
+    play.connect()
+    out += play.recv({"serverContent": {"outputTranscription": {"text": "Hi"}}})
+    out += play.recv({"serverContent": {"turnComplete": True}})
+    seq = placeholders(events(out))
+    assert {e.get("response_id") for e in seq if "response_id" in e} == {"<resp:1>"}
+    assert {e.get("item_id") for e in seq if "item_id" in e} == {seq[-1]["response"]["output"][0]["id"]}

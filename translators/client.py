@@ -1,0 +1,279 @@
+"""OpenAI client events → Gemini Live messages and immediate OpenAI replies (sans-I/O).
+
+`ClientTranslator.feed(event)` takes one event already checked by `schemas.openai.parse_client_event`
+and returns the commands to carry out. Setup is deferred until the first content so that every
+`session.update` before it lands in one Gemini `setup` (issue #2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import fields
+from typing import Any
+
+from schemas.profiles import UserText
+from translators.commands import CloseClient, Command, ConnectUpstream, SendUpstream
+from translators.errors import ClientProtocolError
+from translators.response import Mode, Response
+from translators.session_config import SessionConfig, build_setup, upstream_is_text
+from translators.state import SessionState, UpstreamPhase
+
+Handler = Callable[["ClientTranslator", dict[str, Any]], list[Command]]
+
+# Client content types accepted per role (§2.1 item shapes); beta assistant `text` is GA `output_text`.
+_ROLE_CONTENT: dict[str, frozenset[str]] = {
+    "user": frozenset({"input_text", "input_audio", "input_image"}),
+    "system": frozenset({"input_text"}),
+    "assistant": frozenset({"output_text", "text"}),
+}
+# Gemini turn role for each OpenAI role; Gemini has no system turns, so system text is a user turn.
+_GEMINI_ROLE = {"user": "user", "system": "user", "assistant": "model"}
+_PCM_MIME = {"audio/pcm": "audio/pcm;rate=24000"}
+
+
+class ClientTranslator:
+    """One session's client → upstream direction."""
+
+    def __init__(self, state: SessionState) -> None:
+        self.state = state  # shared with the UpstreamTranslator
+
+    def start(self) -> list[Command]:
+        """What goes out as soon as the socket is accepted: `session.created`, unprompted (§3.1)."""
+        return list(self.state.emit("session.created", {"session": self.state.render_session()}))
+
+    def feed(self, event: dict[str, Any]) -> list[Command]:
+        handler = _HANDLERS.get(event["type"])
+        try:
+            if handler is None:
+                raise ClientProtocolError(
+                    "invalid_value",
+                    f"Invalid value: '{event['type']}'. This event is not supported.",
+                    param="type",
+                )
+            return handler(self, event)
+        except ClientProtocolError as exc:
+            return self.error(exc, event.get("event_id"))
+
+    def error(self, exc: ClientProtocolError, event_id: Any = None) -> list[Command]:
+        """The `error` event for a rejected client event; the session goes on (§4.1)."""
+        echo = exc.event_id if exc.event_id is not None else event_id
+        return list(
+            self.state.emit.error(
+                exc.code,
+                exc.message,
+                param=exc.param,
+                event_id=echo if isinstance(echo, str) else None,
+                error_type=exc.error_type,
+            )
+        )
+
+    # ---- upstream plumbing ---------------------------------------------------------------------
+    def _connect(self) -> list[Command]:
+        """Send the merged setup once, at the first content (GEMINI_LIVE.md §3.1)."""
+        state = self.state
+        if state.phase is not UpstreamPhase.IDLE:
+            return []
+        state.phase = UpstreamPhase.CONNECTING
+        state.upstream_text = upstream_is_text(state.config, state.profile)
+        return [ConnectUpstream(build_setup(state.config, state.profile, state.model_resource))]
+
+    def _send(self, message: dict[str, Any]) -> list[Command]:
+        """To Gemini now if setupComplete was seen, else queued behind the setup."""
+        out = self._connect()
+        if self.state.phase is UpstreamPhase.READY:
+            return [*out, SendUpstream(message)]
+        self.state.pending_upstream.append(message)
+        return out
+
+    # ---- session -------------------------------------------------------------------------------
+    def _on_session_update(self, event: dict[str, Any]) -> list[Command]:
+        state = self.state
+        updated = state.config.apply(event["session"], state.dialect)
+        if state.phase is not UpstreamPhase.IDLE:
+            _check_live_change(state, updated)
+        state.config = updated
+        return list(state.emit("session.updated", {"session": state.render_session()}))
+
+    def _on_transcription_session_update(self, event: dict[str, Any]) -> list[Command]:
+        raise ClientProtocolError(
+            "invalid_value",
+            "Transcription-only sessions are not available through this gateway yet.",
+            param="type",
+        )
+
+    def _on_session_close(self, event: dict[str, Any]) -> list[Command]:
+        return [CloseClient(1000, "session.close")]
+
+    # ---- audio (the hot path: the base64 payload is forwarded untouched) -----------------------
+    def _on_input_audio_buffer_append(self, event: dict[str, Any]) -> list[Command]:
+        mime = _PCM_MIME.get(self.state.config.input_format["type"])
+        if mime is None:
+            raise ClientProtocolError(
+                "invalid_value", "G.711 input is not supported yet; use audio/pcm.", param="audio"
+            )
+        return self._send({"realtimeInput": {"audio": {"mimeType": mime, "data": event["audio"]}}})
+
+    def _on_output_audio_buffer_clear(self, event: dict[str, Any]) -> list[Command]:
+        raise ClientProtocolError(
+            "invalid_value",
+            "output_audio_buffer.clear is only available on WebRTC and SIP connections.",
+            param="type",
+        )
+
+    # ---- conversation items --------------------------------------------------------------------
+    def _on_conversation_item_create(self, event: dict[str, Any]) -> list[Command]:
+        state = self.state
+        item = _server_item(event["item"], state)
+        previous = state.conversation.insert(item, event.get("previous_item_id"))
+        state.unsent_items.append(item["id"])
+        out = list(state.emit("conversation.item.added", {"previous_item_id": previous, "item": dict(item)}))
+        out += state.emit("conversation.item.done", {"previous_item_id": previous, "item": dict(item)})
+        return out + self._connect()  # dial now, so the handshake overlaps the client's next event
+
+    def _on_conversation_item_retrieve(self, event: dict[str, Any]) -> list[Command]:
+        item = self._existing_item(event["item_id"], "item_retrieve_invalid_item_id", "retrieving")
+        return list(self.state.emit("conversation.item.retrieved", {"item": dict(item)}))
+
+    def _on_conversation_item_delete(self, event: dict[str, Any]) -> list[Command]:
+        item_id = event["item_id"]
+        self._existing_item(item_id, "item_delete_invalid_item_id", "deleting")
+        self.state.conversation.delete(item_id)
+        if item_id in self.state.unsent_items:
+            self.state.unsent_items.remove(item_id)
+        return list(self.state.emit("conversation.item.deleted", {"item_id": item_id}))
+
+    def _existing_item(self, item_id: str, code: str, verb: str) -> dict[str, Any]:
+        item = self.state.conversation.get(item_id)
+        if item is None:
+            raise ClientProtocolError(
+                code, f"Error {verb} item: the item with id '{item_id}' does not exist.", param="item_id"
+            )
+        return item
+
+    # ---- responses -----------------------------------------------------------------------------
+    def _on_response_create(self, event: dict[str, Any]) -> list[Command]:
+        state = self.state
+        if state.response is not None:
+            raise ClientProtocolError(
+                "conversation_already_has_active_response",
+                f"Conversation already has an active response in progress: {state.response.id}. "
+                "Wait until the response is finished before creating a new one.",
+            )
+        trigger = self._turn_trigger()
+        params = event.get("response") or {}
+        modalities = params.get("output_modalities") or params.get("modalities") or state.config.output_modalities
+        mode = Mode.AUDIO if "audio" in modalities else Mode.TEXT
+        if mode is Mode.AUDIO and state.upstream_text and state.phase is not UpstreamPhase.IDLE:
+            raise ClientProtocolError(
+                "invalid_value",
+                "This session was started with text output; audio responses need an audio session.",
+                param="response.output_modalities",
+            )
+        response = Response(state, mode, metadata=params.get("metadata"))
+        state.response = response
+        return response.created() + self._send(trigger)
+
+    def _turn_trigger(self) -> dict[str, Any]:
+        """The Gemini message that makes the model answer the items it has not seen (§3.2, §3.3)."""
+        state = self.state
+        items = [state.conversation.get(item_id) for item_id in state.unsent_items]
+        texts = [(item, _item_text(item)) for item in items if item is not None]
+        if state.profile.user_text is UserText.CLIENT_CONTENT:
+            turns = [{"role": _GEMINI_ROLE[item["role"]], "parts": [{"text": text}]} for item, text in texts if text]
+            state.unsent_items.clear()
+            body: dict[str, Any] = {"turnComplete": True}
+            if turns:
+                body = {"turns": turns, "turnComplete": True}
+            return {"clientContent": body}
+        joined = "\n".join(text for _, text in texts if text)
+        if not joined:
+            raise ClientProtocolError(
+                "missing_input",
+                "This model only answers new user input: add a user message (conversation.item.create) "
+                "or audio before response.create.",
+            )
+        state.unsent_items.clear()
+        return {"realtimeInput": {"text": joined}}
+
+    def _on_response_cancel(self, event: dict[str, Any]) -> list[Command]:
+        state = self.state
+        response = state.response
+        wanted = event.get("response_id")
+        if response is None or (wanted and wanted != response.id):
+            raise ClientProtocolError("response_cancel_not_active", "Cancellation failed: no active response found.")
+        state.response = None
+        state.drain_turns += 1  # Gemini's turn goes on; drop the rest of it (GEMINI_LIVE.md §9.3)
+        return list(response.finish("cancelled", "client_cancelled"))
+
+
+def _check_live_change(state: SessionState, updated: SessionConfig) -> None:
+    """After setup, accept only changes that leave the Gemini setup as it is (issue #4 will reconnect)."""
+    before = build_setup(state.config, state.profile, state.model_resource)
+    after = build_setup(updated, state.profile, state.model_resource)
+    if before == after:
+        return
+    changed = [f.name for f in fields(SessionConfig) if getattr(state.config, f.name) != getattr(updated, f.name)]
+    raise ClientProtocolError(
+        "invalid_value",
+        f"Cannot change {', '.join(changed)} after the conversation has started on this model.",
+        param="session." + changed[0] if changed else "session",
+    )
+
+
+def _server_item(item: dict[str, Any], state: SessionState) -> dict[str, Any]:
+    """The GA server form of a client-created message item, checked for what Gemini can take."""
+    if item.get("type") != "message":
+        raise ClientProtocolError(
+            "invalid_value",
+            f"Items of type '{item.get('type')}' are not supported yet; use type 'message'.",
+            param="item.type",
+        )
+    role = item.get("role")
+    allowed = _ROLE_CONTENT.get(str(role))
+    if allowed is None:
+        raise ClientProtocolError(
+            "invalid_value",
+            f"Invalid value: '{role}'. Supported values are: 'user', 'system', 'assistant'.",
+            param="item.role",
+        )
+    content = []
+    for index, part in enumerate(item.get("content") or []):
+        if part.get("type") not in allowed:
+            raise ClientProtocolError(
+                "invalid_value",
+                f"Invalid value: '{part.get('type')}' is not a content type for role '{role}'.",
+                param=f"item.content[{index}].type",
+            )
+        if part["type"] in ("input_audio", "input_image"):
+            raise ClientProtocolError(
+                "invalid_value",
+                f"'{part['type']}' content in conversation items is not supported yet.",
+                param=f"item.content[{index}].type",
+            )
+        kind = "output_text" if part["type"] == "text" else part["type"]
+        content.append({"type": kind, "text": part.get("text", "")})
+    return {
+        "id": item.get("id") or state.ids.new("item"),
+        "type": "message",
+        "status": "completed",
+        "role": role,
+        "content": content,
+    }
+
+
+def _item_text(item: dict[str, Any]) -> str:
+    return "".join(part.get("text", "") for part in item.get("content", ()))
+
+
+_HANDLERS: dict[str, Handler] = {
+    "session.update": ClientTranslator._on_session_update,
+    "transcription_session.update": ClientTranslator._on_transcription_session_update,
+    "session.close": ClientTranslator._on_session_close,
+    "input_audio_buffer.append": ClientTranslator._on_input_audio_buffer_append,
+    "output_audio_buffer.clear": ClientTranslator._on_output_audio_buffer_clear,
+    "conversation.item.create": ClientTranslator._on_conversation_item_create,
+    "conversation.item.retrieve": ClientTranslator._on_conversation_item_retrieve,
+    "conversation.item.delete": ClientTranslator._on_conversation_item_delete,
+    "response.create": ClientTranslator._on_response_create,
+    "response.cancel": ClientTranslator._on_response_cancel,
+}

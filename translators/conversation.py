@@ -1,0 +1,60 @@
+"""The session's conversation: items in order, by id (OPENAI_REALTIME.md §2.1 previous_item_id)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from translators.errors import ClientProtocolError
+
+ROOT = "root"
+
+
+class Conversation:
+    """Ordered items; each item is the GA-shaped server form of the item (a dict with `id`)."""
+
+    def __init__(self) -> None:
+        self._order: list[str] = []  # item ids, oldest first
+        self._items: dict[str, dict[str, Any]] = {}  # item id → item
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self._items
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def get(self, item_id: str) -> dict[str, Any] | None:
+        return self._items.get(item_id)
+
+    def last_id(self) -> str | None:
+        return self._order[-1] if self._order else None
+
+    def previous_id(self, item_id: str) -> str | None:
+        index = self._order.index(item_id)
+        return self._order[index - 1] if index else None
+
+    def insert(self, item: dict[str, Any], previous_item_id: str | None = None) -> str | None:
+        """Insert after `previous_item_id` (None/"" = append, "root" = first); returns the real previous id."""
+        if item["id"] in self._items:
+            raise ClientProtocolError("invalid_value", f"Item with id '{item['id']}' already exists.", param="item.id")
+        if not previous_item_id:
+            index = len(self._order)
+        elif previous_item_id == ROOT:
+            index = 0
+        elif previous_item_id in self._items:
+            index = self._order.index(previous_item_id) + 1
+        else:
+            raise ClientProtocolError(
+                "invalid_value",
+                f"Invalid 'previous_item_id': the item with id '{previous_item_id}' does not exist.",
+                param="previous_item_id",
+            )
+        self._order.insert(index, item["id"])
+        self._items[item["id"]] = item
+        return self._order[index - 1] if index else None
+
+    def update(self, item: dict[str, Any]) -> None:
+        self._items[item["id"]] = item
+
+    def delete(self, item_id: str) -> None:
+        del self._items[item_id]
+        self._order.remove(item_id)

@@ -1,0 +1,174 @@
+"""One OpenAI response: the exact event sequence of OPENAI_REALTIME.md §3.2–§3.5, fed piece by piece.
+
+The upstream translator calls `text`, `audio`, `transcript` as Gemini content arrives and `finish` at
+the turn's end; this class owns output indices, item and part lifecycles, and the response object.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING, Any
+
+from schemas.openai import Dialect
+from translators.commands import SendClient
+from translators.emit import beta_item
+from translators.session_config import GA_TO_BETA_FORMAT
+from translators.usage import beta_usage, empty_usage
+
+if TYPE_CHECKING:
+    from translators.state import SessionState
+
+
+class Mode(enum.Enum):
+    """What the client asked this response to produce (§5.1 output_modalities)."""
+
+    TEXT = "text"  # output_text parts; upstream audio is withheld, its transcript becomes the text
+    AUDIO = "audio"  # output_audio parts with a transcript
+
+
+# Per mode: content part type (both dialects, §2.3), GA item content type, text field, done events.
+_PART_TYPE = {Mode.TEXT: "text", Mode.AUDIO: "audio"}
+_CONTENT_TYPE = {Mode.TEXT: "output_text", Mode.AUDIO: "output_audio"}
+_TEXT_FIELD = {Mode.TEXT: "text", Mode.AUDIO: "transcript"}
+_TEXT_DELTA = {Mode.TEXT: "response.output_text.delta", Mode.AUDIO: "response.output_audio_transcript.delta"}
+
+
+class Response:
+    """An in-flight response and the events that open, fill and close it."""
+
+    def __init__(
+        self,
+        state: SessionState,
+        mode: Mode,
+        *,
+        in_conversation: bool = True,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self._state = state  # the session this response belongs to
+        self.id = state.ids.new("resp")  # resp_… id
+        self.mode = mode  # text or audio output
+        self.in_conversation = in_conversation  # False for `conversation: "none"` (out of band)
+        self.metadata = metadata  # client metadata echoed on the response object
+        self.output: list[dict[str, Any]] = []  # finished output items (GA shape)
+        self._item: dict[str, Any] | None = None  # the message item being streamed, GA shape
+        self._fragments: list[str] = []  # text or transcript of the open item so far
+        self.audio_bytes = 0  # decoded size of the audio sent in the open item (for truncate, §3.5)
+
+    # ---- events -------------------------------------------------------------------------------
+    def created(self) -> list[SendClient]:
+        return self._state.emit("response.created", {"response": self._render("in_progress", None, None)})
+
+    def text(self, delta: str) -> list[SendClient]:
+        """Model text (TEXT upstream) or an output transcript fragment: both are this item's words."""
+        out = self._open_item()
+        self._fragments.append(delta)
+        return out + self._state.emit(_TEXT_DELTA[self.mode], {**self._part_ref(), "delta": delta})
+
+    def audio(self, b64: str) -> list[SendClient]:
+        """One audio chunk, forwarded as base64 untouched (hot path: no decode). TEXT mode drops it."""
+        if self.mode is Mode.TEXT:
+            return []
+        out = self._open_item()
+        self.audio_bytes += len(b64) * 3 // 4
+        return out + self._state.emit("response.output_audio.delta", {**self._part_ref(), "delta": b64})
+
+    def finish(
+        self,
+        status: str = "completed",
+        reason: str | None = None,
+        usage: Any = None,
+        error: dict[str, Any] | None = None,
+    ) -> list[SendClient]:
+        """Close the open item and send `response.done` (§3.2 steps 8–12, §3.5 for cancellations)."""
+        out = self._close_item("completed" if status == "completed" else "incomplete")
+        details: dict[str, Any] | None = None
+        if status == "failed":
+            details = {"type": "failed", "error": error}
+        elif status != "completed":
+            details = {"type": status, "reason": reason}
+        final = self._render(status, details, usage if usage is not None else empty_usage())
+        return out + self._state.emit("response.done", {"response": final})
+
+    # ---- item lifecycle -----------------------------------------------------------------------
+    def _open_item(self) -> list[SendClient]:
+        if self._item is not None:
+            return []
+        state = self._state
+        self._item = {
+            "id": state.ids.new("item"),
+            "type": "message",
+            "status": "in_progress",
+            "role": "assistant",
+            "content": [],
+        }
+        self._fragments = []
+        self.audio_bytes = 0
+        out = state.emit(
+            "response.output_item.added",
+            {"response_id": self.id, "output_index": len(self.output), "item": dict(self._item)},
+        )
+        if self.in_conversation:
+            previous = state.conversation.insert(dict(self._item))
+            out += state.emit("conversation.item.added", {"previous_item_id": previous, "item": dict(self._item)})
+        part = {"type": _PART_TYPE[self.mode], _TEXT_FIELD[self.mode]: ""}
+        return out + state.emit("response.content_part.added", {**self._part_ref(), "part": part})
+
+    def _close_item(self, status: str) -> list[SendClient]:
+        if self._item is None:
+            return []
+        state, mode, text = self._state, self.mode, "".join(self._fragments)
+        ref, field = self._part_ref(), _TEXT_FIELD[mode]
+        if mode is Mode.TEXT:
+            out = state.emit("response.output_text.done", {**ref, "text": text})
+        else:
+            out = state.emit("response.output_audio.done", ref)
+            out += state.emit("response.output_audio_transcript.done", {**ref, "transcript": text})
+        out += state.emit("response.content_part.done", {**ref, "part": {"type": _PART_TYPE[mode], field: text}})
+        item = {**self._item, "status": status, "content": [{"type": _CONTENT_TYPE[mode], field: text}]}
+        if self.in_conversation:
+            state.conversation.update(item)
+            previous = state.conversation.previous_id(item["id"])
+            out += state.emit("conversation.item.done", {"previous_item_id": previous, "item": dict(item)})
+        out += state.emit(
+            "response.output_item.done",
+            {"response_id": self.id, "output_index": len(self.output), "item": dict(item)},
+        )
+        self.output.append(item)
+        self._item = None
+        return out
+
+    def _part_ref(self) -> dict[str, Any]:
+        assert self._item is not None
+        return {
+            "response_id": self.id,
+            "item_id": self._item["id"],
+            "output_index": len(self.output),
+            "content_index": 0,
+        }
+
+    # ---- the response object ------------------------------------------------------------------
+    def _render(self, status: str, details: Any, usage: Any) -> dict[str, Any]:
+        state, cfg = self._state, self._state.config
+        body: dict[str, Any] = {
+            "object": "realtime.response",
+            "id": self.id,
+            "status": status,
+            "status_details": details,
+            "output": [dict(item) for item in self.output],
+            "conversation_id": state.conversation_id if self.in_conversation else None,
+        }
+        if state.dialect is Dialect.GA:
+            body["output_modalities"] = [self.mode.value]
+            body["max_output_tokens"] = cfg.max_output_tokens
+            body["audio"] = {"output": {"format": cfg.output_format, "voice": cfg.voice}}
+        else:
+            body["output"] = [beta_item(item) for item in self.output]
+            body["modalities"] = ["audio", "text"] if self.mode is Mode.AUDIO else ["text"]
+            body["voice"] = cfg.voice
+            body["output_audio_format"] = GA_TO_BETA_FORMAT[cfg.output_format["type"]]
+            body["temperature"] = 0.8 if cfg.temperature is None else cfg.temperature
+            body["max_output_tokens"] = cfg.max_output_tokens
+            usage = beta_usage(usage) if usage is not None else None
+        body["usage"] = usage
+        body["metadata"] = self.metadata
+        return body

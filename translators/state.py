@@ -1,0 +1,63 @@
+"""Facts both translator directions share: one small mutable record per session."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from schemas.openai import Dialect
+from schemas.profiles import ModelProfile
+from translators.conversation import Conversation
+from translators.emit import Emitter
+from translators.ids import IdFactory
+from translators.session_config import SessionConfig
+
+if TYPE_CHECKING:
+    from translators.response import Response
+
+SESSION_LIFETIME_S = 3600  # what OpenAI's GA server reports in expires_at (§3.1); resumption keeps it
+
+
+class UpstreamPhase(enum.Enum):
+    """Where the Gemini connection is."""
+
+    IDLE = "idle"  # no setup sent yet: session.update still merges into the setup
+    CONNECTING = "connecting"  # setup sent, waiting for setupComplete; upstream messages are queued
+    READY = "ready"  # setupComplete seen
+    CLOSED = "closed"  # upstream gone for good
+
+
+@dataclass
+class SessionState:
+    """Per-session state read and written by both ClientTranslator and UpstreamTranslator."""
+
+    dialect: Dialect  # the client's dialect, fixed at the handshake
+    profile: ModelProfile  # what the upstream model accepts
+    model_resource: str  # setup.model, e.g. "models/gemini-3.1-flash-live-preview"
+    config: SessionConfig  # the effective OpenAI session config
+    ids: IdFactory  # id source for this session
+    created_at: int  # unix seconds when the client connected (the gateway's clock, injected)
+    session_id: str = ""  # sess_… shown in session.created
+    conversation_id: str = ""  # conv_… shown in responses
+    conversation: Conversation = field(default_factory=Conversation)  # the items, in order
+    phase: UpstreamPhase = UpstreamPhase.IDLE  # upstream connection phase
+    upstream_text: bool = False  # the setup asked for TEXT (else AUDIO + output transcription)
+    pending_upstream: list[dict[str, Any]] = field(default_factory=list)  # queued until setupComplete
+    unsent_items: list[str] = field(default_factory=list)  # conversation items Gemini has not seen
+    response: Response | None = None  # the response being streamed to the client, if any
+    drain_turns: int = 0  # upstream turns whose remaining content is dropped (cancelled responses)
+    resumption_handle: str | None = None  # latest resumable handle from sessionResumptionUpdate
+    emit: Emitter = field(init=False)  # event builder for the client's dialect
+
+    def __post_init__(self) -> None:
+        self.emit = Emitter(self.dialect, self.ids)
+        self.session_id = self.session_id or self.ids.new("sess")
+        self.conversation_id = self.conversation_id or self.ids.new("conv")
+
+    @property
+    def expires_at(self) -> int:
+        return self.created_at + SESSION_LIFETIME_S
+
+    def render_session(self) -> dict[str, Any]:
+        return self.config.render(self.dialect, self.session_id, self.expires_at)

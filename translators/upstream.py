@@ -1,0 +1,124 @@
+"""Gemini Live server messages → OpenAI server events (sans-I/O).
+
+`UpstreamTranslator.feed(message)` takes one decoded Gemini frame; every top-level key it sets is
+handled (GEMINI_LIVE.md §4: one oneof key plus an optional `usageMetadata` sibling).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from translators.commands import CloseClient, Command, SendUpstream
+from translators.response import Mode, Response
+from translators.state import SessionState, UpstreamPhase
+from translators.usage import map_usage
+
+Handler = Callable[["UpstreamTranslator", Any], list[Command]]
+
+
+class UpstreamTranslator:
+    """One session's upstream → client direction."""
+
+    def __init__(self, state: SessionState) -> None:
+        self.state = state  # shared with the ClientTranslator
+        self._usage: dict[str, Any] | None = None  # usageMetadata of the current turn, until response.done
+
+    def feed(self, message: dict[str, Any]) -> list[Command]:
+        usage = message.get("usageMetadata")
+        if usage is not None:
+            self._usage = usage
+        out: list[Command] = []
+        for key, value in message.items():
+            handler = _HANDLERS.get(key)
+            if handler is not None:
+                out += handler(self, value)
+        return out
+
+    def upstream_failed(self, error_type: str, code: str, message: str, close_code: int) -> list[Command]:
+        """Gemini is gone for good: fail the open response, say why, close the client (issue #2)."""
+        state = self.state
+        out: list[Command] = []
+        if state.response is not None:
+            error = {"type": error_type, "code": code, "message": message}
+            out += state.response.finish("failed", error=error)
+            state.response = None
+        state.phase = UpstreamPhase.CLOSED
+        out += state.emit.error(code, message, error_type=error_type)
+        out.append(CloseClient(close_code, f"{error_type}.{code}"[:123]))
+        return out
+
+    # ---- lifecycle -----------------------------------------------------------------------------
+    def _on_setup_complete(self, body: dict[str, Any]) -> list[Command]:
+        state = self.state
+        state.phase = UpstreamPhase.READY
+        queued, state.pending_upstream = state.pending_upstream, []
+        return [SendUpstream(message) for message in queued]
+
+    def _on_session_resumption_update(self, body: dict[str, Any]) -> list[Command]:
+        if body.get("resumable") and body.get("newHandle"):
+            self.state.resumption_handle = body["newHandle"]
+        return []
+
+    def _on_go_away(self, body: dict[str, Any]) -> list[Command]:
+        return []  # issue #6: resume on a fresh connection before timeLeft runs out
+
+    # ---- content -------------------------------------------------------------------------------
+    def _on_server_content(self, content: dict[str, Any]) -> list[Command]:
+        state = self.state
+        out: list[Command] = []
+        if state.drain_turns:
+            if content.get("turnComplete"):
+                state.drain_turns -= 1
+                self._usage = None
+            return out
+        response = state.response
+        turn = content.get("modelTurn")
+        transcript = content.get("outputTranscription")
+        if response is None and (turn or transcript):
+            response = self._implicit_response()
+            out += response.created()
+        if response is not None:
+            if turn:
+                out += self._model_turn(response, turn)
+            if transcript and not state.upstream_text and transcript.get("text"):
+                out += response.text(transcript["text"])
+            if content.get("interrupted"):
+                out += self._end(response, "cancelled", "turn_detected")
+                state.drain_turns += 0 if content.get("turnComplete") else 1
+                return out
+        if content.get("turnComplete") and response is not None:
+            out += self._end(response, "completed", None)
+        return out
+
+    def _model_turn(self, response: Response, turn: dict[str, Any]) -> list[Command]:
+        out: list[Command] = []
+        for part in turn.get("parts", ()):
+            if part.get("thought"):
+                continue  # reasoning, not the answer (GEMINI_LIVE.md §9.8)
+            if "inlineData" in part:
+                out += response.audio(part["inlineData"]["data"])
+            elif "text" in part and self.state.upstream_text:
+                out += response.text(part["text"])
+        return out
+
+    def _implicit_response(self) -> Response:
+        """A turn Gemini started on its own (server VAD): the client sees a response all the same."""
+        state = self.state
+        mode = Mode.AUDIO if "audio" in state.config.output_modalities else Mode.TEXT
+        state.response = Response(state, mode)
+        return state.response
+
+    def _end(self, response: Response, status: str, reason: str | None) -> list[Command]:
+        usage = map_usage(self._usage) if self._usage is not None else None
+        self._usage = None
+        self.state.response = None
+        return list(response.finish(status, reason, usage))
+
+
+_HANDLERS: dict[str, Handler] = {
+    "setupComplete": UpstreamTranslator._on_setup_complete,
+    "serverContent": UpstreamTranslator._on_server_content,
+    "sessionResumptionUpdate": UpstreamTranslator._on_session_resumption_update,
+    "goAway": UpstreamTranslator._on_go_away,
+}
