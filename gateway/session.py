@@ -21,7 +21,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from gateway import close_codes
 from gateway.config import Deployment
 from gateway.upstream import Endpoint, dial
-from schemas.openai import Dialect, binary_frame_error, parse_client_event
+from schemas.openai import Dialect, binary_frame_error, parse_client_event_tolerant
 from translators.client import ClientTranslator
 from translators.commands import (
     CloseClient,
@@ -103,11 +103,11 @@ class Session:
             try:
                 if text is None:
                     raise binary_frame_error()
-                event = parse_client_event(text, dialect)
+                event, shape = parse_client_event_tolerant(text, dialect)
             except ClientProtocolError as exc:
                 self._execute(self.client.error(exc))
                 continue
-            self._execute(self.client.feed(event))
+            self._execute(self.client.feed(event, shape))
 
     async def _client_writer(self) -> None:
         while True:

@@ -11,12 +11,15 @@ from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 
+from schemas.openai import Dialect
 from schemas.profiles import UserText
+from translators.audio import InputDecoder, law_of, pcm_ms
 from translators.commands import CloseClient, Command, ConnectUpstream, SendUpstream
 from translators.errors import ClientProtocolError
 from translators.response import Mode, Response
 from translators.session_config import SessionConfig, build_setup, upstream_is_text
 from translators.state import SessionState, UpstreamPhase
+from translators.turns import UserPhase, UserTurn
 
 Handler = Callable[["ClientTranslator", dict[str, Any]], list[Command]]
 
@@ -28,7 +31,8 @@ _ROLE_CONTENT: dict[str, frozenset[str]] = {
 }
 # Gemini turn role for each OpenAI role; Gemini has no system turns, so system text is a user turn.
 _GEMINI_ROLE = {"user": "user", "system": "user", "assistant": "model"}
-_PCM_MIME = {"audio/pcm": "audio/pcm;rate=24000"}
+PCM_MIME = "audio/pcm;rate=24000"  # OpenAI pcm16 is always 24 kHz (§5.2); Gemini resamples
+MIN_COMMIT_MS = 100  # a shorter commit is input_audio_buffer_commit_empty (§4.2)
 
 
 class ClientTranslator:
@@ -36,12 +40,15 @@ class ClientTranslator:
 
     def __init__(self, state: SessionState) -> None:
         self.state = state  # shared with the UpstreamTranslator
+        self._shape = state.dialect  # payload dialect of the event being handled (see feed)
 
     def start(self) -> list[Command]:
         """What goes out as soon as the socket is accepted: `session.created`, unprompted (§3.1)."""
         return list(self.state.emit("session.created", {"session": self.state.render_session()}))
 
-    def feed(self, event: dict[str, Any]) -> list[Command]:
+    def feed(self, event: dict[str, Any], shape: Dialect | None = None) -> list[Command]:
+        """Handle one event; `shape` is its payload dialect when a GA client sent a beta payload."""
+        self._shape = shape or self.state.dialect
         handler = _HANDLERS.get(event["type"])
         try:
             if handler is None:
@@ -88,10 +95,12 @@ class ClientTranslator:
     # ---- session -------------------------------------------------------------------------------
     def _on_session_update(self, event: dict[str, Any]) -> list[Command]:
         state = self.state
-        updated = state.config.apply(event["session"], state.dialect)
+        updated = state.config.apply(event["session"], self._shape)
         if state.phase is not UpstreamPhase.IDLE:
             _check_live_change(state, updated)
         state.config = updated
+        law = law_of(updated.input_format)
+        state.input_decoder = InputDecoder(law) if law is not None else None
         return list(state.emit("session.updated", {"session": state.render_session()}))
 
     def _on_transcription_session_update(self, event: dict[str, Any]) -> list[Command]:
@@ -104,14 +113,46 @@ class ClientTranslator:
     def _on_session_close(self, event: dict[str, Any]) -> list[Command]:
         return [CloseClient(1000, "session.close")]
 
-    # ---- audio (the hot path: the base64 payload is forwarded untouched) -----------------------
+    # ---- audio (the hot path: pcm16 base64 is forwarded untouched) ----------------------------
     def _on_input_audio_buffer_append(self, event: dict[str, Any]) -> list[Command]:
-        mime = _PCM_MIME.get(self.state.config.input_format["type"])
-        if mime is None:
+        state = self.state
+        audio = event["audio"]
+        ms = pcm_ms(audio, state.config.input_format)
+        state.input_ms += ms
+        state.buffer_ms += ms
+        out: list[Command] = []
+        if state.config.manual_turns and not state.activity_open:
+            state.activity_open = True  # manual turns bracket the user's audio (GEMINI_LIVE.md §9.5)
+            out = self._send({"realtimeInput": {"activityStart": {}}})
+        decoder = state.input_decoder
+        blob = (
+            {"mimeType": PCM_MIME, "data": audio}
+            if decoder is None
+            else {"mimeType": decoder.mime, "data": decoder(audio)}
+        )
+        return out + self._send({"realtimeInput": {"audio": blob}})
+
+    def _on_input_audio_buffer_commit(self, event: dict[str, Any]) -> list[Command]:
+        state = self.state
+        if state.buffer_ms < MIN_COMMIT_MS:
             raise ClientProtocolError(
-                "invalid_value", "G.711 input is not supported yet; use audio/pcm.", param="audio"
+                "input_audio_buffer_commit_empty",
+                "Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, "
+                f"but buffer only has {state.buffer_ms:.2f}ms of audio.",
             )
-        return self._send({"realtimeInput": {"audio": {"mimeType": mime, "data": event["audio"]}}})
+        turn = state.user_turn
+        if turn is None or turn.phase is not UserPhase.SPEAKING:
+            turn = state.user_turn = UserTurn(state, int(state.input_ms - state.buffer_ms))
+        state.buffer_ms = 0.0
+        out: list[Command] = list(turn.commit(int(state.input_ms), detected=False))
+        if not state.config.manual_turns:
+            out += self._send({"realtimeInput": {"audioStreamEnd": True}})  # flush Gemini's VAD now
+        return out
+
+    def _on_input_audio_buffer_clear(self, event: dict[str, Any]) -> list[Command]:
+        # Audio already streamed stays with Gemini (it cannot be recalled); the buffer count restarts.
+        self.state.buffer_ms = 0.0
+        return list(self.state.emit("input_audio_buffer.cleared", {}))
 
     def _on_output_audio_buffer_clear(self, event: dict[str, Any]) -> list[Command]:
         raise ClientProtocolError(
@@ -141,6 +182,29 @@ class ClientTranslator:
         if item_id in self.state.unsent_items:
             self.state.unsent_items.remove(item_id)
         return list(self.state.emit("conversation.item.deleted", {"item_id": item_id}))
+
+    def _on_conversation_item_truncate(self, event: dict[str, Any]) -> list[Command]:
+        """Trim an assistant audio item to what was played (§3.5); its transcript is cut in proportion."""
+        state, item_id, end_ms = self.state, event["item_id"], event["audio_end_ms"]
+        item = self._existing_item(item_id, "item_truncate_invalid_item_id", "truncating")
+        content = item.get("content") or []
+        if item.get("role") != "assistant" or not content or content[0].get("type") != "output_audio":
+            raise ClientProtocolError(
+                "invalid_value", "Only assistant messages with audio can be truncated.", param="item_id"
+            )
+        total = state.item_audio_ms.get(item_id, 0.0)
+        if end_ms > total + 1:
+            raise ClientProtocolError(
+                "invalid_value",
+                f"Audio content of {total:.0f}ms is already shorter than {end_ms}ms",
+                param="audio_end_ms",
+            )
+        transcript = content[0].get("transcript") or ""
+        keep = round(len(transcript) * end_ms / total) if total else 0
+        state.conversation.update({**item, "content": [{**content[0], "transcript": transcript[:keep]}]})
+        state.item_audio_ms[item_id] = float(end_ms)
+        payload = {"item_id": item_id, "content_index": event.get("content_index", 0), "audio_end_ms": end_ms}
+        return list(state.emit("conversation.item.truncated", payload))
 
     def _existing_item(self, item_id: str, code: str, verb: str) -> dict[str, Any]:
         item = self.state.conversation.get(item_id)
@@ -176,6 +240,9 @@ class ClientTranslator:
     def _turn_trigger(self) -> dict[str, Any]:
         """The Gemini message that makes the model answer the items it has not seen (§3.2, §3.3)."""
         state = self.state
+        if state.activity_open:
+            state.activity_open = False  # manual turns: the end of the user's activity starts the reply
+            return {"realtimeInput": {"activityEnd": {}}}
         items = [state.conversation.get(item_id) for item_id in state.unsent_items]
         texts = [(item, _item_text(item)) for item in items if item is not None]
         if state.profile.user_text is UserText.CLIENT_CONTENT:
@@ -270,6 +337,9 @@ _HANDLERS: dict[str, Handler] = {
     "transcription_session.update": ClientTranslator._on_transcription_session_update,
     "session.close": ClientTranslator._on_session_close,
     "input_audio_buffer.append": ClientTranslator._on_input_audio_buffer_append,
+    "input_audio_buffer.commit": ClientTranslator._on_input_audio_buffer_commit,
+    "input_audio_buffer.clear": ClientTranslator._on_input_audio_buffer_clear,
+    "conversation.item.truncate": ClientTranslator._on_conversation_item_truncate,
     "output_audio_buffer.clear": ClientTranslator._on_output_audio_buffer_clear,
     "conversation.item.create": ClientTranslator._on_conversation_item_create,
     "conversation.item.retrieve": ClientTranslator._on_conversation_item_retrieve,

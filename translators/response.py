@@ -10,6 +10,7 @@ import enum
 from typing import TYPE_CHECKING, Any
 
 from schemas.openai import Dialect
+from translators.audio import OutputEncoder, law_of, pcm_ms
 from translators.commands import SendClient
 from translators.emit import beta_item
 from translators.session_config import GA_TO_BETA_FORMAT
@@ -52,7 +53,8 @@ class Response:
         self.output: list[dict[str, Any]] = []  # finished output items (GA shape)
         self._item: dict[str, Any] | None = None  # the message item being streamed, GA shape
         self._fragments: list[str] = []  # text or transcript of the open item so far
-        self.audio_bytes = 0  # decoded size of the audio sent in the open item (for truncate, §3.5)
+        self.audio_ms = 0.0  # audio sent in the open item, in ms (what conversation.item.truncate checks)
+        self._encoder: OutputEncoder | None = None  # G.711 re-encoder of the open item, if the client wants it
 
     # ---- events -------------------------------------------------------------------------------
     def created(self) -> list[SendClient]:
@@ -65,12 +67,19 @@ class Response:
         return out + self._state.emit(_TEXT_DELTA[self.mode], {**self._part_ref(), "delta": delta})
 
     def audio(self, b64: str) -> list[SendClient]:
-        """One audio chunk, forwarded as base64 untouched (hot path: no decode). TEXT mode drops it."""
+        """One audio chunk, forwarded as base64 untouched for pcm16 (hot path). TEXT mode drops it."""
         if self.mode is Mode.TEXT:
             return []
         out = self._open_item()
-        self.audio_bytes += len(b64) * 3 // 4
-        return out + self._state.emit("response.output_audio.delta", {**self._part_ref(), "delta": b64})
+        if self._encoder is not None:
+            b64 = self._encoder(b64)
+            if not b64:
+                return out
+        return out + self._audio_delta(b64)
+
+    def _audio_delta(self, b64: str) -> list[SendClient]:
+        self.audio_ms += pcm_ms(b64, self._state.config.output_format)
+        return self._state.emit("response.output_audio.delta", {**self._part_ref(), "delta": b64})
 
     def finish(
         self,
@@ -102,7 +111,9 @@ class Response:
             "content": [],
         }
         self._fragments = []
-        self.audio_bytes = 0
+        self.audio_ms = 0.0
+        law = law_of(state.config.output_format)
+        self._encoder = OutputEncoder(law) if law is not None and self.mode is Mode.AUDIO else None
         out = state.emit(
             "response.output_item.added",
             {"response_id": self.id, "output_index": len(self.output), "item": dict(self._item)},
@@ -121,7 +132,10 @@ class Response:
         if mode is Mode.TEXT:
             out = state.emit("response.output_text.done", {**ref, "text": text})
         else:
-            out = state.emit("response.output_audio.done", ref)
+            tail = self._encoder.flush() if self._encoder is not None else ""
+            out = self._audio_delta(tail) if tail else []
+            out += state.emit("response.output_audio.done", ref)
+            state.item_audio_ms[self._item["id"]] = self.audio_ms
             out += state.emit("response.output_audio_transcript.done", {**ref, "transcript": text})
         out += state.emit("response.content_part.done", {**ref, "part": {"type": _PART_TYPE[mode], field: text}})
         item = {**self._item, "status": status, "content": [{"type": _CONTENT_TYPE[mode], field: text}]}

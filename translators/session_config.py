@@ -103,6 +103,12 @@ class SessionConfig:
     prompt: Any = None
     include: Any = None
 
+    @property
+    def manual_turns(self) -> bool:
+        """The client commits and asks for responses itself (§3.4 manual-turn variant)."""
+        td = self.turn_detection
+        return td is None or not td.get("create_response", True)
+
     def apply(self, session: dict[str, Any], dialect: Dialect) -> SessionConfig:
         """A new config with a `session.update`'s fields applied; raises ClientProtocolError."""
         changes = _ga_changes(session) if dialect is Dialect.GA else _beta_changes(session)
@@ -270,10 +276,11 @@ def realtime_input_config(cfg: SessionConfig) -> dict[str, Any]:
     """turn_detection → realtimeInputConfig (GEMINI_LIVE.md §3.1, §9.5); empty when Gemini's defaults do.
 
     threshold ≥ 0.5 asks for less eager speech starts (START_SENSITIVITY_LOW); silence and padding map
-    one to one; `interrupt_response: false` turns barge-in off; `null` is manual activity mode.
+    one to one; `interrupt_response: false` turns barge-in off; `null` or `create_response: false` is
+    manual activity mode (the client's commit and response.create end the turn).
     """
     td = cfg.turn_detection
-    if td is None:
+    if td is None or cfg.manual_turns:
         return {"automaticActivityDetection": {"disabled": True}}
     if not cfg.turn_detection_set:
         return {}

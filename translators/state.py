@@ -14,7 +14,9 @@ from translators.ids import IdFactory
 from translators.session_config import SessionConfig
 
 if TYPE_CHECKING:
+    from translators.audio import InputDecoder
     from translators.response import Response
+    from translators.turns import UserTurn
 
 SESSION_LIFETIME_S = 3600  # what OpenAI's GA server reports in expires_at (§3.1); resumption keeps it
 
@@ -46,6 +48,12 @@ class SessionState:
     pending_upstream: list[dict[str, Any]] = field(default_factory=list)  # queued until setupComplete
     unsent_items: list[str] = field(default_factory=list)  # conversation items Gemini has not seen
     response: Response | None = None  # the response being streamed to the client, if any
+    user_turn: UserTurn | None = None  # the latest user audio turn (speaking, or awaiting its transcript)
+    input_ms: float = 0.0  # input audio received this session, in ms: the clock of audio_start/end_ms
+    buffer_ms: float = 0.0  # input audio not yet in a committed user item, in ms
+    activity_open: bool = False  # manual turns: activityStart sent, activityEnd not yet
+    input_decoder: InputDecoder | None = None  # G.711 → pcm16 for the client's input format, None for pcm16
+    item_audio_ms: dict[str, float] = field(default_factory=dict)  # assistant item id → audio ms sent
     drain_turns: int = 0  # upstream turns whose remaining content is dropped (cancelled responses)
     resumption_handle: str | None = None  # latest resumable handle from sessionResumptionUpdate
     emit: Emitter = field(init=False)  # event builder for the client's dialect

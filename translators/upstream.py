@@ -12,6 +12,7 @@ from typing import Any
 from translators.commands import CloseClient, Command, SendUpstream
 from translators.response import Mode, Response
 from translators.state import SessionState, UpstreamPhase
+from translators.turns import UserPhase, UserTurn
 from translators.usage import map_usage
 
 Handler = Callable[["UpstreamTranslator", Any], list[Command]]
@@ -67,28 +68,95 @@ class UpstreamTranslator:
     def _on_server_content(self, content: dict[str, Any]) -> list[Command]:
         state = self.state
         out: list[Command] = []
+        if "inputTranscription" in content:
+            out += self._user_transcript(content["inputTranscription"])
+        if content.get("interrupted"):
+            out += self._interrupted(bool(content.get("turnComplete")))
         if state.drain_turns:
             if content.get("turnComplete"):
                 state.drain_turns -= 1
                 self._usage = None
             return out
+        turn, transcript = content.get("modelTurn"), content.get("outputTranscription")
         response = state.response
-        turn = content.get("modelTurn")
-        transcript = content.get("outputTranscription")
-        if response is None and (turn or transcript):
-            response = self._implicit_response()
-            out += response.created()
-        if response is not None:
+        if turn or transcript:
+            out += self._user_turn_ends(synthesize=response is None)
+            if response is None:
+                response = self._implicit_response()
+                out += response.created()
             if turn:
                 out += self._model_turn(response, turn)
             if transcript and not state.upstream_text and transcript.get("text"):
                 out += response.text(transcript["text"])
-            if content.get("interrupted"):
-                out += self._end(response, "cancelled", "turn_detected")
-                state.drain_turns += 0 if content.get("turnComplete") else 1
+        if content.get("turnComplete"):
+            if response is not None:
+                out += self._end(response, "completed", None)
+            if state.user_turn is not None:
+                out += state.user_turn.transcribed()
+        return out
+
+    def _on_voice_activity(self, body: dict[str, Any]) -> list[Command]:
+        """Gemini's own VAD signals, where a model sends them (SDK 3.x, GEMINI_LIVE.md §4)."""
+        if body.get("type") == "ACTIVITY_START":
+            return self._user_turn_starts()
+        if body.get("type") == "ACTIVITY_END":
+            return self._user_turn_ends(synthesize=False)
+        return []
+
+    # ---- the user's side (server VAD: OPENAI_REALTIME.md §3.4, derived as GEMINI_LIVE.md §9.2 says) --
+    def _user_turn_starts(self) -> list[Command]:
+        """speech_started, once per user turn; a previous item's transcript is final by then."""
+        state = self.state
+        turn = state.user_turn
+        if state.config.manual_turns or (turn is not None and turn.phase is UserPhase.SPEAKING):
+            return []
+        out: list[Command] = list(turn.transcribed()) if turn is not None else []
+        state.user_turn = UserTurn(state, int(state.input_ms))
+        return out + state.user_turn.speech_started()
+
+    def _user_turn_ends(self, *, synthesize: bool) -> list[Command]:
+        """speech_stopped + committed + the user item, when Gemini's reply shows the user has finished.
+
+        With `synthesize`, audio that Gemini answered without any speech signal (no transcription, no
+        voiceActivity) still becomes a user item, so every reply follows a committed user turn.
+        """
+        state = self.state
+        if state.config.manual_turns:
+            return []
+        turn = state.user_turn
+        out: list[Command] = []
+        if turn is None or turn.phase is not UserPhase.SPEAKING:
+            if not (synthesize and state.buffer_ms > 0):
+                return []
+            out = self._user_turn_starts()
+            turn = state.user_turn
+            assert turn is not None
+        state.buffer_ms = 0.0
+        return out + turn.commit(int(state.input_ms), detected=True)
+
+    def _user_transcript(self, body: dict[str, Any]) -> list[Command]:
+        state = self.state
+        turn = state.user_turn
+        out: list[Command] = []
+        if turn is None or turn.phase is UserPhase.TRANSCRIBED:
+            out = self._user_turn_starts()  # the transcript is the first sign of new speech
+            turn = state.user_turn
+            if turn is None:
                 return out
-        if content.get("turnComplete") and response is not None:
-            out += self._end(response, "completed", None)
+        out += turn.transcript(body.get("text", ""))
+        if body.get("finished"):
+            out += turn.transcribed()
+        return out
+
+    def _interrupted(self, turn_complete: bool) -> list[Command]:
+        """Barge-in: speech_started, then the open response is cancelled (§3.5 reason turn_detected)."""
+        state = self.state
+        out = self._user_turn_starts()
+        response = state.response
+        if response is not None:
+            out += self._end(response, "cancelled", "turn_detected")
+            if not turn_complete:
+                state.drain_turns += 1  # the interrupted turn's turnComplete is still to come
         return out
 
     def _model_turn(self, response: Response, turn: dict[str, Any]) -> list[Command]:
@@ -121,4 +189,5 @@ _HANDLERS: dict[str, Handler] = {
     "serverContent": UpstreamTranslator._on_server_content,
     "sessionResumptionUpdate": UpstreamTranslator._on_session_resumption_update,
     "goAway": UpstreamTranslator._on_go_away,
+    "voiceActivity": UpstreamTranslator._on_voice_activity,
 }
