@@ -208,7 +208,6 @@ from schemas.openai_shared import (
 from translators.errors import ClientProtocolError
 
 __all__ = [
-    "parse_client_event_tolerant",
     "CLIENT_EVENT_TYPES",
     "CLIENT_MODELS",
     "SERVER_EVENT_TYPES",
@@ -396,6 +395,7 @@ __all__ = [
     "VoiceId",
     "binary_frame_error",
     "parse_client_event",
+    "parse_client_event_tolerant",
     "validate_server_event",
 ]
 

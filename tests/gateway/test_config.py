@@ -76,10 +76,8 @@ def test_check_config_masks_secrets(
 ) -> None:
     """`livegate check-config` prints resolved aliases with keys masked."""
     monkeypatch.setenv("GKEY", "AIzaSyVERYSECRETKEY1234")
-    path = write(
-        tmp_path,
-        "model_list:\n  - model_name: a\n    litellm_params: {model: gemini/gemini-3.1-flash-live-preview, api_key: os.environ/GKEY}\n",
-    )
+    entry = "{model: gemini/gemini-3.1-flash-live-preview, api_key: os.environ/GKEY}"
+    path = write(tmp_path, f"model_list:\n  - model_name: a\n    litellm_params: {entry}\n")
     assert main(["check-config", str(path)]) == 0
     out = capsys.readouterr().out
     assert "VERYSECRET" not in out

@@ -88,7 +88,7 @@ def test_server_vad_turn_events_follow_golden_order() -> None:
     assert (
         seq[-1]["type"] == "conversation.item.input_audio_transcription.completed" or seq[-1]["type"] == "response.done"
     )
-    assert [shape(e) for e in seq if e["type"] == "response.done"][0].keys() == shape(want[-1]).keys()
+    assert next(shape(e) for e in seq if e["type"] == "response.done").keys() == shape(want[-1]).keys()
 
 
 def test_reply_without_speech_signals_still_has_a_committed_user_turn() -> None:
