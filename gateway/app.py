@@ -86,7 +86,7 @@ def create_app(config: GatewayConfig) -> Starlette:
             return
         from gateway.emulator.server import EmulatorServer
 
-        async with EmulatorServer(host="127.0.0.1", port=0) as emulator:
+        async with EmulatorServer(host="127.0.0.1", port=0, record_messages=False) as emulator:
             app.state.emulator_url = emulator.url
             log.info("built-in Gemini Live emulator at %s", emulator.url)
             yield

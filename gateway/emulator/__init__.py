@@ -1,1 +1,17 @@
-"""livegate package."""
+"""Offline Gemini Live emulator: the upstream for `make run` and for every test (GEMINI_LIVE.md)."""
+
+from __future__ import annotations
+
+from .behaviour import Script
+from .routes import developer_path, vertex_path
+from .server import ConnectionRecord, EmulatorServer, main, run_forever
+
+__all__ = [
+    "ConnectionRecord",
+    "EmulatorServer",
+    "Script",
+    "developer_path",
+    "main",
+    "run_forever",
+    "vertex_path",
+]

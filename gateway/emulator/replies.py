@@ -1,0 +1,116 @@
+"""The emulator's deterministic model: reply text, word chunks, synthetic audio and token counts.
+
+The frame order follows GEMINI_LIVE.md §4.1: content chunks, `generationComplete`, `turnComplete` + usage.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import re
+import sys
+from array import array
+from functools import lru_cache
+from typing import Any
+
+from schemas.gemini import (
+    OUTPUT_AUDIO_MIME,
+    Blob,
+    Content,
+    ModalityTokenCount,
+    Part,
+    ServerContent,
+    ServerMessage,
+    Transcription,
+    UsageMetadata,
+)
+from schemas.profiles import Backend
+
+HELLO = "Hello! How can I help you today?"
+OUTPUT_RATE = 24000  # Hz, §5
+_AMPLITUDE = 6000
+_FADE_SAMPLES = 48  # 2 ms ramps so word tones don't click
+
+
+def reply_text(user_text: str) -> str:
+    """`You said: T`, or a greeting when there is no user text."""
+    return f"You said: {user_text}" if user_text.strip() else HELLO
+
+
+def word_chunks(text: str) -> list[str]:
+    """One chunk per word with its trailing whitespace; the chunks concatenate back to `text`."""
+    chunks = re.findall(r"\S+\s*", text)
+    leading = text[: len(text) - len(text.lstrip())]
+    if chunks and leading:
+        chunks[0] = leading + chunks[0]
+    return chunks or ([text] if text else [])
+
+
+def count_tokens(text: str) -> int:
+    """The emulator's tokenizer: one token per whitespace-separated word."""
+    return len(text.split())
+
+
+@lru_cache(maxsize=64)
+def tone(index: int, duration_ms: int) -> bytes:
+    """PCM16 LE mono 24 kHz: a short sine for word `index` (pitch cycles over 8 notes)."""
+    frequency = 300.0 + 50.0 * (index % 8)
+    count = OUTPUT_RATE * duration_ms // 1000
+    samples = array("h", bytes(2 * count))
+    for i in range(count):
+        ramp = min(1.0, i / _FADE_SAMPLES, (count - 1 - i) / _FADE_SAMPLES)
+        samples[i] = int(_AMPLITUDE * ramp * math.sin(2 * math.pi * frequency * i / OUTPUT_RATE))
+    if sys.byteorder == "big":
+        samples.byteswap()
+    return samples.tobytes()
+
+
+def _count(modality: str, tokens: int) -> ModalityTokenCount:
+    return ModalityTokenCount.model_validate({"modality": modality, "token_count": tokens})
+
+
+def usage(backend: Backend, prompt: dict[str, int], response_tokens: int, modality: str) -> UsageMetadata:
+    """Per-turn usage with the backend's field names (§4, §8); `prompt` maps modality to tokens."""
+    prompt_details = [_count(name, tokens) for name, tokens in prompt.items() if tokens]
+    response_details = [_count(modality, response_tokens)]
+    prompt_total = sum(prompt.values())
+    common: dict[str, Any] = {
+        "prompt_token_count": prompt_total,
+        "total_token_count": prompt_total + response_tokens,
+        "prompt_tokens_details": prompt_details,
+    }
+    if backend is Backend.VERTEX:
+        return UsageMetadata(
+            **common,
+            candidates_token_count=response_tokens,
+            candidates_tokens_details=response_details,
+            traffic_type="ON_DEMAND",
+        )
+    return UsageMetadata(
+        **common, response_token_count=response_tokens, response_tokens_details=response_details
+    )
+
+
+def _content(**fields: Any) -> dict[str, Any]:
+    return ServerMessage(server_content=ServerContent(**fields)).to_wire()
+
+
+def _audio_part(index: int, duration_ms: int) -> Part:
+    data = base64.b64encode(tone(index, duration_ms)).decode()
+    return Part(inline_data=Blob(mime_type=OUTPUT_AUDIO_MIME, data=data))
+
+
+def reply_frames(
+    reply: str, *, modality: str, transcribe: bool, usage_metadata: UsageMetadata, audio_ms: int
+) -> list[dict[str, Any]]:
+    """The server frames of one complete turn, in order (§4.1 audio turn / text turn)."""
+    frames: list[dict[str, Any]] = []
+    for index, chunk in enumerate(word_chunks(reply)):
+        part = Part(text=chunk) if modality == "TEXT" else _audio_part(index, audio_ms)
+        frames.append(_content(model_turn=Content(parts=[part])))
+        if modality == "AUDIO" and transcribe:
+            frames.append(_content(output_transcription=Transcription(text=chunk)))
+    frames.append(_content(generation_complete=True))
+    done = ServerMessage(server_content=ServerContent(turn_complete=True), usage_metadata=usage_metadata)
+    frames.append(done.to_wire())
+    return frames

@@ -1,0 +1,1 @@
+"""Tests of the Gemini Live emulator and schemas/gemini.py."""
