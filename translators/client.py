@@ -19,6 +19,7 @@ from translators.errors import ClientProtocolError
 from translators.response import Mode, Response
 from translators.session_config import SessionConfig, build_setup, upstream_is_text
 from translators.state import SessionState, UpstreamPhase
+from translators.tools import CallStatus, function_response
 from translators.turns import UserPhase, UserTurn
 
 Handler = Callable[["ClientTranslator", dict[str, Any]], list[Command]]
@@ -33,6 +34,7 @@ _ROLE_CONTENT: dict[str, frozenset[str]] = {
 _GEMINI_ROLE = {"user": "user", "system": "user", "assistant": "model"}
 PCM_MIME = "audio/pcm;rate=24000"  # OpenAI pcm16 is always 24 kHz (§5.2); Gemini resamples
 MIN_COMMIT_MS = 100  # a shorter commit is input_audio_buffer_commit_empty (§4.2)
+MAX_HELD_MS = 60_000  # mic audio held while a function call is pending, at most
 
 
 class ClientTranslator:
@@ -130,7 +132,24 @@ class ClientTranslator:
             if decoder is None
             else {"mimeType": decoder.mime, "data": decoder(audio)}
         )
-        return out + self._send({"realtimeInput": {"audio": blob}})
+        message = {"realtimeInput": {"audio": blob}}
+        if state.calls_pending:
+            return out + self._hold(message, ms)
+        return out + self._send(message)
+
+    def _hold(self, message: dict[str, Any], ms: float) -> list[Command]:
+        """Gemini aborts a session that hears audio during a pending call (GEMINI_LIVE.md §3.4): hold it."""
+        state = self.state
+        if state.held_ms + ms > MAX_HELD_MS:
+            raise ClientProtocolError(
+                "input_audio_held_too_long",
+                f"A function call has been awaiting its output for more than {MAX_HELD_MS // 1000} s of input "
+                "audio; audio beyond that is dropped. Send the function_call_output, then response.create.",
+                error_type="invalid_request_error",
+            )
+        state.held_ms += ms
+        state.held_audio.append(message)
+        return []
 
     def _on_input_audio_buffer_commit(self, event: dict[str, Any]) -> list[Command]:
         state = self.state
@@ -164,9 +183,15 @@ class ClientTranslator:
     # ---- conversation items --------------------------------------------------------------------
     def _on_conversation_item_create(self, event: dict[str, Any]) -> list[Command]:
         state = self.state
-        item = _server_item(event["item"], state)
+        kind = event["item"].get("type")
+        item = (
+            _output_item(event["item"], state) if kind == "function_call_output" else _server_item(event["item"], state)
+        )
         previous = state.conversation.insert(item, event.get("previous_item_id"))
-        state.unsent_items.append(item["id"])
+        if kind == "function_call_output":
+            state.tool_outputs.append(_answer(state, item))
+        else:
+            state.unsent_items.append(item["id"])
         out = list(state.emit("conversation.item.added", {"previous_item_id": previous, "item": dict(item)}))
         out += state.emit("conversation.item.done", {"previous_item_id": previous, "item": dict(item)})
         return out + self._connect()  # dial now, so the handshake overlaps the client's next event
@@ -235,11 +260,26 @@ class ClientTranslator:
             )
         response = Response(state, mode, metadata=params.get("metadata"))
         state.response = response
-        return response.created() + self._send(trigger)
+        return response.created() + self._send(trigger) + self.release_held_audio()
+
+    def release_held_audio(self) -> list[Command]:
+        """Once Gemini has every output it waits for, the mic audio held meanwhile goes, in order."""
+        out: list[Command] = []
+        for message in self.state.take_held_audio():
+            out += self._send(message)
+        return out
 
     def _turn_trigger(self) -> dict[str, Any]:
         """The Gemini message that makes the model answer the items it has not seen (§3.2, §3.3)."""
         state = self.state
+        if state.tool_outputs:
+            return self._tool_response()
+        if any(call.status is CallStatus.PENDING for call in state.calls.values()):
+            waiting = next(cid for cid, call in state.calls.items() if call.status is CallStatus.PENDING)
+            raise ClientProtocolError(
+                "invalid_value",
+                f"The function call '{waiting}' is awaiting its output: add a function_call_output item first.",
+            )
         if state.activity_open:
             state.activity_open = False  # manual turns: the end of the user's activity starts the reply
             return {"realtimeInput": {"activityEnd": {}}}
@@ -261,6 +301,12 @@ class ClientTranslator:
             )
         state.unsent_items.clear()
         return {"realtimeInput": {"text": joined}}
+
+    def _tool_response(self) -> dict[str, Any]:
+        """Outputs go back to Gemini together; held mic audio follows them (see `_send_trigger`)."""
+        state = self.state
+        responses, state.tool_outputs = state.tool_outputs, []
+        return {"toolResponse": {"functionResponses": responses}}
 
     def _on_response_cancel(self, event: dict[str, Any]) -> list[Command]:
         state = self.state
@@ -326,6 +372,44 @@ def _server_item(item: dict[str, Any], state: SessionState) -> dict[str, Any]:
         "role": role,
         "content": content,
     }
+
+
+def _output_item(item: dict[str, Any], state: SessionState) -> dict[str, Any]:
+    """The stored form of a function_call_output item, checked against the calls Gemini made."""
+    call_id = item.get("call_id")
+    call = state.calls.get(str(call_id))
+    if call is None:
+        raise ClientProtocolError(
+            "invalid_value",
+            f"No function call with call_id '{call_id}' was made in this session.",
+            param="item.call_id",
+        )
+    if call.status is CallStatus.CANCELLED:
+        raise ClientProtocolError(
+            "invalid_value",
+            f"The function call '{call_id}' was cancelled by the model; its output was not forwarded.",
+            param="item.call_id",
+        )
+    if call.status is CallStatus.ANSWERED:
+        raise ClientProtocolError(
+            "invalid_value", f"The function call '{call_id}' already has an output.", param="item.call_id"
+        )
+    return {
+        "id": item.get("id") or state.ids.new("item"),
+        "type": "function_call_output",
+        "call_id": call_id,
+        "output": item.get("output", ""),
+    }
+
+
+def _answer(state: SessionState, item: dict[str, Any]) -> dict[str, Any]:
+    """Mark the call answered and build its Gemini functionResponse (GEMINI_LIVE.md §3.4)."""
+    call = state.calls[item["call_id"]]
+    call.status = CallStatus.ANSWERED
+    answer: dict[str, Any] = {"name": call.name, "response": function_response(item["output"])}
+    if call.gemini_id is not None:
+        answer["id"] = call.gemini_id
+    return answer
 
 
 def _item_text(item: dict[str, Any]) -> str:

@@ -81,6 +81,32 @@ class Response:
         self.audio_ms += pcm_ms(b64, self._state.config.output_format)
         return self._state.emit("response.output_audio.delta", {**self._part_ref(), "delta": b64})
 
+    def function_call(self, call_id: str, name: str, arguments: str) -> list[SendClient]:
+        """A complete function call item after any open message item (§3.6): status completed exactly once."""
+        state = self._state
+        out = self._close_item("completed")
+        index = len(self.output)
+        item = {"id": state.ids.new("item"), "type": "function_call", "status": "in_progress"}
+        item |= {"name": name, "call_id": call_id, "arguments": ""}
+        out += state.emit(
+            "response.output_item.added", {"response_id": self.id, "output_index": index, "item": dict(item)}
+        )
+        previous = state.conversation.insert(dict(item)) if self.in_conversation else None
+        if self.in_conversation:
+            out += state.emit("conversation.item.added", {"previous_item_id": previous, "item": dict(item)})
+        ref = {"response_id": self.id, "item_id": item["id"], "output_index": index, "call_id": call_id}
+        out += state.emit("response.function_call_arguments.delta", {**ref, "delta": arguments})
+        out += state.emit("response.function_call_arguments.done", {**ref, "name": name, "arguments": arguments})
+        done = {**item, "status": "completed", "arguments": arguments}
+        if self.in_conversation:
+            state.conversation.update(done)
+            out += state.emit("conversation.item.done", {"previous_item_id": previous, "item": dict(done)})
+        out += state.emit(
+            "response.output_item.done", {"response_id": self.id, "output_index": index, "item": dict(done)}
+        )
+        self.output.append(done)
+        return out
+
     def finish(
         self,
         status: str = "completed",

@@ -13,6 +13,7 @@ from schemas.openai import Dialect
 from schemas.profiles import ModelProfile
 from schemas.voices import gemini_voice
 from translators.errors import ClientProtocolError
+from translators.tools import check_tools, declarations
 
 PCM24K: dict[str, Any] = {"type": "audio/pcm", "rate": 24000}
 
@@ -235,6 +236,7 @@ def _check(cfg: SessionConfig, dialect: Dialect) -> None:
             "shimmer, verse, marin, cedar) or a Gemini prebuilt voice name (e.g. Puck, Kore, Zephyr).",
             param=param,
         )
+    check_tools(cfg.tools, cfg.tool_choice, "session")
     if isinstance(cfg.voice, dict):
         param = "session.audio.output.voice" if dialect is Dialect.GA else "session.voice"
         raise ClientProtocolError(
@@ -259,8 +261,12 @@ def build_setup(cfg: SessionConfig, profile: ModelProfile, model_resource: str) 
         voice = gemini_voice(cfg.voice)
         generation["speechConfig"] = {"voiceConfig": {"prebuiltVoiceConfig": {"voiceName": voice}}}
     setup: dict[str, Any] = {"model": model_resource, "generationConfig": generation}
-    if cfg.instructions:
-        setup["systemInstruction"] = {"parts": [{"text": cfg.instructions}], "role": "user"}
+    functions, tool_instruction = declarations(cfg.tools, cfg.tool_choice)
+    instructions = "\n\n".join(part for part in (cfg.instructions, tool_instruction) if part)
+    if instructions:
+        setup["systemInstruction"] = {"parts": [{"text": instructions}], "role": "user"}
+    if functions:
+        setup["tools"] = [{"functionDeclarations": functions}]
     if not text:
         setup["outputAudioTranscription"] = {}  # the transcript is our text (§9.1) and audio transcript
     if cfg.transcription is not None:

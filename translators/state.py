@@ -16,6 +16,7 @@ from translators.session_config import SessionConfig
 if TYPE_CHECKING:
     from translators.audio import InputDecoder
     from translators.response import Response
+    from translators.tools import Call
     from translators.turns import UserTurn
 
 SESSION_LIFETIME_S = 3600  # what OpenAI's GA server reports in expires_at (§3.1); resumption keeps it
@@ -54,6 +55,10 @@ class SessionState:
     activity_open: bool = False  # manual turns: activityStart sent, activityEnd not yet
     input_decoder: InputDecoder | None = None  # G.711 → pcm16 for the client's input format, None for pcm16
     item_audio_ms: dict[str, float] = field(default_factory=dict)  # assistant item id → audio ms sent
+    calls: dict[str, Call] = field(default_factory=dict)  # OpenAI call_id → Gemini's function call
+    tool_outputs: list[dict[str, Any]] = field(default_factory=list)  # functionResponses for the next trigger
+    held_audio: list[dict[str, Any]] = field(default_factory=list)  # mic audio held while calls are pending
+    held_ms: float = 0.0  # how much audio is held, in ms
     drain_turns: int = 0  # upstream turns whose remaining content is dropped (cancelled responses)
     resumption_handle: str | None = None  # latest resumable handle from sessionResumptionUpdate
     emit: Emitter = field(init=False)  # event builder for the client's dialect
@@ -66,6 +71,18 @@ class SessionState:
     @property
     def expires_at(self) -> int:
         return self.created_at + SESSION_LIFETIME_S
+
+    @property
+    def calls_pending(self) -> bool:
+        """Gemini waits for function outputs: it must hear nothing else first (GEMINI_LIVE.md §3.4)."""
+        return any(call.status.value == "pending" for call in self.calls.values()) or bool(self.tool_outputs)
+
+    def take_held_audio(self) -> list[dict[str, Any]]:
+        """The mic audio held during function calls, once Gemini waits for nothing more."""
+        if self.calls_pending or not self.held_audio:
+            return []
+        held, self.held_audio, self.held_ms = self.held_audio, [], 0.0
+        return held
 
     def render_session(self) -> dict[str, Any]:
         return self.config.render(self.dialect, self.session_id, self.expires_at)

@@ -12,6 +12,7 @@ from typing import Any
 from translators.commands import CloseClient, Command, SendUpstream
 from translators.response import Mode, Response
 from translators.state import SessionState, UpstreamPhase
+from translators.tools import Call, CallStatus, arguments_json
 from translators.turns import UserPhase, UserTurn
 from translators.usage import map_usage
 
@@ -94,6 +95,39 @@ class UpstreamTranslator:
             if state.user_turn is not None:
                 out += state.user_turn.transcribed()
         return out
+
+    def _on_tool_call(self, body: dict[str, Any]) -> list[Command]:
+        """Each call becomes a function_call item; the response then ends, as OpenAI's does (§3.6).
+
+        Gemini's turn stays open: the client's function_call_output and response.create become the
+        toolResponse, and Gemini's continuation fills the response that create starts.
+        """
+        state = self.state
+        calls = body.get("functionCalls") or []
+        if state.drain_turns:  # the client cancelled this turn: answer Gemini so it is not left waiting
+            refused = [_refusal(call) for call in calls]
+            return [SendUpstream({"toolResponse": {"functionResponses": refused}})] if refused else []
+        out = self._user_turn_ends(synthesize=state.response is None)
+        response = state.response
+        if response is None:
+            response = self._implicit_response()
+            out += response.created()
+        for call in calls:
+            gemini_id = call.get("id")
+            call_id = gemini_id or state.ids.new("call")
+            state.calls[call_id] = Call(name=call.get("name", ""), gemini_id=gemini_id)
+            out += response.function_call(call_id, call.get("name", ""), arguments_json(call.get("args")))
+        return out + self._end(response, "completed", None)
+
+    def _on_tool_call_cancellation(self, body: dict[str, Any]) -> list[Command]:
+        """Cancelled calls refuse late outputs; outputs not yet sent are dropped (GEMINI_LIVE.md §4)."""
+        state = self.state
+        ids = set(body.get("ids") or ())
+        for call in state.calls.values():
+            if call.gemini_id in ids and call.status is not CallStatus.CANCELLED:
+                call.status = CallStatus.CANCELLED
+        state.tool_outputs = [answer for answer in state.tool_outputs if answer.get("id") not in ids]
+        return [SendUpstream(message) for message in state.take_held_audio()]
 
     def _on_voice_activity(self, body: dict[str, Any]) -> list[Command]:
         """Gemini's own VAD signals, where a model sends them (SDK 3.x, GEMINI_LIVE.md §4)."""
@@ -190,4 +224,13 @@ _HANDLERS: dict[str, Handler] = {
     "sessionResumptionUpdate": UpstreamTranslator._on_session_resumption_update,
     "goAway": UpstreamTranslator._on_go_away,
     "voiceActivity": UpstreamTranslator._on_voice_activity,
+    "toolCall": UpstreamTranslator._on_tool_call,
+    "toolCallCancellation": UpstreamTranslator._on_tool_call_cancellation,
 }
+
+
+def _refusal(call: dict[str, Any]) -> dict[str, Any]:
+    answer: dict[str, Any] = {"name": call.get("name", ""), "response": {"error": "The user cancelled this response."}}
+    if call.get("id"):
+        answer["id"] = call["id"]
+    return answer
