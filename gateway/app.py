@@ -15,7 +15,7 @@ from starlette.websockets import WebSocket
 from gateway.auth import KeyGate, chosen_subprotocol, dialect_of, presented_key
 from gateway.config import GatewayConfig
 from gateway.session import Session
-from gateway.upstream import endpoint_for
+from gateway.upstream import UpstreamContext
 from schemas.openai import Dialect
 from translators.emit import Emitter
 from translators.ids import IdFactory
@@ -60,9 +60,8 @@ async def realtime(websocket: WebSocket) -> None:
         message = f"Invalid model: '{alias}'. This gateway serves: {known}."
         await _reject(websocket, dialect, "invalid_model", message, REQUEST_CLOSE)
         return
-    deployment = deployments[0]
-    endpoint = endpoint_for(deployment, emulator_url=websocket.app.state.emulator_url)
-    await Session(websocket, deployment, endpoint, dialect).run()
+    ctx = UpstreamContext(emulator_url=websocket.app.state.emulator_url)
+    await Session(websocket, deployments, ctx, dialect).run()
 
 
 async def health(request: Request) -> JSONResponse:

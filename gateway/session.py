@@ -16,11 +16,11 @@ from typing import Any
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.exceptions import ConnectionClosed
 
 from gateway import close_codes
 from gateway.config import Deployment
-from gateway.upstream import Endpoint, dial
+from gateway.upstream import UpstreamContext, UpstreamUnavailable, model_resource, open_upstream
 from schemas.openai import Dialect, binary_frame_error, parse_client_event_tolerant
 from translators.client import ClientTranslator
 from translators.commands import (
@@ -49,13 +49,17 @@ class _Close:
 class Session:
     """Pumps one client socket and (once content arrives) one upstream socket."""
 
-    def __init__(self, websocket: WebSocket, deployment: Deployment, endpoint: Endpoint, dialect: Dialect) -> None:
+    def __init__(
+        self, websocket: WebSocket, deployments: list[Deployment], ctx: UpstreamContext, dialect: Dialect
+    ) -> None:
         self._ws = websocket  # the accepted client socket
-        self._endpoint = endpoint  # where the upstream is and how to authenticate
+        self._deployments = deployments  # the alias's deployments, in the order they are tried
+        self._ctx = ctx  # how to reach and authenticate to upstreams
+        deployment = deployments[0]
         self.state = SessionState(
             dialect=dialect,
             profile=deployment.profile,
-            model_resource=endpoint.model_resource,
+            model_resource=model_resource(deployment),
             config=SessionConfig(model=deployment.alias),
             ids=IdFactory(),
             created_at=int(time.time()),
@@ -64,7 +68,8 @@ class Session:
         self.upstream = UpstreamTranslator(self.state)
         self._to_client: asyncio.Queue[str | _Close] = asyncio.Queue()  # frames for the client, in order
         self._to_upstream: asyncio.Queue[bytes | None] = asyncio.Queue()  # frames for Gemini, in order
-        self._upstream_task: asyncio.Task[None] | None = None  # dial + read loop, once started
+        self._link_task: asyncio.Task[None] | None = None  # the current upstream link's dial + read loop
+        self._generation = 0  # which ConnectUpstream the current link answers; older links are stale
         self._upstream_ws: ClientConnection | None = None
         self._closing = False  # a close was queued for the client: stop reading
 
@@ -85,7 +90,7 @@ class Session:
             elif isinstance(command, SendUpstream):
                 self._to_upstream.put_nowait(orjson.dumps(command.message))
             elif isinstance(command, ConnectUpstream):
-                self._upstream_task = asyncio.create_task(self._upstream_main(command.setup))
+                self._connect(command)
             elif isinstance(command, CloseClient):
                 self._closing = True
                 self._to_client.put_nowait(_Close(command.code, command.reason))
@@ -122,29 +127,31 @@ class Session:
                 return
 
     # ---- upstream side ---------------------------------------------------------------------------
-    async def _upstream_main(self, setup: dict[str, Any]) -> None:
+    def _connect(self, command: ConnectUpstream) -> None:
+        """A new upstream link replaces any current one; the old one's close is expected, not a fault."""
+        self._generation += 1
+        if self._link_task is not None:
+            self._link_task.cancel()
+        self._link_task = asyncio.create_task(self._upstream_main(command, self._generation))
+
+    async def _upstream_main(self, command: ConnectUpstream, generation: int) -> None:
         try:
-            await self._upstream_session(setup)
+            if command.delay_s:
+                await asyncio.sleep(command.delay_s)
+            await self._upstream_link(command.setup, generation)
         except asyncio.CancelledError:
             raise
+        except UpstreamUnavailable as exc:
+            self._fail(exc.close, exc.detail)
         except Exception:  # our own bug: never leave the client hanging, never forward the text
             log.exception("upstream pump failed for %s", self.state.session_id)
             self._fail(close_codes.UNKNOWN, "internal gateway error")
 
-    async def _upstream_session(self, setup: dict[str, Any]) -> None:
-        try:
-            self._upstream_ws = await dial(self._endpoint)
-        except InvalidStatus as exc:
-            status = exc.response.status_code
-            self._fail(close_codes.DIAL_REFUSED, f"HTTP {status} from the upstream handshake")
-            return
-        except (OSError, InvalidHandshake, TimeoutError) as exc:
-            self._fail(close_codes.DIAL_FAILED, type(exc).__name__)
-            return
-        ws = self._upstream_ws
+    async def _upstream_link(self, setup: dict[str, Any], generation: int) -> None:
+        opened = await open_upstream(self._deployments, setup, self._ctx)
+        ws = self._upstream_ws = opened.ws
         writer = asyncio.create_task(self._upstream_writer(ws))
         try:
-            await ws.send(orjson.dumps(setup), text=True)
             async for raw in ws:
                 self._execute(self.upstream.feed(orjson.loads(raw)))
         except ConnectionClosed:
@@ -154,7 +161,9 @@ class Session:
             return
         finally:
             writer.cancel()
-        if not self._closing:
+            if generation != self._generation:
+                await ws.close()
+        if not self._closing and generation == self._generation:
             reason = ws.close_reason or ""
             self._fail(close_codes.for_upstream_close(ws.close_code, reason), reason)
 
@@ -179,10 +188,10 @@ class Session:
         if self._upstream_ws is not None:
             with contextlib.suppress(Exception):
                 await self._upstream_ws.close()
-        if self._upstream_task is not None:
-            self._upstream_task.cancel()
+        if self._link_task is not None:
+            self._link_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._upstream_task
+                await self._link_task
         self._to_client.put_nowait(_Close(1000, ""))
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.wait_for(writer, timeout=5)

@@ -6,11 +6,16 @@ access log or error message can leak them.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import orjson
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidHandshake, InvalidStatus
 
+from gateway import close_codes
 from gateway.config import Deployment, Provider
 
 GEMINI_HOST = "https://generativelanguage.googleapis.com"
@@ -92,3 +97,56 @@ async def dial(endpoint: Endpoint, *, open_timeout: float = 10.0) -> ClientConne
         ping_timeout=20,
         user_agent_header="livegate",
     )
+
+
+TokenSource = Callable[[Deployment], Awaitable[str | None]]
+
+
+@dataclass(frozen=True)
+class UpstreamContext:
+    """What dialing needs from the app: the built-in emulator's URL and Google credentials."""
+
+    emulator_url: str | None = None
+    token_for: TokenSource | None = None  # Vertex access tokens; None: no OAuth available
+
+
+@dataclass
+class OpenedUpstream:
+    """A connected upstream that has been sent its setup."""
+
+    ws: ClientConnection
+    deployment: Deployment
+    endpoint: Endpoint
+
+
+class UpstreamUnavailable(Exception):
+    """No deployment of the alias could be reached; `detail` names every attempt."""
+
+    def __init__(self, close: close_codes.ClientClose, detail: str) -> None:
+        super().__init__(detail)
+        self.close = close
+        self.detail = detail
+
+
+def model_resource(deployment: Deployment) -> str:
+    """setup.model for a deployment, known without dialing (no credentials needed)."""
+    return endpoint_for(deployment, emulator_url="ws://unused").model_resource
+
+
+async def open_upstream(
+    deployments: Sequence[Deployment], setup: dict[str, Any], ctx: UpstreamContext
+) -> OpenedUpstream:
+    """Dial the alias's deployment and send the setup (with that deployment's model name)."""
+    deployment = deployments[0]
+    token = await ctx.token_for(deployment) if ctx.token_for and deployment.provider is Provider.VERTEX else None
+    endpoint = endpoint_for(deployment, emulator_url=ctx.emulator_url, token=token)
+    try:
+        ws = await dial(endpoint)
+    except InvalidStatus as exc:
+        status = exc.response.status_code
+        raise UpstreamUnavailable(close_codes.DIAL_REFUSED, f"HTTP {status} from the upstream handshake") from None
+    except (OSError, InvalidHandshake, TimeoutError) as exc:
+        raise UpstreamUnavailable(close_codes.DIAL_FAILED, type(exc).__name__) from None
+    body = {**setup["setup"], "model": endpoint.model_resource}
+    await ws.send(orjson.dumps({"setup": body}), text=True)
+    return OpenedUpstream(ws, deployment, endpoint)

@@ -26,9 +26,14 @@ class SendUpstream:
 
 @dataclass(frozen=True, slots=True)
 class ConnectUpstream:
-    """Dial the upstream and send `setup` as its first frame; later `SendUpstream`s follow it."""
+    """Dial the upstream and send `setup` as its first frame; later `SendUpstream`s follow it.
+
+    A connect while an upstream is open replaces it (reconfiguration, resumption); `delay_s` asks the
+    gateway to wait first (retry backoff), since translators own no clock.
+    """
 
     setup: dict[str, Any]
+    delay_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
