@@ -8,16 +8,18 @@ and returns the commands to carry out. Setup is deferred until the first content
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import fields
 from typing import Any
 
 from schemas.openai import Dialect
 from schemas.profiles import UserText
 from translators.audio import InputDecoder, law_of, pcm_ms
-from translators.commands import CloseClient, Command, ConnectUpstream, SendUpstream
+from translators.commands import CloseClient, Command, SendUpstream
 from translators.errors import ClientProtocolError
-from translators.response import Mode, Response
-from translators.session_config import SessionConfig, build_setup, upstream_is_text
+from translators.history import as_turns, realtime_text
+from translators.response import Response
+from translators.response_params import response_options
+from translators.resume import at_turn_boundary, connect, reconnect
+from translators.session_config import SessionConfig, build_setup
 from translators.state import SessionState, UpstreamPhase
 from translators.tools import CallStatus, function_response
 from translators.turns import UserPhase, UserTurn
@@ -30,8 +32,6 @@ _ROLE_CONTENT: dict[str, frozenset[str]] = {
     "system": frozenset({"input_text"}),
     "assistant": frozenset({"output_text", "text"}),
 }
-# Gemini turn role for each OpenAI role; Gemini has no system turns, so system text is a user turn.
-_GEMINI_ROLE = {"user": "user", "system": "user", "assistant": "model"}
 PCM_MIME = "audio/pcm;rate=24000"  # OpenAI pcm16 is always 24 kHz (§5.2); Gemini resamples
 MIN_COMMIT_MS = 100  # a shorter commit is input_audio_buffer_commit_empty (§4.2)
 MAX_HELD_MS = 60_000  # mic audio held while a function call is pending, at most
@@ -77,14 +77,11 @@ class ClientTranslator:
         )
 
     # ---- upstream plumbing ---------------------------------------------------------------------
-    def _connect(self) -> list[Command]:
+    def _connect(self, history: list[dict[str, Any]] | None = None) -> list[Command]:
         """Send the merged setup once, at the first content (GEMINI_LIVE.md §3.1)."""
-        state = self.state
-        if state.phase is not UpstreamPhase.IDLE:
+        if self.state.phase is not UpstreamPhase.IDLE:
             return []
-        state.phase = UpstreamPhase.CONNECTING
-        state.upstream_text = upstream_is_text(state.config, state.profile)
-        return [ConnectUpstream(build_setup(state.config, state.profile, state.model_resource))]
+        return connect(self.state, history or [])
 
     def _send(self, message: dict[str, Any]) -> list[Command]:
         """To Gemini now if setupComplete was seen, else queued behind the setup."""
@@ -97,13 +94,18 @@ class ClientTranslator:
     # ---- session -------------------------------------------------------------------------------
     def _on_session_update(self, event: dict[str, Any]) -> list[Command]:
         state = self.state
-        updated = state.config.apply(event["session"], self._shape)
-        if state.phase is not UpstreamPhase.IDLE:
-            _check_live_change(state, updated)
-        state.config = updated
-        law = law_of(updated.input_format)
+        before = state.config
+        state.config = before.apply(event["session"], self._shape)
+        law = law_of(state.config.input_format)
         state.input_decoder = InputDecoder(law) if law is not None else None
-        return list(state.emit("session.updated", {"session": state.render_session()}))
+        out = list(state.emit("session.updated", {"session": state.render_session()}))
+        if state.phase is UpstreamPhase.IDLE or not _setup_changed(state, before):
+            return out
+        # A setup change mid-session: a new upstream, resumed by handle, at the next turn boundary (issue #4).
+        if at_turn_boundary(state):
+            return out + reconnect(state)
+        state.reconnect_pending = True
+        return out
 
     def _on_transcription_session_update(self, event: dict[str, Any]) -> list[Command]:
         raise ClientProtocolError(
@@ -194,6 +196,8 @@ class ClientTranslator:
             state.unsent_items.append(item["id"])
         out = list(state.emit("conversation.item.added", {"previous_item_id": previous, "item": dict(item)}))
         out += state.emit("conversation.item.done", {"previous_item_id": previous, "item": dict(item)})
+        if state.profile.history_at_start_only:
+            return out  # 3.x: dial at the first trigger, once it is known which items are history
         return out + self._connect()  # dial now, so the handshake overlaps the client's next event
 
     def _on_conversation_item_retrieve(self, event: dict[str, Any]) -> list[Command]:
@@ -248,19 +252,17 @@ class ClientTranslator:
                 f"Conversation already has an active response in progress: {state.response.id}. "
                 "Wait until the response is finished before creating a new one.",
             )
-        trigger = self._turn_trigger()
-        params = event.get("response") or {}
-        modalities = params.get("output_modalities") or params.get("modalities") or state.config.output_modalities
-        mode = Mode.AUDIO if "audio" in modalities else Mode.TEXT
-        if mode is Mode.AUDIO and state.upstream_text and state.phase is not UpstreamPhase.IDLE:
+        options = response_options(event.get("response") or {}, state, self._shape)
+        if options.instructions and (state.tool_outputs or state.activity_open):
             raise ClientProtocolError(
                 "invalid_value",
-                "This session was started with text output; audio responses need an audio session.",
-                param="response.output_modalities",
+                "Per-response instructions can only go with a text turn on Gemini (not after audio or tool output).",
+                param="response.instructions",
             )
-        response = Response(state, mode, metadata=params.get("metadata"))
+        trigger = self._trigger(options.instructions)
+        response = Response(state, options.mode, in_conversation=options.in_conversation, metadata=options.metadata)
         state.response = response
-        return response.created() + self._send(trigger) + self.release_held_audio()
+        return response.created() + trigger + self.release_held_audio()
 
     def release_held_audio(self) -> list[Command]:
         """Once Gemini has every output it waits for, the mic audio held meanwhile goes, in order."""
@@ -269,38 +271,48 @@ class ClientTranslator:
             out += self._send(message)
         return out
 
-    def _turn_trigger(self) -> dict[str, Any]:
-        """The Gemini message that makes the model answer the items it has not seen (§3.2, §3.3)."""
+    def _trigger(self, instructions: str) -> list[Command]:
+        """Send what makes Gemini answer: tool outputs, the end of the user's activity, or new items."""
         state = self.state
         if state.tool_outputs:
-            return self._tool_response()
-        if any(call.status is CallStatus.PENDING for call in state.calls.values()):
-            waiting = next(cid for cid, call in state.calls.items() if call.status is CallStatus.PENDING)
+            return self._send(self._tool_response())
+        waiting = next((cid for cid, call in state.calls.items() if call.status is CallStatus.PENDING), None)
+        if waiting is not None:
             raise ClientProtocolError(
                 "invalid_value",
                 f"The function call '{waiting}' is awaiting its output: add a function_call_output item first.",
             )
         if state.activity_open:
             state.activity_open = False  # manual turns: the end of the user's activity starts the reply
-            return {"realtimeInput": {"activityEnd": {}}}
-        items = [state.conversation.get(item_id) for item_id in state.unsent_items]
-        texts = [(item, _item_text(item)) for item in items if item is not None]
+            return self._send({"realtimeInput": {"activityEnd": {}}})
+        items = [item for item in map(state.conversation.get, state.unsent_items) if item is not None]
+        note = [{"type": "message", "role": "system", "content": [{"type": "input_text", "text": instructions}]}]
         if state.profile.user_text is UserText.CLIENT_CONTENT:
-            turns = [{"role": _GEMINI_ROLE[item["role"]], "parts": [{"text": text}]} for item, text in texts if text]
+            turns = as_turns((note if instructions else []) + items)
             state.unsent_items.clear()
-            body: dict[str, Any] = {"turnComplete": True}
-            if turns:
-                body = {"turns": turns, "turnComplete": True}
-            return {"clientContent": body}
-        joined = "\n".join(text for _, text in texts if text)
-        if not joined:
+            return self._send(
+                {"clientContent": {"turns": turns, "turnComplete": True} if turns else {"turnComplete": True}}
+            )
+        return self._realtime_text_trigger(items, note if instructions else [])
+
+    def _realtime_text_trigger(self, items: list[dict[str, Any]], note: list[dict[str, Any]]) -> list[Command]:
+        """3.x models: new user text as realtime text; before the first connect, older items are history."""
+        state = self.state
+        history: list[dict[str, Any]] = []
+        if state.phase is UpstreamPhase.IDLE:
+            start = len(items)
+            while start and items[start - 1].get("role") == "user":
+                start -= 1
+            history, items = items[:start], items[start:]
+        text = realtime_text(note + items)
+        if not realtime_text(items):
             raise ClientProtocolError(
                 "missing_input",
                 "This model only answers new user input: add a user message (conversation.item.create) "
                 "or audio before response.create.",
             )
         state.unsent_items.clear()
-        return {"realtimeInput": {"text": joined}}
+        return self._connect(history) + self._send({"realtimeInput": {"text": text}})
 
     def _tool_response(self) -> dict[str, Any]:
         """Outputs go back to Gemini together; held mic audio follows them (see `_send_trigger`)."""
@@ -319,18 +331,9 @@ class ClientTranslator:
         return list(response.finish("cancelled", "client_cancelled"))
 
 
-def _check_live_change(state: SessionState, updated: SessionConfig) -> None:
-    """After setup, accept only changes that leave the Gemini setup as it is (issue #4 will reconnect)."""
-    before = build_setup(state.config, state.profile, state.model_resource)
-    after = build_setup(updated, state.profile, state.model_resource)
-    if before == after:
-        return
-    changed = [f.name for f in fields(SessionConfig) if getattr(state.config, f.name) != getattr(updated, f.name)]
-    raise ClientProtocolError(
-        "invalid_value",
-        f"Cannot change {', '.join(changed)} after the conversation has started on this model.",
-        param="session." + changed[0] if changed else "session",
-    )
+def _setup_changed(state: SessionState, before: SessionConfig) -> bool:
+    setup = build_setup(state.config, state.profile, state.model_resource)
+    return setup != build_setup(before, state.profile, state.model_resource)
 
 
 def _server_item(item: dict[str, Any], state: SessionState) -> dict[str, Any]:
@@ -410,10 +413,6 @@ def _answer(state: SessionState, item: dict[str, Any]) -> dict[str, Any]:
     if call.gemini_id is not None:
         answer["id"] = call.gemini_id
     return answer
-
-
-def _item_text(item: dict[str, Any]) -> str:
-    return "".join(part.get("text", "") for part in item.get("content", ()))
 
 
 _HANDLERS: dict[str, Handler] = {

@@ -25,6 +25,9 @@ class Conversation:
     def get(self, item_id: str) -> dict[str, Any] | None:
         return self._items.get(item_id)
 
+    def items(self) -> list[dict[str, Any]]:
+        return [self._items[item_id] for item_id in self._order]
+
     def last_id(self) -> str | None:
         return self._order[-1] if self._order else None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.openai import Dialect
-from translators.commands import SendClient
+from translators.commands import Command, SendClient
 from translators.ids import IdFactory
 
 # GA name → beta name; None = the event does not exist in beta (§2.3).
@@ -54,7 +54,7 @@ class Emitter:
         self.dialect = dialect  # the client's dialect, fixed at the handshake
         self._ids = ids  # source of event ids
 
-    def __call__(self, event_type: str, payload: dict[str, Any]) -> list[SendClient]:
+    def __call__(self, event_type: str, payload: dict[str, Any]) -> list[Command]:
         """Zero or one command: beta clients have no event for some GA events."""
         if self.dialect is Dialect.BETA and event_type in BETA_NAMES:
             renamed = BETA_NAMES[event_type]
@@ -74,7 +74,7 @@ class Emitter:
         param: str | None = None,
         event_id: str | None = None,
         error_type: str = "invalid_request_error",
-    ) -> list[SendClient]:
+    ) -> list[Command]:
         """An OpenAI `error` event (§4.1): non-fatal unless a close follows it."""
         detail = {"type": error_type, "code": code, "message": message, "param": param, "event_id": event_id}
         return self("error", {"error": detail})

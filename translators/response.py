@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from schemas.openai import Dialect
 from translators.audio import OutputEncoder, law_of, pcm_ms
-from translators.commands import SendClient
+from translators.commands import Command
 from translators.emit import beta_item
 from translators.session_config import GA_TO_BETA_FORMAT
 from translators.usage import beta_usage, empty_usage
@@ -57,16 +57,16 @@ class Response:
         self._encoder: OutputEncoder | None = None  # G.711 re-encoder of the open item, if the client wants it
 
     # ---- events -------------------------------------------------------------------------------
-    def created(self) -> list[SendClient]:
+    def created(self) -> list[Command]:
         return self._state.emit("response.created", {"response": self._render("in_progress", None, None)})
 
-    def text(self, delta: str) -> list[SendClient]:
+    def text(self, delta: str) -> list[Command]:
         """Model text (TEXT upstream) or an output transcript fragment: both are this item's words."""
         out = self._open_item()
         self._fragments.append(delta)
         return out + self._state.emit(_TEXT_DELTA[self.mode], {**self._part_ref(), "delta": delta})
 
-    def audio(self, b64: str) -> list[SendClient]:
+    def audio(self, b64: str) -> list[Command]:
         """One audio chunk, forwarded as base64 untouched for pcm16 (hot path). TEXT mode drops it."""
         if self.mode is Mode.TEXT:
             return []
@@ -77,11 +77,11 @@ class Response:
                 return out
         return out + self._audio_delta(b64)
 
-    def _audio_delta(self, b64: str) -> list[SendClient]:
+    def _audio_delta(self, b64: str) -> list[Command]:
         self.audio_ms += pcm_ms(b64, self._state.config.output_format)
         return self._state.emit("response.output_audio.delta", {**self._part_ref(), "delta": b64})
 
-    def function_call(self, call_id: str, name: str, arguments: str) -> list[SendClient]:
+    def function_call(self, call_id: str, name: str, arguments: str) -> list[Command]:
         """A complete function call item after any open message item (§3.6): status completed exactly once."""
         state = self._state
         out = self._close_item("completed")
@@ -113,7 +113,7 @@ class Response:
         reason: str | None = None,
         usage: Any = None,
         error: dict[str, Any] | None = None,
-    ) -> list[SendClient]:
+    ) -> list[Command]:
         """Close the open item and send `response.done` (§3.2 steps 8–12, §3.5 for cancellations)."""
         out = self._close_item("completed" if status == "completed" else "incomplete")
         details: dict[str, Any] | None = None
@@ -125,7 +125,7 @@ class Response:
         return out + self._state.emit("response.done", {"response": final})
 
     # ---- item lifecycle -----------------------------------------------------------------------
-    def _open_item(self) -> list[SendClient]:
+    def _open_item(self) -> list[Command]:
         if self._item is not None:
             return []
         state = self._state
@@ -150,7 +150,7 @@ class Response:
         part = {"type": _PART_TYPE[self.mode], _TEXT_FIELD[self.mode]: ""}
         return out + state.emit("response.content_part.added", {**self._part_ref(), "part": part})
 
-    def _close_item(self, status: str) -> list[SendClient]:
+    def _close_item(self, status: str) -> list[Command]:
         if self._item is None:
             return []
         state, mode, text = self._state, self.mode, "".join(self._fragments)

@@ -249,7 +249,9 @@ def upstream_is_text(cfg: SessionConfig, profile: ModelProfile) -> bool:
     return cfg.output_modalities == ("text",) and profile.text_output
 
 
-def build_setup(cfg: SessionConfig, profile: ModelProfile, model_resource: str) -> dict[str, Any]:
+def build_setup(
+    cfg: SessionConfig, profile: ModelProfile, model_resource: str, *, initial_history: bool = False
+) -> dict[str, Any]:
     """The Gemini `setup` message for this session (GEMINI_LIVE.md §3.1)."""
     text = upstream_is_text(cfg, profile)
     generation: dict[str, Any] = {"responseModalities": ["TEXT" if text else "AUDIO"]}
@@ -274,6 +276,8 @@ def build_setup(cfg: SessionConfig, profile: ModelProfile, model_resource: str) 
     realtime = realtime_input_config(cfg)
     if realtime:
         setup["realtimeInputConfig"] = realtime
+    if initial_history:
+        setup["historyConfig"] = {"initialHistoryInClientContent": True}  # 3.x history rule (§3.2)
     setup["sessionResumption"] = {}  # always resumable, so a dropped connection can be resumed
     return {"setup": setup}
 

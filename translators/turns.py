@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING, Any
 
-from translators.commands import SendClient
+from translators.commands import Command
 
 if TYPE_CHECKING:
     from translators.state import SessionState
@@ -33,17 +33,17 @@ class UserTurn:
         self.phase = UserPhase.SPEAKING
         self._fragments: list[str] = []  # input transcription so far
 
-    def speech_started(self) -> list[SendClient]:
+    def speech_started(self) -> list[Command]:
         payload = {"audio_start_ms": self.start_ms, "item_id": self.id}
         return self._state.emit("input_audio_buffer.speech_started", payload)
 
-    def commit(self, end_ms: int, *, detected: bool) -> list[SendClient]:
+    def commit(self, end_ms: int, *, detected: bool) -> list[Command]:
         """The buffer becomes an item; `detected` adds speech_stopped (server VAD, not a manual commit)."""
         if self.phase is not UserPhase.SPEAKING:
             return []
         state = self._state
         self.phase, self.end_ms = UserPhase.COMMITTED, max(end_ms, self.start_ms)
-        out: list[SendClient] = []
+        out: list[Command] = []
         if detected:
             out += state.emit("input_audio_buffer.speech_stopped", {"audio_end_ms": self.end_ms, "item_id": self.id})
         item = self._item()
@@ -55,19 +55,19 @@ class UserTurn:
             out += self._delta("".join(self._fragments))
         return out
 
-    def transcript(self, text: str) -> list[SendClient]:
+    def transcript(self, text: str) -> list[Command]:
         if self.phase is UserPhase.TRANSCRIBED or not text:
             return []
         self._fragments.append(text)
         return self._delta(text) if self.phase is UserPhase.COMMITTED else []
 
-    def _delta(self, text: str) -> list[SendClient]:
+    def _delta(self, text: str) -> list[Command]:
         if not self._wanted():
             return []
         payload = {"item_id": self.id, "content_index": 0, "delta": text}
         return self._state.emit("conversation.item.input_audio_transcription.delta", payload)
 
-    def transcribed(self) -> list[SendClient]:
+    def transcribed(self) -> list[Command]:
         """The transcript is final: store it on the item and send `completed` once (with usage, §8.1)."""
         if self.phase is not UserPhase.COMMITTED:
             return []

@@ -11,6 +11,7 @@ from typing import Any
 
 from translators.commands import CloseClient, Command, SendUpstream
 from translators.response import Mode, Response
+from translators.resume import at_turn_boundary, reconnect
 from translators.state import SessionState, UpstreamPhase
 from translators.tools import Call, CallStatus, arguments_json
 from translators.turns import UserPhase, UserTurn
@@ -77,6 +78,7 @@ class UpstreamTranslator:
             if content.get("turnComplete"):
                 state.drain_turns -= 1
                 self._usage = None
+                out += self._at_boundary()
             return out
         turn, transcript = content.get("modelTurn"), content.get("outputTranscription")
         response = state.response
@@ -215,7 +217,14 @@ class UpstreamTranslator:
         usage = map_usage(self._usage) if self._usage is not None else None
         self._usage = None
         self.state.response = None
-        return list(response.finish(status, reason, usage))
+        return list(response.finish(status, reason, usage)) + self._at_boundary()
+
+    def _at_boundary(self) -> list[Command]:
+        """A reconnect that waited for the turn to end (reconfiguration, goAway) happens now."""
+        state = self.state
+        if state.reconnect_pending and at_turn_boundary(state):
+            return reconnect(state)
+        return []
 
 
 _HANDLERS: dict[str, Handler] = {

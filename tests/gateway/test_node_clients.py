@@ -27,7 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 NODE_DIR = ROOT / "tests" / "node"
 NODE = shutil.which("node")
 USER_TEXT = "What is the capital of France?"
-GREETING = "Hello! How can I help you today?"  # the emulator's reply to a turn without user text
+# The seed's response.create carries only per-response instructions: they travel to Gemini as a labelled
+# turn, and the emulator echoes the turn it heard, which proves they arrived.
+SEED_REPLY = "You said: [system] Please assist the user."
 RUN_TIMEOUT = 15  # seconds for one node process, far above the ~0.5 s a run takes
 
 pytestmark = pytest.mark.skipif(NODE is None, reason="node is not on PATH")
@@ -183,10 +185,10 @@ def test_seed001_response_create_gets_a_full_response(seed_run: SeedRun) -> None
     assert kinds[0] == "session.created" and kinds[1] == "response.created", kinds
     assert kinds[-1] == "response.done", kinds
     text = "".join(e["delta"] for e in turn if e["type"] == "response.output_text.delta")
-    assert text == GREETING
+    assert text == SEED_REPLY
     assert "response.output_audio.delta" not in kinds
     done = turn[-1]["response"]
-    assert done["status"] == "completed" and done["output"][0]["content"][0]["text"] == GREETING
+    assert done["status"] == "completed" and done["output"][0]["content"][0]["text"] == SEED_REPLY
 
 
 # ---- openai-node v7 ------------------------------------------------------------------------------------

@@ -155,16 +155,56 @@ def test_item_order_retrieve_delete() -> None:
     assert missing["error"]["code"] == "item_delete_invalid_item_id"
 
 
-def test_live_session_update_that_needs_a_new_setup_is_refused_by_field() -> None:
-    """After setup, a change Gemini cannot take mid-connection is answered with an error naming it."""
+def test_live_session_update_reconnects_with_the_resumption_handle() -> None:
+    """A setup-changing update mid-session dials a new upstream resumed by handle; others just apply."""
     play = Playbook(Dialect.GA)
     play.start()
     play.send({"type": "conversation.item.create", "item": USER})
-    (error,) = events(play.send({"type": "session.update", "session": {"type": "realtime", "instructions": "New"}}))
-    assert error["error"]["param"] == "session.instructions"
-    assert types(play.send({"type": "session.update", "session": {"type": "realtime", "tracing": "auto"}})) == [
-        "session.updated"
-    ]
+    play.connect()
+    play.recv({"sessionResumptionUpdate": {"newHandle": "h1", "resumable": True}})
+    out = play.send({"type": "session.update", "session": {"type": "realtime", "instructions": "New"}})
+    assert types(out) == ["session.updated"]
+    (setup,) = setups(out)
+    assert setup["setup"]["sessionResumption"] == {"handle": "h1"}
+    assert setup["setup"]["systemInstruction"]["parts"][0]["text"] == "New"
+    assert setups(play.send({"type": "session.update", "session": {"type": "realtime", "tracing": "auto"}})) == []
+
+
+def test_live_update_without_handle_replays_history() -> None:
+    """With no handle yet, the new upstream first hears what the old one had heard."""
+    play = Playbook(Dialect.GA)
+    play.start()
+    play.send({"type": "conversation.item.create", "item": USER})
+    play.send({"type": "response.create"})
+    play.connect()
+    play.recv({"serverContent": {"outputTranscription": {"text": "Hi"}}})
+    play.recv({"serverContent": {"turnComplete": True}})
+    (setup,) = setups(play.send({"type": "session.update", "session": {"type": "realtime", "instructions": "New"}}))
+    assert "handle" not in setup["setup"]["sessionResumption"]
+    (history,) = upstream(play.connect())
+    assert history == {
+        "clientContent": {
+            "turns": [{"role": "user", "parts": [{"text": "hello"}]}, {"role": "model", "parts": [{"text": "Hi"}]}],
+            "turnComplete": False,
+        }
+    }
+
+
+def test_live_update_waits_for_the_turn_boundary() -> None:
+    """During a response the update is acknowledged at once and the reconnect happens at turnComplete."""
+    play = Playbook(Dialect.GA)
+    play.start()
+    play.send({"type": "conversation.item.create", "item": USER})
+    play.send({"type": "response.create"})
+    play.connect()
+    out = play.send({"type": "session.update", "session": {"type": "realtime", "audio": {"output": {"voice": "echo"}}}})
+    assert types(out) == ["session.updated"] and not setups(out)
+    out = play.recv({"serverContent": {"turnComplete": True}})
+    (setup,) = setups(out)
+    assert (
+        setup["setup"]["generationConfig"]["speechConfig"]["voiceConfig"]["prebuiltVoiceConfig"]["voiceName"]
+        == "Charon"
+    )
 
 
 def test_audio_append_forwards_base64_untouched() -> None:

@@ -1,0 +1,58 @@
+"""The conversation as Gemini hears it: items as turns, initial history, and text for 3.x models.
+
+GEMINI_LIVE.md §3.2: 2.x models take `clientContent` turns any time (`turnComplete: false` appends
+without a reply); 3.x models take them only as initial history (`historyConfig`), and mid-session user
+text as `realtimeInput.text`. Gemini turns have no system role, so system text goes as a labelled user
+turn; audio items go as their transcript.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from schemas.profiles import ModelProfile
+
+GEMINI_ROLE = {"user": "user", "system": "user", "assistant": "model"}
+_LABEL = {"system": "[system] ", "assistant": "[assistant] ", "user": ""}
+
+
+def item_text(item: dict[str, Any]) -> str:
+    """The words of a message item: its text parts, or the transcripts of its audio parts."""
+    words = []
+    for part in item.get("content") or ():
+        text = part.get("text") if "text" in part else part.get("transcript")
+        if text:
+            words.append(text)
+    return "".join(words)
+
+
+def as_turns(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Message items with words, as Gemini `Content` turns (function items are not replayed)."""
+    turns = []
+    for item in items:
+        text = item_text(item) if item.get("type") == "message" else ""
+        if text:
+            role = item["role"]
+            label = _LABEL["system"] if role == "system" else ""
+            turns.append({"role": GEMINI_ROLE[role], "parts": [{"text": label + text}]})
+    return turns
+
+
+def history_message(items: Iterable[dict[str, Any]], profile: ModelProfile) -> dict[str, Any] | None:
+    """Context without a reply: appended turns (2.x), or the initial history that 3.x models require to
+    end with `turnComplete: true` (which there closes the history instead of starting a reply)."""
+    turns = as_turns(items)
+    if not turns:
+        return None
+    return {"clientContent": {"turns": turns, "turnComplete": profile.history_at_start_only}}
+
+
+def realtime_text(items: Iterable[dict[str, Any]]) -> str:
+    """New items as one realtime text (3.x mid-session); non-user items are labelled, as an approximation."""
+    lines = []
+    for item in items:
+        text = item_text(item) if item.get("type") == "message" else ""
+        if text:
+            lines.append(_LABEL[item["role"]] + text)
+    return "\n".join(lines)

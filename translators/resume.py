@@ -1,0 +1,47 @@
+"""(Re)connecting the upstream: the first setup, reconfiguration, and resumption after a drop.
+
+GEMINI_LIVE.md §3.1 sessionResumption, §3.5 (all config but the model may change on resume), §9.9. With
+a resumption handle Gemini restores the conversation; without one, what Gemini had heard is replayed as
+history so the new connection knows the conversation all the same.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from translators.commands import Command, ConnectUpstream
+from translators.history import history_message
+from translators.session_config import build_setup, upstream_is_text
+from translators.state import SessionState, UpstreamPhase
+
+
+def connect(state: SessionState, history: list[dict[str, Any]], *, delay_s: float = 0.0) -> list[Command]:
+    """Dial with the session's current setup; `history` items go first, before any other message."""
+    message = history_message(history, state.profile) if history else None
+    initial_history = message is not None and state.profile.history_at_start_only
+    setup = build_setup(state.config, state.profile, state.model_resource, initial_history=initial_history)
+    if state.resumption_handle:
+        setup["setup"]["sessionResumption"] = {"handle": state.resumption_handle}
+    state.phase = UpstreamPhase.CONNECTING
+    state.upstream_text = upstream_is_text(state.config, state.profile)
+    if message is not None:
+        state.pending_upstream.insert(0, message)
+    return [ConnectUpstream(setup, delay_s)]
+
+
+def reconnect(state: SessionState, *, delay_s: float = 0.0) -> list[Command]:
+    """A new upstream for this session: resumed by handle, else with the heard conversation replayed."""
+    state.reconnect_pending = False
+    heard = [] if state.resumption_handle else heard_items(state)
+    return connect(state, heard, delay_s=delay_s)
+
+
+def heard_items(state: SessionState) -> list[dict[str, Any]]:
+    """Conversation items already sent to Gemini, in order."""
+    unsent = set(state.unsent_items)
+    return [item for item in state.conversation.items() if item["id"] not in unsent]
+
+
+def at_turn_boundary(state: SessionState) -> bool:
+    """Nothing in flight: no response streaming, no call awaiting output, no user activity open."""
+    return state.response is None and not state.calls_pending and not state.drain_turns and not state.activity_open
