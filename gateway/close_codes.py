@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from websockets.frames import CloseCode
 
+from translators.resume import Retry
+
 
 @dataclass(frozen=True)
 class ClientClose:
@@ -65,3 +67,19 @@ def for_upstream_close(code: int | None, reason: str) -> ClientClose:
 def message(close: ClientClose, reason: str) -> str:
     reason = redact(reason).strip()
     return f"{close.summary}: {reason}" if reason else f"{close.summary}."
+
+
+# Which upstream closes are worth a resumption (GEMINI_LIVE.md §5.1, §9.9): planned ends and faults are;
+# refusals of the request (1007, 1008, quota) are not, except a refused resumption handle.
+_RESUMABLE = frozenset(
+    {CloseCode.NORMAL_CLOSURE, CloseCode.GOING_AWAY, CloseCode.ABNORMAL_CLOSURE, CloseCode.INTERNAL_ERROR}
+)
+
+
+def should_retry(code: int | None, reason: str) -> Retry:
+    """The one retry policy: a pure function of the close code and reason."""
+    if code == CloseCode.POLICY_VIOLATION and "session not found" in reason:
+        return Retry.REPLAY
+    if for_upstream_close(code, reason) is RATE_LIMITED:
+        return Retry.NO
+    return Retry.RESUME if code is None or code in _RESUMABLE else Retry.NO

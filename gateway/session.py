@@ -33,6 +33,7 @@ from translators.commands import (
 )
 from translators.errors import ClientProtocolError
 from translators.ids import IdFactory
+from translators.resume import Retry
 from translators.session_config import SessionConfig
 from translators.state import SessionState
 from translators.upstream import UpstreamTranslator
@@ -142,7 +143,7 @@ class Session:
         except asyncio.CancelledError:
             raise
         except UpstreamUnavailable as exc:
-            self._fail(exc.close, exc.detail)
+            self._lost(exc.close, exc.detail, Retry.RESUME if self.state.ever_ready else Retry.NO)
         except Exception:  # our own bug: never leave the client hanging, never forward the text
             log.exception("upstream pump failed for %s", self.state.session_id)
             self._fail(close_codes.UNKNOWN, "internal gateway error")
@@ -165,13 +166,25 @@ class Session:
                 await ws.close()
         if not self._closing and generation == self._generation:
             reason = ws.close_reason or ""
-            self._fail(close_codes.for_upstream_close(ws.close_code, reason), reason)
+            close = close_codes.for_upstream_close(ws.close_code, reason)
+            self._lost(close, reason, close_codes.should_retry(ws.close_code, reason))
 
     async def _upstream_writer(self, ws: ClientConnection) -> None:
         with contextlib.suppress(ConnectionClosed):
             while (frame := await self._to_upstream.get()) is not None:
                 await ws.send(frame, text=True)
             await ws.close()
+
+    def _lost(self, close: close_codes.ClientClose, reason: str, retry: Retry) -> None:
+        log.info(
+            "upstream lost for %s: %s %s (%s)",
+            self.state.session_id,
+            close.error_code,
+            close_codes.redact(reason),
+            retry.value,
+        )
+        message = close_codes.message(close, reason)
+        self._execute(self.upstream.upstream_lost(close.error_type, close.error_code, message, close.close_code, retry))
 
     def _fail(self, close: close_codes.ClientClose, reason: str) -> None:
         log.info(

@@ -45,6 +45,11 @@ class ModelProfile:
     retired: bool = False  # the real service answers 1008 "not found"
     backends: frozenset[Backend] = frozenset({Backend.GEMINI, Backend.VERTEX})
     context_window: int = 131072
+    # Sliding-window compression (GEMINI_LIVE.md §3.1, §5): lifts the ~15 min audio-session cap. On for
+    # audio sessions unless an alias turns it off; None leaves Gemini's defaults (80% / half of that).
+    context_compression: bool = True
+    compression_trigger_tokens: int | None = None
+    compression_target_tokens: int | None = None
 
     def with_overrides(self, overrides: dict[str, Any]) -> ModelProfile:
         """A copy with per-alias `model_info` overrides applied (unknown keys are ignored by the caller)."""

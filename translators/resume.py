@@ -7,12 +7,24 @@ history so the new connection knows the conversation all the same.
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 from translators.commands import Command, ConnectUpstream
 from translators.history import history_message
 from translators.session_config import build_setup, upstream_is_text
 from translators.state import SessionState, UpstreamPhase
+
+MAX_RESUME_ATTEMPTS = 3  # consecutive failed resumptions before the client is told
+BACKOFF_S = (0.0, 0.25, 1.0)  # wait before each resumption attempt
+
+
+class Retry(enum.Enum):
+    """What to do when the upstream goes away (the gateway classifies the close, GEMINI_LIVE.md §5.1)."""
+
+    NO = "no"  # the request itself was refused: tell the client
+    RESUME = "resume"  # a fault or a planned end: reconnect with the latest handle
+    REPLAY = "replay"  # the handle was refused: reconnect without it, replaying the conversation
 
 
 def connect(state: SessionState, history: list[dict[str, Any]], *, delay_s: float = 0.0) -> list[Command]:

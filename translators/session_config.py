@@ -276,10 +276,22 @@ def build_setup(
     realtime = realtime_input_config(cfg)
     if realtime:
         setup["realtimeInputConfig"] = realtime
+    if not text and profile.context_compression:
+        setup["contextWindowCompression"] = _compression(profile)
     if initial_history:
         setup["historyConfig"] = {"initialHistoryInClientContent": True}  # 3.x history rule (§3.2)
     setup["sessionResumption"] = {}  # always resumable, so a dropped connection can be resumed
     return {"setup": setup}
+
+
+def _compression(profile: ModelProfile) -> dict[str, Any]:
+    window: dict[str, Any] = {}
+    if profile.compression_target_tokens is not None:
+        window["targetTokens"] = profile.compression_target_tokens
+    config: dict[str, Any] = {"slidingWindow": window}
+    if profile.compression_trigger_tokens is not None:
+        config["triggerTokens"] = profile.compression_trigger_tokens
+    return config
 
 
 def realtime_input_config(cfg: SessionConfig) -> dict[str, Any]:

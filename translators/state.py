@@ -59,6 +59,8 @@ class SessionState:
     tool_outputs: list[dict[str, Any]] = field(default_factory=list)  # functionResponses for the next trigger
     held_audio: list[dict[str, Any]] = field(default_factory=list)  # mic audio held while calls are pending
     held_ms: float = 0.0  # how much audio is held, in ms
+    ever_ready: bool = False  # some upstream reached setupComplete: a later loss is resumable
+    resume_attempts: int = 0  # resumptions since the last setupComplete
     reconnect_pending: bool = False  # a setup change waits for the turn boundary to reconnect
     drain_turns: int = 0  # upstream turns whose remaining content is dropped (cancelled responses)
     resumption_handle: str | None = None  # latest resumable handle from sessionResumptionUpdate

@@ -11,7 +11,7 @@ from typing import Any
 
 from translators.commands import CloseClient, Command, SendUpstream
 from translators.response import Mode, Response
-from translators.resume import at_turn_boundary, reconnect
+from translators.resume import BACKOFF_S, MAX_RESUME_ATTEMPTS, Retry, at_turn_boundary, reconnect
 from translators.state import SessionState, UpstreamPhase
 from translators.tools import Call, CallStatus, arguments_json
 from translators.turns import UserPhase, UserTurn
@@ -51,10 +51,37 @@ class UpstreamTranslator:
         out.append(CloseClient(close_code, f"{error_type}.{code}"[:123]))
         return out
 
+    def upstream_lost(self, error_type: str, code: str, message: str, close_code: int, retry: Retry) -> list[Command]:
+        """The upstream went away: resume it behind the client's back when we can (issue #6), else fail.
+
+        A response cut by the loss is closed out as failed; calls Gemini was waiting on are gone with the
+        old connection, so they are cancelled (their outputs get an error); audio sent meanwhile is queued.
+        """
+        state = self.state
+        if retry is Retry.NO or not state.ever_ready or state.resume_attempts >= MAX_RESUME_ATTEMPTS:
+            return self.upstream_failed(error_type, code, message, close_code)
+        out: list[Command] = []
+        if state.response is not None:
+            error = {"type": "server_error", "code": "upstream_interrupted", "message": _CUT}
+            out += state.response.finish("failed", error=error)
+            state.response = None
+        for call in state.calls.values():
+            if call.status is CallStatus.PENDING:
+                call.status = CallStatus.CANCELLED
+        state.tool_outputs = []
+        state.pending_upstream = state.take_held_audio() + state.pending_upstream
+        state.drain_turns, state.activity_open, self._usage = 0, False, None
+        if retry is Retry.REPLAY:
+            state.resumption_handle = None
+        delay = BACKOFF_S[min(state.resume_attempts, len(BACKOFF_S) - 1)]
+        state.resume_attempts += 1
+        return out + reconnect(state, delay_s=delay)
+
     # ---- lifecycle -----------------------------------------------------------------------------
     def _on_setup_complete(self, body: dict[str, Any]) -> list[Command]:
         state = self.state
         state.phase = UpstreamPhase.READY
+        state.ever_ready, state.resume_attempts = True, 0
         queued, state.pending_upstream = state.pending_upstream, []
         return [SendUpstream(message) for message in queued]
 
@@ -64,7 +91,9 @@ class UpstreamTranslator:
         return []
 
     def _on_go_away(self, body: dict[str, Any]) -> list[Command]:
-        return []  # issue #6: resume on a fresh connection before timeLeft runs out
+        """The connection ends soon: move to a resumed one at the turn boundary (now, if idle)."""
+        self.state.reconnect_pending = True
+        return self._at_boundary()
 
     # ---- content -------------------------------------------------------------------------------
     def _on_server_content(self, content: dict[str, Any]) -> list[Command]:
@@ -243,3 +272,6 @@ def _refusal(call: dict[str, Any]) -> dict[str, Any]:
     if call.get("id"):
         answer["id"] = call["id"]
     return answer
+
+
+_CUT = "The connection to Gemini was interrupted during this response; the session continues."

@@ -1,0 +1,129 @@
+"""Resumption: goAway at the turn boundary, drops resumed with backoff, refusals reported once."""
+
+from __future__ import annotations
+
+from schemas.openai import Dialect
+from tests.translators.harness import Playbook, closes, events, setups, types, upstream
+from translators.commands import ConnectUpstream
+from translators.resume import MAX_RESUME_ATTEMPTS, Retry
+
+USER = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hello"}]}
+
+
+def talking() -> Playbook:
+    play = Playbook(Dialect.GA)
+    play.start()
+    play.send({"type": "conversation.item.create", "item": USER})
+    play.send({"type": "response.create"})
+    play.connect()
+    play.recv({"serverContent": {"outputTranscription": {"text": "Hi"}}})
+    return play
+
+
+def finished() -> Playbook:
+    play = talking()
+    play.recv({"serverContent": {"turnComplete": True}})
+    play.recv({"sessionResumptionUpdate": {"newHandle": "h1", "resumable": True}})
+    return play
+
+
+def lose(play: Playbook, retry: Retry = Retry.RESUME) -> list:
+    return play.upstream.upstream_lost("server_error", "upstream_error", "lost", 1011, retry)
+
+
+def test_go_away_when_idle_reconnects_at_once_with_the_handle() -> None:
+    """goAway between turns: a resumed setup goes out immediately; nothing reaches the client."""
+    play = finished()
+    out = play.recv({"goAway": {"timeLeft": "10s"}})
+    (setup,) = setups(out)
+    assert setup["setup"]["sessionResumption"] == {"handle": "h1"} and events(out) == []
+
+
+def test_go_away_mid_response_waits_for_turn_complete() -> None:
+    """goAway during a response: the response completes normally, then the switch happens."""
+    play = talking()
+    assert play.recv({"goAway": {"timeLeft": "10s"}}) == []
+    out = play.recv({"serverContent": {"turnComplete": True}})
+    assert types(out)[-1] == "response.done" and len(setups(out)) == 1
+    assert events(out)[-1]["response"]["status"] == "completed"
+
+
+def test_audio_during_the_switch_is_queued_and_delivered_once() -> None:
+    """Client audio sent while the new upstream connects goes out after its setupComplete, in order."""
+    play = finished()
+    play.recv({"goAway": {"timeLeft": "10s"}})
+    assert upstream(play.send({"type": "input_audio_buffer.append", "audio": "AAAA"})) == []
+    assert [m["realtimeInput"]["audio"]["data"] for m in upstream(play.connect())] == ["AAAA"]
+
+
+def test_drop_mid_response_fails_it_and_resumes() -> None:
+    """A drop cuts the response (closed out as failed, not lost) and a resumed upstream follows."""
+    play = talking()
+    play.recv({"sessionResumptionUpdate": {"newHandle": "h0", "resumable": True}})
+    out = lose(play)
+    assert types(out) == [
+        "response.output_audio.done",
+        "response.output_audio_transcript.done",
+        "response.content_part.done",
+        "conversation.item.done",
+        "response.output_item.done",
+        "response.done",
+    ]
+    assert events(out)[-1]["response"]["status"] == "failed" and not closes(out)
+    (connect,) = [c for c in out if isinstance(c, ConnectUpstream)]
+    assert connect.setup["setup"]["sessionResumption"] == {"handle": "h0"} and connect.delay_s == 0.0
+
+
+def test_resumption_attempts_are_bounded_with_backoff() -> None:
+    """Repeated losses without a setupComplete back off, then end with one error and a close."""
+    play = finished()
+    delays = []
+    for _ in range(MAX_RESUME_ATTEMPTS):
+        (connect,) = [c for c in lose(play) if isinstance(c, ConnectUpstream)]
+        delays.append(connect.delay_s)
+    assert delays == sorted(delays) and delays[-1] > 0
+    out = lose(play)
+    assert types(out) == ["error"] and closes(out)[0].code == 1011
+
+
+def test_refused_handle_replays_history() -> None:
+    """A handle Gemini no longer knows: reconnect without it and replay the heard conversation."""
+    play = finished()
+    out = lose(play, Retry.REPLAY)
+    (setup,) = setups(out)
+    assert "handle" not in setup["setup"]["sessionResumption"]
+    (history,) = upstream(play.connect())
+    assert [t["parts"][0]["text"] for t in history["clientContent"]["turns"]] == ["hello", "Hi"]
+
+
+def test_refusals_are_not_retried() -> None:
+    """Retry.NO (1007/1008/quota) goes straight to the client as one error and a close."""
+    play = finished()
+    out = lose(play, Retry.NO)
+    assert types(out) == ["error"] and closes(out)[0].code == 1011
+
+
+def test_pending_calls_are_cancelled_by_a_drop() -> None:
+    """A call the old connection waited on cannot be answered on the new one: its output is refused."""
+    play = finished()
+    play.send({"type": "conversation.item.create", "item": USER})
+    play.send({"type": "response.create"})
+    play.recv({"toolCall": {"functionCalls": [{"id": "fc_1", "name": "f", "args": {}}]}})
+    lose(play)
+    (error,) = events(
+        play.send(
+            {
+                "type": "conversation.item.create",
+                "item": {"type": "function_call_output", "call_id": "fc_1", "output": "{}"},
+            }
+        )
+    )
+    assert "cancelled" in error["error"]["message"]
+
+
+def test_audio_sessions_request_compression() -> None:
+    """Audio sessions ask for sliding-window compression; text-capable TEXT sessions do not."""
+    play = Playbook(Dialect.GA)
+    play.start()
+    (setup,) = setups(play.send({"type": "conversation.item.create", "item": USER}))
+    assert setup["setup"]["contextWindowCompression"] == {"slidingWindow": {}}
