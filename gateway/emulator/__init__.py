@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from .behaviour import Script
 from .routes import developer_path, vertex_path
+from .script import FAULT_POINTS, FaultPoint, Script
 from .server import ConnectionRecord, EmulatorServer, main, run_forever
 
 __all__ = [
+    "FAULT_POINTS",
     "ConnectionRecord",
     "EmulatorServer",
+    "FaultPoint",
     "Script",
     "developer_path",
     "main",

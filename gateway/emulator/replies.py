@@ -6,6 +6,7 @@ The frame order follows GEMINI_LIVE.md §4.1: content chunks, `generationComplet
 from __future__ import annotations
 
 import base64
+import json
 import math
 import re
 import sys
@@ -17,10 +18,15 @@ from schemas.gemini import (
     OUTPUT_AUDIO_MIME,
     Blob,
     Content,
+    FunctionCall,
+    GoAway,
     ModalityTokenCount,
     Part,
     ServerContent,
     ServerMessage,
+    SessionResumptionUpdate,
+    ToolCall,
+    ToolCallCancellation,
     Transcription,
     UsageMetadata,
 )
@@ -49,6 +55,26 @@ def word_chunks(text: str) -> list[str]:
 def count_tokens(text: str) -> int:
     """The emulator's tokenizer: one token per whitespace-separated word."""
     return len(text.split())
+
+
+def content_tokens(content: Content) -> int:
+    """Tokens of one history turn: its text words, plus `name` and compact JSON of function calls/responses."""
+    total = 0
+    for part in content.parts:
+        if part.thought:
+            continue
+        if part.text:
+            total += count_tokens(part.text)
+        elif part.function_call is not None:
+            total += count_tokens(f"{part.function_call.name} {_compact(part.function_call.args)}")
+        elif part.function_response is not None:
+            response = part.function_response
+            total += count_tokens(f"{response.name or ''} {_compact(response.response)}")
+    return total
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value if value is not None else {}, sort_keys=True, separators=(",", ":"))
 
 
 @lru_cache(maxsize=64)
@@ -100,17 +126,64 @@ def _audio_part(index: int, duration_ms: int) -> Part:
     return Part(inline_data=Blob(mime_type=OUTPUT_AUDIO_MIME, data=data))
 
 
+def content_frame(index: int, chunk: str, *, modality: str, audio_ms: int) -> dict[str, Any]:
+    """Word `index` of a reply: its text (TEXT sessions) or its tone (AUDIO sessions)."""
+    part = Part(text=chunk) if modality == "TEXT" else _audio_part(index, audio_ms)
+    return _content(model_turn=Content(parts=[part]))
+
+
+def output_transcript_frame(chunk: str) -> dict[str, Any]:
+    return _content(output_transcription=Transcription(text=chunk))
+
+
+def input_transcript_frame(text: str) -> dict[str, Any]:
+    return _content(input_transcription=Transcription(text=text))
+
+
+def generation_complete_frame() -> dict[str, Any]:
+    return _content(generation_complete=True)
+
+
+def turn_complete_frame(usage_metadata: UsageMetadata | None = None) -> dict[str, Any]:
+    return ServerMessage(server_content=ServerContent(turn_complete=True), usage_metadata=usage_metadata).to_wire()
+
+
+def interrupted_frame() -> dict[str, Any]:
+    return _content(interrupted=True)
+
+
+def tool_call_frame(calls: list[FunctionCall]) -> dict[str, Any]:
+    return ServerMessage(tool_call=ToolCall(function_calls=calls)).to_wire()
+
+
+def tool_cancellation_frame(ids: list[str]) -> dict[str, Any]:
+    return ServerMessage(tool_call_cancellation=ToolCallCancellation(ids=ids)).to_wire()
+
+
+def go_away_frame(time_left_s: float) -> dict[str, Any]:
+    """`goAway` with a proto Duration string ("2s", "0.5s")."""
+    return ServerMessage(go_away=GoAway(time_left=f"{time_left_s:g}s")).to_wire()
+
+
+def resumption_frame(handle: str | None, last_consumed: int | None = None) -> dict[str, Any]:
+    """A resumable handle, or `resumable: false` without one while the model is busy (§4)."""
+    update = SessionResumptionUpdate(
+        new_handle=handle,
+        resumable=handle is not None,
+        last_consumed_client_message_index=None if last_consumed is None else str(last_consumed),
+    )
+    return ServerMessage(session_resumption_update=update).to_wire()
+
+
 def reply_frames(
     reply: str, *, modality: str, transcribe: bool, usage_metadata: UsageMetadata, audio_ms: int
 ) -> list[dict[str, Any]]:
     """The server frames of one complete turn, in order (§4.1 audio turn / text turn)."""
     frames: list[dict[str, Any]] = []
     for index, chunk in enumerate(word_chunks(reply)):
-        part = Part(text=chunk) if modality == "TEXT" else _audio_part(index, audio_ms)
-        frames.append(_content(model_turn=Content(parts=[part])))
+        frames.append(content_frame(index, chunk, modality=modality, audio_ms=audio_ms))
         if modality == "AUDIO" and transcribe:
-            frames.append(_content(output_transcription=Transcription(text=chunk)))
-    frames.append(_content(generation_complete=True))
-    done = ServerMessage(server_content=ServerContent(turn_complete=True), usage_metadata=usage_metadata)
-    frames.append(done.to_wire())
+            frames.append(output_transcript_frame(chunk))
+    frames.append(generation_complete_frame())
+    frames.append(turn_complete_frame(usage_metadata))
     return frames

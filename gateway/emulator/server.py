@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import itertools
 import logging
 import signal
 import ssl
+from collections import deque
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from types import TracebackType
@@ -24,8 +28,24 @@ from websockets.http11 import Request, Response
 
 from schemas.profiles import Backend
 
-from .behaviour import Action, Close, ResumptionStore, Script, SessionState, on_open, receive
+from .behaviour import (
+    Action,
+    Cancel,
+    Close,
+    Drop,
+    Pause,
+    ResumptionStore,
+    Send,
+    SessionState,
+    Stall,
+    Timer,
+    commit,
+    on_open,
+    on_timer,
+    receive,
+)
 from .routes import Route, is_authorized, parse_route
+from .script import Script
 
 logger = logging.getLogger("livegate.emulator")
 # websockets logs the raw request line and headers (`?key=`, x-goog-api-key, Authorization) at DEBUG:
@@ -45,8 +65,10 @@ class ConnectionRecord:
     status: int = 101  # HTTP status of the handshake answer
     authorized: bool = True
     session: SessionState | None = None  # set once the upgrade succeeded
-    close_code: int | None = None  # the code of the close, whoever started it
+    close_code: int | None = None  # the code of the close, whoever started it (1006: no close frame)
     close_reason: str | None = None
+    closed_by_server: bool = False  # the emulator sent the close frame (close_code/close_reason are its)
+    dropped: bool = False  # the emulator aborted the TCP connection (Script.drop_at)
 
     @property
     def setup(self) -> dict[str, Any] | None:
@@ -58,6 +80,21 @@ class ConnectionRecord:
         """Every decoded client message, setup included, in order."""
         return self.session.messages if self.session else []
 
+    @property
+    def resumed_handle(self) -> str | None:
+        """The sessionResumption.handle this connection resumed from."""
+        return self.session.resumed_handle if self.session else None
+
+    @property
+    def go_aways(self) -> int:
+        """goAway frames sent on this connection."""
+        return self.session.go_aways_sent if self.session else 0
+
+    @property
+    def faults(self) -> list[str]:
+        """Scripted faults carried out, as "kind@point" (e.g. "close@mid_audio")."""
+        return self.session.faults if self.session else []
+
 
 @dataclass
 class _Options:
@@ -65,7 +102,134 @@ class _Options:
     bearer_token: str | None
     script: Script
     record_messages: bool  # keep every client message in the ConnectionRecord
-    store: ResumptionStore = field(default_factory=ResumptionStore)
+    store: ResumptionStore = field(default_factory=ResumptionStore)  # handles survive across connections
+    sessions: Iterator[int] = field(default_factory=lambda: itertools.count(1))  # numbers connections
+    call_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))  # function call ids
+
+
+class _Writer:
+    """Carries out one connection's actions in order, while the reader keeps taking client frames.
+
+    The reader queues what `receive` returned and then waits (`settle`) until the writer has sent all
+    of it or reached a pause or stall. With no pacing that is the old "answer, then read on" order; with
+    pacing the reader handles barge-in while a reply streams. `Cancel` is applied when queued: it drops
+    the unsent actions of its turn and cuts short a pause of that turn.
+    """
+
+    def __init__(self, connection: ServerConnection, record: ConnectionRecord, state: SessionState) -> None:
+        self._connection = connection
+        self._record = record
+        self._state = state
+        self._queue: deque[Action] = deque()
+        self._work = asyncio.Event()  # set when the queue got actions
+        self._settled = asyncio.Event()  # set while nothing is ready to send (empty, pausing, stalling)
+        self._settled.set()
+        self._waiting = True  # the writer waits for work (not busy, not pausing)
+        self._pause_turn: int | None = None  # the turn of the pause in progress
+        self._pause_cut = asyncio.Event()
+        self._timers: set[asyncio.Task[None]] = set()
+        self.done = False  # closed, dropped or the peer went away: nothing more is sent
+
+    def push(self, actions: list[Action], *, front: bool = False) -> bool:
+        """Queue `actions`; True when the reader should `settle` before reading on."""
+        if self.done or not actions:
+            return False
+        items: list[Action] = []
+        for action in actions:
+            if isinstance(action, Cancel):
+                self._cancel(action.turn, items)
+            else:
+                items.append(action)
+        if front:
+            self._queue.extendleft(reversed(items))
+        else:
+            self._queue.extend(items)
+        if not items:
+            return False
+        self._work.set()
+        if self._waiting:
+            self._waiting = False
+            self._settled.clear()
+            return True
+        return False
+
+    def _cancel(self, turn: int, items: list[Action]) -> None:
+        def keep(action: Action) -> bool:
+            return getattr(action, "turn", None) != turn
+
+        self._queue = deque(filter(keep, self._queue))
+        items[:] = filter(keep, items)
+        if self._pause_turn == turn:
+            self._pause_cut.set()
+
+    async def settle(self) -> None:
+        await self._settled.wait()
+
+    def stop(self) -> None:
+        self.done = True
+        self._settled.set()
+        for task in self._timers:
+            task.cancel()
+
+    async def run(self) -> None:
+        try:
+            while not self.done:
+                if not self._queue:
+                    self._waiting = True
+                    self._settled.set()
+                    self._work.clear()
+                    await self._work.wait()
+                    continue
+                await self._perform(self._queue.popleft())
+        except ConnectionClosed:
+            pass
+        finally:
+            self.stop()
+
+    async def _perform(self, action: Action) -> None:
+        if isinstance(action, Pause):
+            await self._idle(self._pause(action))
+        elif isinstance(action, Stall):
+            await self._idle(asyncio.sleep(action.seconds) if action.seconds is not None else asyncio.Event().wait())
+        elif isinstance(action, Timer):
+            task = asyncio.create_task(self._timer(action))
+            self._timers.add(task)
+            task.add_done_callback(self._timers.discard)
+        elif isinstance(action, Close):
+            self.done = True
+            record = self._record
+            record.close_code, record.close_reason, record.closed_by_server = action.code, action.reason, True
+            await self._connection.close(action.code, action.reason)
+        elif isinstance(action, Drop):
+            self.done = True
+            self._record.dropped = True
+            self._connection.transport.abort()
+        elif isinstance(action, Send):
+            follow = commit(self._state, action)  # before the await: the session's view stays exact
+            await self._connection.send(orjson.dumps(action.message))  # bytes → binary frame, as Google does
+            self._queue.extendleft(reversed(follow))
+
+    async def _idle(self, wait: Awaitable[Any]) -> None:
+        """Wait while the reader reads on (nothing is ready to send)."""
+        self._settled.set()
+        try:
+            await wait
+        finally:
+            self._settled.clear()
+
+    async def _pause(self, pause: Pause) -> None:
+        self._pause_turn = pause.turn
+        self._pause_cut.clear()
+        try:
+            await asyncio.wait_for(self._pause_cut.wait(), pause.seconds)
+        except TimeoutError:
+            pass
+        finally:
+            self._pause_turn = None
+
+    async def _timer(self, timer: Timer) -> None:
+        await asyncio.sleep(timer.seconds)
+        self.push(on_timer(self._state, timer.name), front=True)
 
 
 class EmulatorServer:
@@ -85,7 +249,10 @@ class EmulatorServer:
         self.port = port  # 0 until start() binds an ephemeral port
         self.ssl_context = ssl_context  # TLS when set: the Python SDK always dials wss (§1.4)
         self.connections: list[ConnectionRecord] = []  # every handshake, in arrival order
-        self._options = _Options(api_key, bearer_token, script or Script(), record_messages)
+        script = script or Script()
+        self._options = _Options(
+            api_key, bearer_token, script, record_messages, ResumptionStore(ttl_s=script.resumption_ttl_s)
+        )
         self._pending: WeakKeyDictionary[ServerConnection, ConnectionRecord] = (
             WeakKeyDictionary()
         )  # → _handle
@@ -156,31 +323,32 @@ class EmulatorServer:
         if record.route is None:  # _process_request refused it; never reached
             return
         options = self._options
-        state = SessionState(record.route, options.script, options.store, options.record_messages)
+        state = SessionState(
+            record.route,
+            options.script,
+            options.store,
+            options.record_messages,
+            connection_index=next(options.sessions),
+            call_ids=options.call_ids,
+        )
         record.session = state
+        writer = _Writer(connection, record, state)
+        task = asyncio.create_task(writer.run())
         try:
-            if await self._perform(connection, record, on_open(state, record.authorized)):
-                return
+            if writer.push(on_open(state, record.authorized)):
+                await writer.settle()
             async for raw in connection:
-                if await self._perform(connection, record, receive(state, raw)):
-                    return
+                if writer.push(receive(state, raw)):
+                    await writer.settle()
         except ConnectionClosed:
             pass
         finally:
-            if record.close_code is None:
+            writer.stop()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            if not record.closed_by_server:
                 record.close_code, record.close_reason = connection.close_code, connection.close_reason
-
-    async def _perform(
-        self, connection: ServerConnection, record: ConnectionRecord, actions: list[Action]
-    ) -> bool:
-        """Carry out the actions in order; True once the connection was closed."""
-        for action in actions:
-            if isinstance(action, Close):
-                record.close_code, record.close_reason = action.code, action.reason
-                await connection.close(action.code, action.reason)
-                return True
-            await connection.send(orjson.dumps(action.message))  # bytes → binary frame, as Google does (§2)
-        return False
 
 
 async def run_forever(
@@ -211,6 +379,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--ssl-keyfile", help="PEM private key for --ssl-certfile")
     parser.add_argument("--api-key", help="require this Developer API key (x-goog-api-key or ?key=)")
     parser.add_argument("--bearer-token", help="require this Vertex bearer token")
+    parser.add_argument(
+        "--reply-chunk-interval",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="pause after each reply word (0.1 = real time; default 0: as fast as possible)",
+    )
     parser.add_argument("--log-level", default="INFO")
     return parser
 
@@ -223,9 +398,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.ssl_certfile:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(args.ssl_certfile, args.ssl_keyfile)
+    script = Script(reply_chunk_interval_s=args.reply_chunk_interval)
     asyncio.run(
         run_forever(
-            args.host, args.port, ssl_context=context, api_key=args.api_key, bearer_token=args.bearer_token
+            args.host,
+            args.port,
+            ssl_context=context,
+            api_key=args.api_key,
+            bearer_token=args.bearer_token,
+            script=script,
         )
     )
     return 0

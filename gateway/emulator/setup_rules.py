@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from schemas.gemini import (
     PREBUILT_VOICES,
+    ContextWindowCompressionConfig,
     FunctionDeclaration,
     GeminiProtocolError,
     GenerationConfig,
@@ -50,6 +51,13 @@ class SessionConfig:
     resumable: bool  # sessionResumption present: send sessionResumptionUpdate (§3.1, §4)
     resume_handle: str | None
     initial_history: bool  # history-only model with historyConfig.initialHistoryInClientContent (§3.2)
+    interrupts: bool = True  # activityHandling is not NO_INTERRUPTION: user activity stops the reply
+    start_sensitivity: str | None = None  # automaticActivityDetection fields, as sent (§3.1)
+    end_sensitivity: str | None = None
+    prefix_padding_ms: int | None = None
+    silence_duration_ms: int | None = None
+    compression: tuple[int, int] | None = None  # (trigger, target) tokens of a sliding window (§3.1)
+    transparent: bool = False  # Vertex sessionResumption.transparent: report lastConsumedClientMessageIndex
 
 
 def check_setup(setup: Setup, route: Route) -> SessionConfig:
@@ -62,7 +70,8 @@ def check_setup(setup: Setup, route: Route) -> SessionConfig:
     check_tools(setup.tools or [], profile)
     _check_features(setup, generation, profile)
     _check_backend_fields(setup, route.backend)
-    detection = setup.realtime_input_config and setup.realtime_input_config.automatic_activity_detection
+    realtime = setup.realtime_input_config
+    detection = realtime.automatic_activity_detection if realtime else None
     history = setup.history_config and setup.history_config.initial_history_in_client_content
     return SessionConfig(
         model_id=model_id,
@@ -74,7 +83,26 @@ def check_setup(setup: Setup, route: Route) -> SessionConfig:
         resumable=setup.session_resumption is not None,
         resume_handle=setup.session_resumption.handle if setup.session_resumption else None,
         initial_history=bool(history) and profile.history_at_start_only,
+        interrupts=not (realtime and realtime.activity_handling == "NO_INTERRUPTION"),
+        start_sensitivity=detection.start_of_speech_sensitivity if detection else None,
+        end_sensitivity=detection.end_of_speech_sensitivity if detection else None,
+        prefix_padding_ms=detection.prefix_padding_ms if detection else None,
+        silence_duration_ms=detection.silence_duration_ms if detection else None,
+        compression=_compression(setup.context_window_compression, profile),
+        transparent=bool(setup.session_resumption and setup.session_resumption.transparent),
     )
+
+
+def _compression(config: ContextWindowCompressionConfig | None, profile: ModelProfile) -> tuple[int, int] | None:
+    """§3.1 / [PROTO]: trigger defaults to 80% of the context window, the sliding window's target to half that.
+
+    Without `slidingWindow` no compression mechanism is selected, so nothing is ever dropped.
+    """
+    if config is None or config.sliding_window is None:
+        return None
+    trigger = config.trigger_tokens if config.trigger_tokens is not None else profile.context_window * 4 // 5
+    target = config.sliding_window.target_tokens
+    return trigger, target if target is not None else trigger // 2
 
 
 def not_found_reason(model: str, route: Route) -> str:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from typing import Any
 
+import numpy as np
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -92,3 +94,55 @@ def transcript_of(frames: list[dict[str, Any]]) -> str:
     return "".join(
         frame.get("serverContent", {}).get("outputTranscription", {}).get("text", "") for frame in frames
     )
+
+
+# --- synthetic audio (PCM16 LE mono) ---------------------------------------------------------------
+
+
+def tone_pcm(rate: int, ms: int, amplitude: float = 0.3, frequency: float = 440.0) -> bytes:
+    """A sine at `amplitude` of full scale: speech to the VAD (RMS ≈ 0.21 at 0.3)."""
+    t = np.arange(rate * ms // 1000) / rate
+    return (amplitude * 32767 * np.sin(2 * np.pi * frequency * t)).astype("<i2").tobytes()
+
+
+def silence_pcm(rate: int, ms: int) -> bytes:
+    return bytes(2 * (rate * ms // 1000))
+
+
+def noise_pcm(rate: int, ms: int, amplitude: float = 0.005, seed: int = 0) -> bytes:
+    """Gaussian noise with RMS `amplitude` of full scale: not speech at the default threshold."""
+    samples = np.random.default_rng(seed).normal(0.0, amplitude * 32767, rate * ms // 1000)
+    return np.clip(samples, -32768, 32767).astype("<i2").tobytes()
+
+
+def audio_message(pcm: bytes, rate: int = 16000) -> dict[str, Any]:
+    return {"realtimeInput": {"audio": {"mimeType": f"audio/pcm;rate={rate}", "data": base64.b64encode(pcm).decode()}}}
+
+
+def chunked(pcm: bytes, rate: int, ms: int = 20) -> list[bytes]:
+    """`pcm` cut into `ms` chunks, as a microphone would send it."""
+    size = 2 * (rate * ms // 1000)
+    return [pcm[i : i + size] for i in range(0, len(pcm), size)]
+
+
+def server_content(frames: list[dict[str, Any]], key: str) -> list[Any]:
+    """The `serverContent[key]` values of `frames` that have one."""
+    return [f["serverContent"][key] for f in frames if key in f.get("serverContent", {})]
+
+
+def input_transcript_of(frames: list[dict[str, Any]]) -> str:
+    return "".join(t.get("text", "") for t in server_content(frames, "inputTranscription"))
+
+
+async def recv_until(ws: ClientConnection, predicate: Any) -> list[dict[str, Any]]:
+    """Frames up to and including the first one for which `predicate(frame)` is true."""
+    frames = [await recv(ws)]
+    while not predicate(frames[-1]):
+        frames.append(await recv(ws))
+    return frames
+
+
+async def speak(ws: ClientConnection, pcm: bytes, rate: int = 16000) -> None:
+    """Stream `pcm` in 20 ms chunks as fast as possible (the VAD counts audio time, not wall time)."""
+    for chunk in chunked(pcm, rate):
+        await send(ws, audio_message(chunk, rate))

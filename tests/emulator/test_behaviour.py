@@ -5,61 +5,23 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-import orjson
 import pytest
 
 from gateway.emulator.behaviour import (
     API_KEY_INVALID,
     TRANSITIONS,
-    Action,
     Close,
     Phase,
     ResumptionStore,
-    Send,
     SessionState,
     on_open,
     receive,
 )
-from gateway.emulator.routes import Route
-from schemas.gemini import ServerMessage
-from schemas.profiles import Backend
 
 from .helpers import AUDIO_MODEL, LIVE_31, TEXT_MODEL, VERTEX_PREFIX
+from .pure import DEV, VERTEX, closed_with, feed, sent, started, user
 
-DEV = Route(Backend.GEMINI, "v1beta", "BidiGenerateContent")
-VERTEX = Route(Backend.VERTEX, "v1beta1", "BidiGenerateContent")
 PCM_100MS = base64.b64encode(b"\x00\x00" * 1600).decode()  # 100 ms at 16 kHz
-
-
-def feed(state: SessionState, message: dict[str, Any]) -> list[Action]:
-    actions = receive(state, orjson.dumps(message))
-    for action in actions:
-        if isinstance(action, Send):
-            ServerMessage.model_validate(action.message)
-    return actions
-
-
-def started(model: str = AUDIO_MODEL, route: Route = DEV, **fields: Any) -> SessionState:
-    state = SessionState(route)
-    prefix = "models/" if route is DEV else VERTEX_PREFIX
-    actions = feed(state, {"setup": {"model": prefix + model, **fields}})
-    assert len(actions) == 1 and isinstance(actions[0], Send), actions
-    return state
-
-
-def closed_with(actions: list[Action]) -> tuple[int, str]:
-    assert actions and isinstance(actions[-1], Close), actions
-    return actions[-1].code, actions[-1].reason
-
-
-def user(text: str, complete: bool = True) -> dict[str, Any]:
-    return {
-        "clientContent": {"turns": [{"role": "user", "parts": [{"text": text}]}], "turnComplete": complete}
-    }
-
-
-def sent(actions: list[Action]) -> list[dict[str, Any]]:
-    return [action.message for action in actions if isinstance(action, Send)]
 
 
 def test_transition_table_covers_every_phase() -> None:

@@ -11,10 +11,10 @@ from google import genai
 from google.genai import errors, types
 from google.oauth2.credentials import Credentials
 
-from gateway.emulator import EmulatorServer
+from gateway.emulator import EmulatorServer, Script
 from schemas.gemini import Setup
 
-from .helpers import AUDIO_MODEL, LIVE_31, TEXT_MODEL, TIMEOUT
+from .helpers import AUDIO_MODEL, LIVE_31, TEXT_MODEL, TIMEOUT, chunked, silence_pcm, tone_pcm
 
 _ENV = (
     "GOOGLE_API_KEY",
@@ -219,3 +219,96 @@ async def test_retired_model_raises_api_error(
             pass
     assert caught.value.code == 1008
     assert "models/gemini-2.0-flash-live-001 is not found for API version v1beta" in str(caught.value)
+
+
+async def _until(session: Any, predicate: Any) -> list[types.LiveServerMessage]:
+    """Messages from the SDK's raw receiver up to the first one matching `predicate`."""
+    messages: list[types.LiveServerMessage] = []
+    async with asyncio.timeout(TIMEOUT):
+        while not messages or not predicate(messages[-1]):
+            messages.append(await session._receive())
+    return messages
+
+
+def _input_transcript(messages: list[types.LiveServerMessage]) -> str:
+    return "".join(
+        m.server_content.input_transcription.text or ""
+        for m in messages
+        if m.server_content and m.server_content.input_transcription
+    )
+
+
+async def test_sdk_audio_vad_turn(tls_emulator: EmulatorServer, client_ssl: ssl.SSLContext) -> None:
+    """send_realtime_input(audio=…) at 16 kHz: the VAD hears a tone, then silence ends the turn."""
+    client = developer_client(tls_emulator, client_ssl, api_version="v1beta")
+    config = {"input_audio_transcription": {}, "output_audio_transcription": {}}
+    async with client.aio.live.connect(model=AUDIO_MODEL, config=config) as session:
+        for chunk in chunked(tone_pcm(16000, 300) + silence_pcm(16000, 600), 16000, 100):
+            await session.send_realtime_input(audio=types.Blob(data=chunk, mime_type="audio/pcm;rate=16000"))
+        messages = await one_turn(session)
+    assert _input_transcript(messages) == "user speech 1"
+    assert audio_and_transcript(messages)[1] == "You said: user speech 1"
+
+
+async def test_sdk_tool_call_and_response(server_ssl: ssl.SSLContext, client_ssl: ssl.SSLContext) -> None:
+    """A spoken turn names a declared function: toolCall → send_tool_response → the turn goes on."""
+    script = Script(user_transcripts=("what is get_weather for Paris",))
+    async with EmulatorServer(ssl_context=server_ssl, api_key="k", script=script) as server:
+        client = developer_client(server, client_ssl, api_version="v1beta")
+        tool = types.FunctionDeclaration(
+            name="get_weather",
+            parameters_json_schema={
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        )
+        config = types.LiveConnectConfig(
+            response_modalities=["AUDIO"],
+            tools=[types.Tool(function_declarations=[tool])],
+            output_audio_transcription={},
+        )
+        async with client.aio.live.connect(model=AUDIO_MODEL, config=config) as session:
+            for chunk in chunked(tone_pcm(16000, 200), 16000, 100):
+                await session.send_realtime_input(audio=types.Blob(data=chunk, mime_type="audio/pcm;rate=16000"))
+            await session.send_realtime_input(audio_stream_end=True)  # no silence: the mic stops instead
+            messages = await _until(session, lambda m: m.tool_call is not None)
+            assert messages[-1].tool_call is not None and messages[-1].tool_call.function_calls
+            call = messages[-1].tool_call.function_calls[0]
+            assert (call.name, call.args) == ("get_weather", {"city": "what is get_weather for Paris"})
+            await session.send_tool_response(
+                function_responses=[types.FunctionResponse(id=call.id, name=call.name, response={"temp_c": 21})]
+            )
+            messages = await one_turn(session)
+    assert audio_and_transcript(messages)[1] == 'get_weather returned {"temp_c":21}'
+
+
+async def test_sdk_barge_in_cancellation_go_away_and_resume(
+    server_ssl: ssl.SSLContext, client_ssl: ssl.SSLContext
+) -> None:
+    """The SDK parses toolCallCancellation, interrupted, goAway and resumption updates; the handle resumes."""
+    script = Script(cancel_tool_calls=True, go_away_after_turns=1, go_away_time_left_s=5, fault_connections=1)
+    async with EmulatorServer(ssl_context=server_ssl, api_key="k", script=script) as server:
+        client = developer_client(server, client_ssl, api_version="v1beta")
+        tools = [types.Tool(function_declarations=[types.FunctionDeclaration(name="ping")])]
+        config = types.LiveConnectConfig(tools=tools, session_resumption=types.SessionResumptionConfig())
+        async with client.aio.live.connect(model=AUDIO_MODEL, config=config) as session:
+            await session.send_realtime_input(text="ping")
+            messages = await one_turn(session)  # a cancelled call: no turnComplete-less wait
+            cancelled = [m.tool_call_cancellation for m in messages if m.tool_call_cancellation]
+            assert cancelled and cancelled[0].ids == ["fc_1"]
+            assert messages[-1].server_content and messages[-1].server_content.turn_complete
+            assert any(m.server_content and m.server_content.interrupted for m in messages)
+            await session.send_realtime_input(text="hello there")
+            await one_turn(session)
+            tail = await _until(session, lambda m: m.go_away is not None)
+            handles = [m.session_resumption_update.new_handle for m in tail if m.session_resumption_update]
+            assert tail[-1].go_away is not None and tail[-1].go_away.time_left == "5s"
+        resumed = types.LiveConnectConfig(session_resumption=types.SessionResumptionConfig(handle=handles[-1]))
+        async with client.aio.live.connect(model=AUDIO_MODEL, config=resumed) as session:
+            await session.send_realtime_input(text="again")
+            messages = await one_turn(session)
+        usage = messages[-1].usage_metadata
+        # "ping" 1 + "hello there" 2 + "You said: hello there" 4 + "again" 1 (the cancelled call left no turn)
+        assert usage is not None and usage.prompt_token_count == 8
+        assert server.connections[-1].resumed_handle == handles[-1]

@@ -271,7 +271,7 @@ async def test_history_seeding_on_31(emulator: EmulatorServer) -> None:
 
 
 async def test_text_turn_stream(emulator: EmulatorServer) -> None:
-    """TEXT (Vertex half-cascade model): word chunks, generationComplete, turnComplete + usage, handle."""
+    """TEXT (Vertex half-cascade): not resumable, word chunks, generationComplete, turnComplete + usage, handle."""
     setup = vertex_setup(TEXT_MODEL, generationConfig={"responseModalities": ["TEXT"]}, sessionResumption={})
     ws, first = await open_session(emulator, setup)
     assert first["setupComplete"]["sessionId"]
@@ -285,6 +285,8 @@ async def test_text_turn_stream(emulator: EmulatorServer) -> None:
         },
     )
     frames = await recv_turn(ws)
+    assert frames[0] == {"sessionResumptionUpdate": {"resumable": False}}, "not resumable mid-turn (§4)"
+    frames = frames[1:]
     assert text_of(frames) == "You said: one two"
     assert sum("modelTurn" in f["serverContent"] for f in frames) == 4
     assert frames[-2] == {"serverContent": {"generationComplete": True}}
