@@ -12,9 +12,8 @@ from gateway.config import ConfigError, load_config
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from gateway.app import create_app
+    from gateway.serve import GracefulServer, server_config
 
     try:
         config = load_config(args.config, os.environ)
@@ -24,17 +23,16 @@ def _serve(args: argparse.Namespace) -> int:
     if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
         print("livegate: --ssl-certfile and --ssl-keyfile go together", file=sys.stderr)
         return 2
-    uvicorn.run(
-        create_app(config),
-        host=args.host,
-        port=args.port,
+    app = create_app(config)
+    uv_config = server_config(
+        app,
+        args.host,
+        args.port,
         ssl_certfile=args.ssl_certfile,
         ssl_keyfile=args.ssl_keyfile,
         log_level=args.log_level,
-        ws_max_size=16 * 1024 * 1024,  # one append may carry up to 15 MiB (OPENAI_REALTIME.md §1.1)
-        ws_ping_interval=20.0,  # the real server pings about every 20 s (§8.14)
-        ws_ping_timeout=20.0,
     )
+    GracefulServer(uv_config, app).run()
     return 0
 
 
@@ -45,7 +43,9 @@ def _check_config(args: argparse.Namespace) -> int:
         print(f"livegate: {exc}", file=sys.stderr)
         return 2
     aliases = {alias: [d.describe() for d in ds] for alias, ds in config.deployments.items()}
-    print(json.dumps({"config": config.path, "master_key": bool(config.master_key), "aliases": aliases}, indent=2))
+    summary = {"config": config.path, "master_key": bool(config.master_key), "aliases": aliases}
+    summary["vertex_passthrough"] = config.passthrough.describe()  # /v1/vertex-ai/live
+    print(json.dumps(summary, indent=2))
     return 0
 
 
@@ -77,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["emulator"]:  # its own flags (--port, …) go to the emulator's parser untouched
+        from gateway.emulator.server import main as emulator_main
+
+        return emulator_main(argv[1:])
     args = build_parser().parse_args(argv)
     return int(args.func(args))
 

@@ -44,6 +44,23 @@ UNKNOWN = ClientClose(1011, "server_error", "upstream_error", "The Gemini sessio
 RATE_LIMITED = ClientClose(1013, "rate_limit_error", "rate_limit_exceeded", "Gemini quota or concurrency limit")
 DIAL_FAILED = ClientClose(1011, "server_error", "upstream_unavailable", "Could not connect to Gemini")
 DIAL_REFUSED = ClientClose(4000, "invalid_request_error", "upstream_refused", "Gemini refused the connection")
+# The gateway's own Google credentials are missing or refused (seed 000 uses 4001 for this).
+UPSTREAM_AUTH = ClientClose(4001, "server_error", "upstream_auth_failed", "Could not authenticate to Google")
+# HTTP answers to the upstream handshake (§5.1: a bad key can fail the upgrade itself); others: DIAL_FAILED.
+HANDSHAKE_STATUS: dict[int, ClientClose] = {
+    401: UPSTREAM_AUTH,
+    403: DIAL_REFUSED,
+    404: DIAL_REFUSED,
+    429: RATE_LIMITED,
+}
+# Reasons that mean our credentials, whatever the close code (§5.1: "API key expired" arrives as 1007).
+_AUTH_REASONS = re.compile(r"API key (?:not valid|expired)|invalid authentication credentials|UNAUTHENTICATED")
+
+# The native passthrough (/v1/vertex-ai/live) speaks Gemini to its client: bare close codes (seed 000).
+PASSTHROUGH_CREDENTIALS = 4001  # Vertex AI credentials missing or refused
+PASSTHROUGH_NO_PROJECT = 4002  # no project_id in the query, the config or the environment
+PASSTHROUGH_BAD_QUERY = 1008  # a project_id or location that cannot be a Google name
+PASSTHROUGH_INTERNAL = 1011  # the gateway failed, or could not reach Vertex
 
 _SECRETS = re.compile(
     r"(AIza[0-9A-Za-z_\-]{20,}|ya29\.[0-9A-Za-z_\-.]+|auth_tokens/[0-9A-Za-z_\-]+|"
@@ -59,9 +76,15 @@ def redact(text: str) -> str:
 def for_upstream_close(code: int | None, reason: str) -> ClientClose:
     if "RESOURCE_EXHAUSTED" in reason or "quota" in reason.lower():
         return RATE_LIMITED
+    if _AUTH_REASONS.search(reason):
+        return UPSTREAM_AUTH
     if code is None:
         return UPSTREAM_TO_CLIENT[CloseCode.ABNORMAL_CLOSURE]
     return UPSTREAM_TO_CLIENT.get(code, UNKNOWN)
+
+
+def for_handshake_status(status: int) -> ClientClose:
+    return HANDSHAKE_STATUS.get(status, DIAL_FAILED)
 
 
 def message(close: ClientClose, reason: str) -> str:

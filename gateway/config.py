@@ -7,6 +7,7 @@ Every failure is a `ConfigError` whose message names the file, the entry and the
 from __future__ import annotations
 
 import enum
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,10 +17,16 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from schemas.config import GatewayConfigFile, ModelEntry
+from schemas.config import DefaultVertexConfig, GatewayConfigFile, ModelEntry, check_location
+from schemas.limits import Limits
 from schemas.profiles import PROFILE_FIELDS, ModelProfile, profile_for
 
+log = logging.getLogger("livegate.config")
 _ENV_REF = re.compile(r"^os\.environ/([A-Za-z_][A-Za-z0-9_]*)$")
+# LiteLLM's environment defaults for Vertex (seed 000), read from the injected environment.
+ENV_PROJECT = "DEFAULT_VERTEXAI_PROJECT"
+ENV_LOCATION = "DEFAULT_VERTEXAI_LOCATION"
+ENV_CREDENTIALS = "DEFAULT_GOOGLE_APPLICATION_CREDENTIALS"
 
 
 class ConfigError(Exception):
@@ -46,6 +53,7 @@ class Deployment:
     vertex_project: str | None = None
     vertex_location: str | None = None
     vertex_credentials: str | None = field(default=None, repr=False)
+    rest_fallback: str | None = None  # opt-in generateContent model for text turns (model_info.rest_fallback)
 
     def describe(self) -> dict[str, Any]:
         """For `check-config`: the resolved alias with secrets masked."""
@@ -59,7 +67,30 @@ class Deployment:
             "vertex_project": self.vertex_project,
             "vertex_location": self.vertex_location,
             "vertex_credentials": _mask(self.vertex_credentials),
+            "rest_fallback": self.rest_fallback,
             "profile": {name: _plain(getattr(self.profile, name)) for name in sorted(PROFILE_FIELDS)},
+        }
+
+
+@dataclass(frozen=True)
+class PassthroughSettings:
+    """The upstream of the native Vertex Live passthrough (seed 000); the client's query may name another
+    project or location."""
+
+    api_base: str | None = None  # None: the regional Vertex host of the location
+    api_version: str | None = None
+    project: str | None = None  # None and no ?project_id=: close 4002
+    location: str | None = None
+    credentials: str | None = field(default=None, repr=False)  # None: application default credentials
+
+    def describe(self) -> dict[str, Any]:
+        """For `check-config`: the passthrough's upstream with the credentials masked."""
+        return {
+            "api_base": self.api_base,
+            "api_version": self.api_version,
+            "vertex_project": self.project,
+            "vertex_location": self.location,
+            "vertex_credentials": _mask(self.credentials) if self.credentials else "application default",
         }
 
 
@@ -70,6 +101,8 @@ class GatewayConfig:
     path: str  # the file it came from, for messages
     deployments: dict[str, list[Deployment]]  # alias → deployments, in the order they are tried
     master_key: str | None = field(default=None, repr=False)  # None: no gateway key is required
+    passthrough: PassthroughSettings = PassthroughSettings()  # /v1/vertex-ai/live
+    limits: Limits = field(default_factory=Limits)  # general_settings.limits: durations, caps, backlogs, shutdown grace
 
     @property
     def uses_emulator(self) -> bool:
@@ -92,11 +125,59 @@ def load_config(path: str | Path, environ: Mapping[str, str]) -> GatewayConfig:
         parsed = GatewayConfigFile.model_validate(resolved)
     except ValidationError as exc:
         raise ConfigError(_describe_validation(where, raw, exc)) from None
+    defaults = _vertex_defaults(parsed.litellm_settings.default_vertex_config, environ, where)
     deployments: dict[str, list[Deployment]] = {}
     for index, entry in enumerate(parsed.model_list):
-        deployment = _deployment(entry, parsed, f"{where}: model_list[{index}] ({entry.model_name!r})")
+        deployment = _deployment(entry, defaults, f"{where}: model_list[{index}] ({entry.model_name!r})")
         deployments.setdefault(entry.model_name, []).append(deployment)
-    return GatewayConfig(where, deployments, parsed.general_settings.master_key)
+    for alias, group in deployments.items():
+        _warn_mixed_profiles(where, alias, group)
+    passthrough = _passthrough(parsed, defaults)
+    return GatewayConfig(
+        where, deployments, parsed.general_settings.master_key, passthrough, parsed.general_settings.limits
+    )
+
+
+# What shapes the setup and the client messages: fallbacks get the first deployment's shape (seed 002).
+_SHAPE_FIELDS = ("user_text", "history_at_start_only", "text_output", "thinking")
+
+
+def _warn_mixed_profiles(where: str, alias: str, group: list[Deployment]) -> None:
+    first = group[0]
+    for other in group[1:]:
+        differs = [f for f in _SHAPE_FIELDS if getattr(other.profile, f) != getattr(first.profile, f)]
+        if differs:
+            log.warning(
+                "%s: alias %r: fallback %s/%s differs from %s/%s in %s; sessions are shaped for the first one",
+                where, alias, other.provider.value, other.model_id, first.provider.value, first.model_id,
+                ", ".join(differs),
+            )
+
+
+def _vertex_defaults(config: DefaultVertexConfig | None, environ: Mapping[str, str], where: str) -> DefaultVertexConfig:
+    """`litellm_settings.default_vertex_config`, each unset field taken from LiteLLM's env defaults (seed 000)."""
+    config = config or DefaultVertexConfig()
+    location = config.vertex_location or environ.get(ENV_LOCATION) or None
+    try:
+        check_location(location)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {ENV_LOCATION}: {exc}") from None
+    return DefaultVertexConfig(
+        vertex_project=config.vertex_project or environ.get(ENV_PROJECT) or None,
+        vertex_location=location,
+        vertex_credentials=config.vertex_credentials or environ.get(ENV_CREDENTIALS) or None,
+    )
+
+
+def _passthrough(parsed: GatewayConfigFile, defaults: DefaultVertexConfig) -> PassthroughSettings:
+    own = parsed.general_settings.vertex_passthrough
+    return PassthroughSettings(
+        api_base=own.api_base if own else None,
+        api_version=own.api_version if own else None,
+        project=(own and own.vertex_project) or defaults.vertex_project,
+        location=(own and own.vertex_location) or defaults.vertex_location,
+        credentials=(own and own.vertex_credentials) or defaults.vertex_credentials,
+    )
 
 
 def _resolve_env(value: Any, environ: Mapping[str, str], where: str, path: tuple[str, ...]) -> Any:
@@ -113,7 +194,7 @@ def _resolve_env(value: Any, environ: Mapping[str, str], where: str, path: tuple
     return value
 
 
-def _deployment(entry: ModelEntry, parsed: GatewayConfigFile, where: str) -> Deployment:
+def _deployment(entry: ModelEntry, defaults: DefaultVertexConfig, where: str) -> Deployment:
     params = entry.litellm_params
     provider_name, _, model_id = params.model.partition("/")
     provider = Provider(provider_name)
@@ -122,9 +203,17 @@ def _deployment(entry: ModelEntry, parsed: GatewayConfigFile, where: str) -> Dep
         profile = profile_for(model_id).with_overrides(overrides)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: model_info: {exc}") from None
-    defaults = parsed.litellm_settings.default_vertex_config
     if provider is Provider.GEMINI and not params.api_key:
         raise ConfigError(f"{where}: litellm_params.api_key: a Gemini API key is required for gemini/ models")
+    # Vertex defaults apply to vertex_ai/ entries only: on an emulator entry a project selects the Vertex path.
+    vertex = defaults if provider is Provider.VERTEX else DefaultVertexConfig()
+    project = params.vertex_project or vertex.vertex_project
+    if provider is Provider.VERTEX and not project and not params.api_key:
+        raise ConfigError(
+            f"{where}: litellm_params.vertex_project: a Google Cloud project is required for vertex_ai/ models "
+            f"(or litellm_settings.default_vertex_config.vertex_project, or {ENV_PROJECT}; "
+            "an api_key selects Vertex express mode instead)"
+        )
     return Deployment(
         alias=entry.model_name,
         provider=provider,
@@ -133,9 +222,10 @@ def _deployment(entry: ModelEntry, parsed: GatewayConfigFile, where: str) -> Dep
         api_key=params.api_key,
         api_base=params.api_base,
         api_version=params.api_version,
-        vertex_project=params.vertex_project or (defaults.vertex_project if defaults else None),
-        vertex_location=params.vertex_location or (defaults.vertex_location if defaults else None),
-        vertex_credentials=params.vertex_credentials or (defaults.vertex_credentials if defaults else None),
+        vertex_project=project,
+        vertex_location=params.vertex_location or vertex.vertex_location,
+        vertex_credentials=params.vertex_credentials or vertex.vertex_credentials,
+        rest_fallback=entry.model_info.rest_fallback,
     )
 
 

@@ -21,6 +21,7 @@ from websockets.exceptions import ConnectionClosed
 from gateway import close_codes
 from gateway.config import Deployment
 from gateway.upstream import UpstreamContext, UpstreamUnavailable, model_resource, open_upstream
+from schemas.limits import Limits
 from schemas.openai import Dialect, binary_frame_error, parse_client_event_tolerant
 from translators.client import ClientTranslator
 from translators.commands import (
@@ -33,7 +34,7 @@ from translators.commands import (
 )
 from translators.errors import ClientProtocolError
 from translators.ids import IdFactory
-from translators.resume import Retry
+from translators.resume import Retry, at_turn_boundary
 from translators.session_config import SessionConfig
 from translators.state import SessionState
 from translators.upstream import UpstreamTranslator
@@ -51,9 +52,15 @@ class Session:
     """Pumps one client socket and (once content arrives) one upstream socket."""
 
     def __init__(
-        self, websocket: WebSocket, deployments: list[Deployment], ctx: UpstreamContext, dialect: Dialect
+        self,
+        websocket: WebSocket,
+        deployments: list[Deployment],
+        ctx: UpstreamContext,
+        dialect: Dialect,
+        limits: Limits | None = None,
     ) -> None:
         self._ws = websocket  # the accepted client socket
+        self._limits = limits or Limits()  # caps on duration, idleness and backlogs
         self._deployments = deployments  # the alias's deployments, in the order they are tried
         self._ctx = ctx  # how to reach and authenticate to upstreams
         deployment = deployments[0]
@@ -73,23 +80,62 @@ class Session:
         self._generation = 0  # which ConnectUpstream the current link answers; older links are stale
         self._upstream_ws: ClientConnection | None = None
         self._closing = False  # a close was queued for the client: stop reading
+        self._client_backlog = 0  # bytes queued for the client and not yet written
+        self._upstream_backlog = 0  # bytes queued for Gemini and not yet written
+        self._started = 0.0  # loop time the session started (maximum duration)
+        self._last_frame = 0.0  # loop time of the client's last frame (idle timeout)
+        self._draining = False  # the server is shutting down: close at the next turn boundary
 
     async def run(self) -> None:
         writer = asyncio.create_task(self._client_writer())
+        self._started = self._last_frame = asyncio.get_running_loop().time()
         self._execute(self.client.start())
         try:
             await self._client_reader()
         finally:
             await self._shutdown(writer)
 
+    async def drain(self) -> None:
+        """Graceful shutdown: let the open turn finish, then close the client with 1001."""
+        self._draining = True
+        while not self._closing and not at_turn_boundary(self.state):
+            await asyncio.sleep(0.05)
+        self._end("server_shutdown", "The server is shutting down; reconnect to continue.", 1001, "server_error")
+
+    def check_limits(self, now: float) -> None:
+        """Called by the gateway's sweeper: end the session at its maximum duration or when idle."""
+        limits = self._limits
+        if self._closing or not self._started:
+            return
+        if now - self._started >= limits.max_session_seconds:
+            minutes = round(limits.max_session_seconds / 60)
+            self._end("session_expired", f"Your session hit the maximum duration of {minutes} minutes.", 1000)
+        elif limits.idle_timeout_seconds and now - self._last_frame >= limits.idle_timeout_seconds:
+            self._end("idle_timeout", "The session was idle for too long and has been closed.", 1000)
+
+    def _end(self, code: str, message: str, close_code: int, error_type: str = "invalid_request_error") -> None:
+        """One error event, then the close (issue #6): used for limits, overflow and shutdown."""
+        if not self._closing:
+            self._execute(self.client.end_session(code, message, close_code, error_type))
+
     # ---- commands --------------------------------------------------------------------------------
     def _execute(self, commands: list[Command]) -> None:
         """Enqueue in order; never awaits, so nothing can run between two commands of one feed."""
         for command in commands:
             if isinstance(command, SendClient):
-                self._to_client.put_nowait(orjson.dumps(command.event).decode())
+                frame = orjson.dumps(command.event).decode()
+                self._client_backlog += len(frame)
+                self._to_client.put_nowait(frame)
+                if self._client_backlog > self._limits.max_client_backlog_bytes:
+                    self._overflow()
+                    return
             elif isinstance(command, SendUpstream):
-                self._to_upstream.put_nowait(orjson.dumps(command.message))
+                data = orjson.dumps(command.message)
+                self._upstream_backlog += len(data)
+                self._to_upstream.put_nowait(data)
+                if self._upstream_backlog > self._limits.max_upstream_backlog_bytes:
+                    self._end("upstream_stalled", "Gemini stopped reading this session's input.", 1011, "server_error")
+                    return
             elif isinstance(command, ConnectUpstream):
                 self._connect(command)
             elif isinstance(command, CloseClient):
@@ -98,6 +144,16 @@ class Session:
             elif isinstance(command, CloseUpstream):
                 self._to_upstream.put_nowait(None)
 
+    def _overflow(self) -> None:
+        """The client reads too slowly: drop what it has not read and end the session (bounded memory)."""
+        while not self._to_client.empty():
+            self._to_client.get_nowait()
+        self._client_backlog = 0
+        log.warning(
+            "session %s: client backlog over %d bytes", self.state.session_id, self._limits.max_client_backlog_bytes
+        )
+        self._end("client_too_slow", "The client did not read its events fast enough; the session was closed.", 1008)
+
     # ---- client side -----------------------------------------------------------------------------
     async def _client_reader(self) -> None:
         dialect = self.state.dialect
@@ -105,6 +161,7 @@ class Session:
             message = await self._ws.receive()
             if message["type"] == "websocket.disconnect":
                 return
+            self._last_frame = asyncio.get_running_loop().time()
             text = message.get("text")
             try:
                 if text is None:
@@ -126,6 +183,7 @@ class Session:
                 await self._ws.send_text(frame)
             except (RuntimeError, WebSocketDisconnect):
                 return
+            self._client_backlog -= len(frame)
 
     # ---- upstream side ---------------------------------------------------------------------------
     def _connect(self, command: ConnectUpstream) -> None:
@@ -173,6 +231,7 @@ class Session:
         with contextlib.suppress(ConnectionClosed):
             while (frame := await self._to_upstream.get()) is not None:
                 await ws.send(frame, text=True)
+                self._upstream_backlog -= len(frame)
             await ws.close()
 
     def _lost(self, close: close_codes.ClientClose, reason: str, retry: Retry) -> None:

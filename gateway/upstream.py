@@ -1,93 +1,52 @@
-"""Where each deployment's Gemini Live socket is, how to authenticate to it, and dialing it.
+"""Dialing an alias's Gemini Live upstream: credentials, the handshake and the setup, in fallback order.
 
-URLs and model names follow GEMINI_LIVE.md §1 and §8. Keys travel in headers, never in URLs, so no
-access log or error message can leak them.
+Fallbacks follow seed 002: the next deployment is tried when the handshake or the setup fails, before the
+client sees anything; the REST stand-in is the opt-in last resort. URLs live in `gateway/endpoints.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import InvalidHandshake, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from gateway import close_codes
 from gateway.config import Deployment, Provider
+from gateway.endpoints import Endpoint, endpoint_for, model_resource, vertex_location
+from gateway.google_auth import AccessToken, CredentialsError
+from gateway.rest_fallback import RestLiveConnection, rest_headers, rest_url
 
-GEMINI_HOST = "https://generativelanguage.googleapis.com"
-GEMINI_VERSION = "v1beta"  # the SDK's v1 default is unverified for Live (GEMINI_LIVE.md §1.1)
-VERTEX_VERSION = "v1beta1"
-DEFAULT_VERTEX_LOCATION = "us-central1"
-GEMINI_PATH = "/ws/google.ai.generativelanguage.{version}.GenerativeService.BidiGenerateContent"
-VERTEX_PATH = "/ws/google.cloud.aiplatform.{version}.LlmBidiService/BidiGenerateContent"
-_WS_SCHEMES = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}
+__all__ = [  # the endpoint names are re-exported for the session and bench/
+    "Endpoint",
+    "LiveSocket",
+    "OpenedUpstream",
+    "UpstreamContext",
+    "UpstreamUnavailable",
+    "dial",
+    "endpoint_for",
+    "model_resource",
+    "open_upstream",
+    "should_fall_back",
+]
 
+log = logging.getLogger("livegate.upstream")
+# websockets logs every handshake header (x-goog-api-key, Authorization) at DEBUG: its records for our
+# upstream sockets go to this logger, which never goes below INFO.
+_wire_log = logging.getLogger("livegate.upstream.websockets")
 
-@dataclass(frozen=True)
-class Endpoint:
-    """One dialable upstream."""
-
-    url: str
-    model_resource: str  # setup.model
-    headers: dict[str, str] = field(default_factory=dict, repr=False)  # may hold credentials
-
-
-def _ws_base(base: str) -> str:
-    parts = urlsplit(base if "://" in base else "https://" + base)
-    scheme = _WS_SCHEMES.get(parts.scheme)
-    if scheme is None:
-        raise ValueError(f"api_base must be an http(s) or ws(s) URL, got scheme {parts.scheme!r}")
-    return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
-
-
-def vertex_location(deployment: Deployment) -> str:
-    return deployment.vertex_location or DEFAULT_VERTEX_LOCATION
-
-
-def vertex_host(location: str) -> str:
-    """`aiplatform.googleapis.com` for global, else the regional host (§1.1)."""
-    if location == "global":
-        return "https://aiplatform.googleapis.com"
-    return f"https://{location}-aiplatform.googleapis.com"
-
-
-def endpoint_for(deployment: Deployment, *, emulator_url: str | None = None, token: str | None = None) -> Endpoint:
-    """Build the URL, headers and model resource of a deployment (§1.1–§1.3)."""
-    model = deployment.model_id
-    if deployment.provider is Provider.VERTEX or (
-        deployment.provider is Provider.EMULATOR and deployment.vertex_project
-    ):
-        return _vertex_endpoint(deployment, emulator_url, token)
-    if deployment.provider is Provider.EMULATOR:
-        if emulator_url is None:
-            raise RuntimeError("emulator deployment dialed with no emulator running")
-        base, headers = emulator_url, {}
-    else:
-        base, headers = deployment.api_base or GEMINI_HOST, {"x-goog-api-key": deployment.api_key or ""}
-    version = deployment.api_version or GEMINI_VERSION
-    return Endpoint(_ws_base(base) + GEMINI_PATH.format(version=version), f"models/{model}", headers)
-
-
-def _vertex_endpoint(deployment: Deployment, emulator_url: str | None, token: str | None) -> Endpoint:
-    location = vertex_location(deployment)
-    base = emulator_url if deployment.provider is Provider.EMULATOR else deployment.api_base
-    version = deployment.api_version or VERTEX_VERSION
-    url = _ws_base(base or vertex_host(location)) + VERTEX_PATH.format(version=version)
-    resource = (
-        f"projects/{deployment.vertex_project}/locations/{location}/publishers/google/models/{deployment.model_id}"
-    )
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    if deployment.api_key and not token:
-        headers["x-goog-api-key"] = deployment.api_key  # express mode
-    return Endpoint(url, resource, headers)
+SETUP_TIMEOUT_S = 10.0  # how long the first answer to `setup` may take before the next deployment is tried
 
 
 async def dial(endpoint: Endpoint, *, open_timeout: float = 10.0) -> ClientConnection:
     """Open the upstream socket. Gemini frames can be large (audio), so no size cap."""
+    if _wire_log.getEffectiveLevel() < logging.INFO:
+        _wire_log.setLevel(logging.INFO)
     return await connect(
         endpoint.url,
         additional_headers=endpoint.headers,
@@ -96,10 +55,31 @@ async def dial(endpoint: Endpoint, *, open_timeout: float = 10.0) -> ClientConne
         ping_interval=20,
         ping_timeout=20,
         user_agent_header="livegate",
+        compression=None,  # base64 audio barely deflates; deflate was the largest CPU cost (bench/)
+        logger=_wire_log,
     )
 
 
-TokenSource = Callable[[Deployment], Awaitable[str | None]]
+TokenSource = Callable[[Deployment], Awaitable[AccessToken]]
+Frame = bytes | str
+
+
+class LiveSocket(Protocol):
+    """What the session uses of an upstream: a websockets `ClientConnection`, or the REST fallback's stand-in."""
+
+    @property
+    def close_code(self) -> int | None: ...
+
+    @property
+    def close_reason(self) -> str | None: ...
+
+    async def send(self, message: Frame, text: bool | None = None) -> None: ...
+
+    def __aiter__(self) -> AsyncIterator[Frame]: ...
+
+    async def recv(self) -> Frame: ...
+
+    async def close(self, code: int = 1000, reason: str = "") -> None: ...
 
 
 @dataclass(frozen=True)
@@ -107,16 +87,22 @@ class UpstreamContext:
     """What dialing needs from the app: the built-in emulator's URL and Google credentials."""
 
     emulator_url: str | None = None
-    token_for: TokenSource | None = None  # Vertex access tokens; None: no OAuth available
+    token_for: TokenSource | None = None  # Vertex access tokens (gateway/google_auth.py); None: no OAuth
+    setup_timeout_s: float = SETUP_TIMEOUT_S
 
 
 @dataclass
 class OpenedUpstream:
-    """A connected upstream that has been sent its setup."""
+    """A connected upstream that has been sent its setup.
 
-    ws: ClientConnection
+    `first_frame` is the upstream's first frame (normally `setupComplete`) when `open_upstream` read it
+    to detect a refused setup: the session must feed it before reading `ws`. None: nothing was read.
+    """
+
+    ws: LiveSocket  # a ClientConnection, or RestLiveConnection (gateway/rest_fallback.py)
     deployment: Deployment
     endpoint: Endpoint
+    first_frame: Frame | None = None
 
 
 class UpstreamUnavailable(Exception):
@@ -128,25 +114,128 @@ class UpstreamUnavailable(Exception):
         self.detail = detail
 
 
-def model_resource(deployment: Deployment) -> str:
-    """setup.model for a deployment, known without dialing (no credentials needed)."""
-    return endpoint_for(deployment, emulator_url="ws://unused").model_resource
+@dataclass(frozen=True)
+class Attempt:
+    """One deployment that could not be opened, and why (secrets redacted)."""
+
+    deployment: Deployment
+    close: close_codes.ClientClose
+    what: str
+    code: int | None = None  # the upstream's close code, when it closed after the upgrade
+
+    def describe(self) -> str:
+        d = self.deployment
+        where = f" ({vertex_location(d)})" if d.provider is Provider.VERTEX else ""
+        return f"{d.provider.value}/{d.model_id}{where}: {close_codes.redact(self.what)}"
+
+
+class _Failed(Exception):
+    def __init__(self, attempt: Attempt) -> None:
+        self.attempt = attempt
+
+
+def should_fall_back(attempt: Attempt) -> bool:
+    """The one fallback policy (seed 002): anything before `setupComplete` except a setup Gemini calls invalid.
+
+    A 1007 "invalid argument" would fail the same way on every deployment (they all get the same setup), so
+    it is final; a 1007 about the API key or location is not (§5.1).
+    """
+    if attempt.code != 1007:
+        return True
+    return attempt.close is close_codes.UPSTREAM_AUTH or "location" in attempt.what
 
 
 async def open_upstream(
-    deployments: Sequence[Deployment], setup: dict[str, Any], ctx: UpstreamContext
+    deployments: Sequence[Deployment],
+    setup: dict[str, Any],
+    ctx: UpstreamContext,
+    *,
+    read_first_frame: bool = False,
 ) -> OpenedUpstream:
-    """Dial the alias's deployment and send the setup (with that deployment's model name)."""
-    deployment = deployments[0]
-    token = await ctx.token_for(deployment) if ctx.token_for and deployment.provider is Provider.VERTEX else None
-    endpoint = endpoint_for(deployment, emulator_url=ctx.emulator_url, token=token)
+    """Dial the alias's deployments in order and send the setup (with each one's model name).
+
+    With `read_first_frame`, a close before the first answer counts as a failed attempt too, and the frame
+    read is returned as `first_frame`. Raises `UpstreamUnavailable` naming every attempt.
+    """
+    attempts: list[Attempt] = []
+    for deployment in deployments:
+        try:
+            return await _open_one(deployment, setup, ctx, read_first_frame)
+        except _Failed as failed:
+            attempts.append(failed.attempt)
+            log.info("upstream attempt failed for %r: %s", deployment.alias, failed.attempt.describe())
+            if not should_fall_back(failed.attempt):
+                break
+    rest = next((d for d in deployments if d.rest_fallback and d.provider is not Provider.EMULATOR), None)
+    if rest is not None and should_fall_back(attempts[-1]):
+        try:
+            return await _open_rest(rest, setup, ctx, read_first_frame)
+        except _Failed as failed:
+            attempts.append(failed.attempt)
+    raise UpstreamUnavailable(attempts[-1].close, _summary(deployments[0].alias, attempts))
+
+
+def _summary(alias: str, attempts: list[Attempt]) -> str:
+    if len(attempts) == 1:
+        return f"{alias!r} → {attempts[0].describe()}"
+    listed = "; ".join(f"{i}) {a.describe()}" for i, a in enumerate(attempts, 1))
+    return f"every deployment of {alias!r} failed: {listed}"
+
+
+async def _token(deployment: Deployment, ctx: UpstreamContext) -> AccessToken | None:
+    """The bearer token of a Vertex deployment (none for API keys and express mode)."""
+    if deployment.provider is not Provider.VERTEX or ctx.token_for is None or deployment.api_key:
+        return None
     try:
-        ws = await dial(endpoint)
+        return await ctx.token_for(deployment)
+    except CredentialsError as exc:
+        raise _Failed(Attempt(deployment, close_codes.UPSTREAM_AUTH, str(exc))) from None
+
+
+async def _open_rest(deployment: Deployment, setup: dict[str, Any], ctx: UpstreamContext, read: bool) -> OpenedUpstream:
+    """The last resort (seed 002): text turns over REST with the deployment's `rest_fallback` model."""
+    connection = RestLiveConnection(deployment, rest_headers(deployment, await _token(deployment, ctx)))
+    await connection.send(orjson.dumps(setup))
+    first = await connection.recv() if read else None
+    log.warning(
+        "no Live deployment of %r answered: serving text turns over REST (%s)",
+        deployment.alias,
+        deployment.rest_fallback,
+    )
+    endpoint = Endpoint(rest_url(deployment), f"rest:{deployment.rest_fallback}")
+    return OpenedUpstream(connection, deployment, endpoint, first)
+
+
+async def _open_one(deployment: Deployment, setup: dict[str, Any], ctx: UpstreamContext, read: bool) -> OpenedUpstream:
+    token = await _token(deployment, ctx)
+    endpoint = endpoint_for(deployment, emulator_url=ctx.emulator_url, token=token)
+    ws = await _dial_attempt(deployment, endpoint)
+    body = {**setup["setup"], "model": endpoint.model_resource}
+    try:
+        async with asyncio.timeout(ctx.setup_timeout_s):
+            await ws.send(orjson.dumps({"setup": body}), text=True)
+            first = await ws.recv() if read else None
+    except ConnectionClosed:  # Gemini refused the key or the setup (§5.1); a bad key closes before the setup
+        code, reason = ws.close_code, ws.close_reason or ""
+        what = f"closed {code}: {reason}" if reason else f"closed {code}"
+        raise _Failed(Attempt(deployment, close_codes.for_upstream_close(code, reason), what, code)) from None
+    except TimeoutError:
+        await ws.close()
+        what = f"no answer to the setup within {ctx.setup_timeout_s:g} s"
+        raise _Failed(Attempt(deployment, close_codes.DIAL_FAILED, what)) from None
+    except BaseException:
+        await ws.close()
+        raise
+    return OpenedUpstream(ws, deployment, endpoint, first)
+
+
+async def _dial_attempt(deployment: Deployment, endpoint: Endpoint) -> ClientConnection:
+    try:
+        return await dial(endpoint)
     except InvalidStatus as exc:
         status = exc.response.status_code
-        raise UpstreamUnavailable(close_codes.DIAL_REFUSED, f"HTTP {status} from the upstream handshake") from None
+        close = close_codes.for_handshake_status(status)
+        raise _Failed(Attempt(deployment, close, f"HTTP {status} from the upstream handshake")) from None
     except (OSError, InvalidHandshake, TimeoutError) as exc:
-        raise UpstreamUnavailable(close_codes.DIAL_FAILED, type(exc).__name__) from None
-    body = {**setup["setup"], "model": endpoint.model_resource}
-    await ws.send(orjson.dumps({"setup": body}), text=True)
-    return OpenedUpstream(ws, deployment, endpoint)
+        what = "connection refused" if isinstance(exc, ConnectionRefusedError) else type(exc).__name__
+        raise _Failed(Attempt(deployment, close_codes.DIAL_FAILED, what)) from None

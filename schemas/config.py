@@ -6,27 +6,78 @@ turns each entry into a `Deployment`.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from schemas.limits import Limits
+
 PROVIDERS = ("gemini", "vertex_ai", "emulator")
+BASE_SCHEMES = ("http", "https", "ws", "wss")
+# Both end up in the upstream URL (host and path), so only Google's own spellings pass (GEMINI_LIVE.md §1.1).
+_LOCATION = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+_VERSION = re.compile(r"^v\d+(?:(?:alpha|beta)\d*)?$")
+
+
+def check_location(value: str | None) -> str | None:
+    """A Vertex location becomes part of a host name: `us-central1`, `global`, `us`, `eu`, …"""
+    if value is not None and not _LOCATION.match(value):
+        raise ValueError(f"expected a Vertex AI location such as us-central1 or global, got {value!r}")
+    return value
+
+
+def check_version(value: str | None) -> str | None:
+    if value is not None and not _VERSION.match(value):
+        raise ValueError(f"expected an API version such as v1beta or v1beta1, got {value!r}")
+    return value
+
+
+def check_base(value: str | None) -> str | None:
+    """An `api_base` must be an http(s) or ws(s) URL with a host (it replaces Google's host)."""
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in BASE_SCHEMES or not parts.netloc:
+        raise ValueError(f"expected an http(s):// or ws(s):// URL with a host, got {value!r}")
+    return value
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class LitellmParams(_Strict):
+class _VertexFields(_Strict):
+    """Where a Vertex (or any) upstream is: shared by `litellm_params` and `vertex_passthrough`."""
+
+    api_base: str | None = None  # overrides the host: http→ws, https→wss (GEMINI_LIVE.md §1.1)
+    api_version: str | None = None  # e.g. v1beta (Gemini API), v1beta1 (Vertex)
+    vertex_project: str | None = None
+    vertex_location: str | None = None  # us-central1, global, us, eu, …
+    vertex_credentials: str | None = None  # a service-account JSON file path or the JSON itself; default ADC
+
+    @field_validator("api_base")
+    @classmethod
+    def _base(cls, value: str | None) -> str | None:
+        return check_base(value)
+
+    @field_validator("api_version")
+    @classmethod
+    def _version(cls, value: str | None) -> str | None:
+        return check_version(value)
+
+    @field_validator("vertex_location")
+    @classmethod
+    def _location(cls, value: str | None) -> str | None:
+        return check_location(value)
+
+
+class LitellmParams(_VertexFields):
     """Where one deployment lives and how to reach it."""
 
     model: str  # "<provider>/<model id>", provider one of PROVIDERS
     api_key: str | None = None  # Gemini API key (gemini/), or Vertex express-mode key
-    api_base: str | None = None  # overrides the host: http→ws, https→wss
-    api_version: str | None = None  # e.g. v1beta (Gemini API), v1beta1 (Vertex)
-    vertex_project: str | None = None
-    vertex_location: str | None = None
-    vertex_credentials: str | None = None  # a service-account JSON file path or the JSON itself
 
     @field_validator("model")
     @classmethod
@@ -45,6 +96,9 @@ class ModelInfo(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
     mode: Literal["realtime"] | None = None
+    # Opt-in: a generateContent model (e.g. gemini-2.5-flash) that serves text-only turns over REST when no
+    # Live deployment of the alias can be reached (gateway/rest_fallback.py).
+    rest_fallback: str | None = None
 
 
 class ModelEntry(_Strict):
@@ -53,16 +107,32 @@ class ModelEntry(_Strict):
     model_info: ModelInfo = ModelInfo()
 
 
+class VertexPassthrough(_VertexFields):
+    """The upstream of `/v1/vertex-ai/live` (seed 000); unset fields fall back to `default_vertex_config`, then env.
+
+    `vertex_project` / `vertex_location` apply when the client passes no `?project_id=` / `?location=`.
+    """
+
+
 class GeneralSettings(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
     master_key: str | None = None  # clients must present it; None = no gateway auth
+    vertex_passthrough: VertexPassthrough | None = None  # the native Live passthrough's upstream
+    limits: Limits = Limits()  # session and gateway limits (schemas/limits.py)
 
 
 class DefaultVertexConfig(_Strict):
+    """LiteLLM's defaults for every `vertex_ai/` entry and for the passthrough (seed 000)."""
+
     vertex_project: str | None = None
     vertex_location: str | None = None
     vertex_credentials: str | None = None
+
+    @field_validator("vertex_location")
+    @classmethod
+    def _location(cls, value: str | None) -> str | None:
+        return check_location(value)
 
 
 class LitellmSettings(BaseModel):

@@ -87,6 +87,9 @@ PROFILES: dict[str, ModelProfile] = {
     "gemini-live-2.5-flash": replace(_NATIVE_AUDIO_25, backends=_VERTEX),
     "gemini-live-2.5-flash-preview-native-audio-09-2025": replace(_NATIVE_AUDIO_25, backends=_VERTEX),
     "gemini-3.5-live-translate-preview": replace(_LIVE_3, backends=_DEV),
+    # Transcription-only Live models (§6): audio in, (interim) input transcriptions out, no model turns.
+    "gemini-3.5-transcribe-live": ModelProfile(),
+    "gemini-3.5-transcribe-live-preview": ModelProfile(),
     # Half-cascade models: the last that accepted TEXT output and clientContent turns. Retired on the
     # Developer API on 2025-12-09; kept so `retired` can be served as 1008 and TEXT sessions tested.
     "gemini-2.0-flash-live-preview-04-09": ModelProfile(

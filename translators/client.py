@@ -63,6 +63,11 @@ class ClientTranslator:
         except ClientProtocolError as exc:
             return self.error(exc, event.get("event_id"))
 
+    def end_session(self, code: str, message: str, close_code: int, error_type: str) -> list[Command]:
+        """The gateway ends the session (a limit, a slow client, shutdown): one error, then the close."""
+        out = list(self.state.emit.error(code, message, error_type=error_type))
+        return [*out, CloseClient(close_code, f"{error_type}.{code}"[:123])]
+
     def error(self, exc: ClientProtocolError, event_id: Any = None) -> list[Command]:
         """The `error` event for a rejected client event; the session goes on (§4.1)."""
         echo = exc.event_id if exc.event_id is not None else event_id

@@ -7,6 +7,7 @@ stem plus a counter, so the hot path pays for no randomness.
 from __future__ import annotations
 
 import random
+import secrets
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _ID_LEN = 21  # event_/item_/resp_/sess_/conv_ + 21 base62 chars
@@ -18,20 +19,20 @@ class IdFactory:
     """Makes session-unique ids; pass a seed for reproducible transcripts in tests."""
 
     def __init__(self, seed: int | None = None) -> None:
-        self._rng = random.Random(seed)  # the only source of randomness for this session's ids
-        self._stem = self._random(_ID_LEN - _COUNTER_LEN)  # shared prefix of this session's event ids
+        # A seeded generator for reproducible tests; otherwise the OS's, which keeps no 2.5 KB state per session.
+        self._rng = random.Random(seed) if seed is not None else None
+        self._event_prefix = "event_" + self._random(_ID_LEN - _COUNTER_LEN)  # shared by this session's event ids
         self._events = 0  # event ids handed out so far
 
     def _random(self, n: int) -> str:
-        return "".join(self._rng.choices(_ALPHABET, k=n))
+        if self._rng is not None:
+            return "".join(self._rng.choices(_ALPHABET, k=n))
+        return "".join(_ALPHABET[b % 62] for b in secrets.token_bytes(n))
 
     def event(self) -> str:
+        """Stem + hex counter: unique in the session, 21 characters, no randomness on the hot path."""
         self._events += 1
-        n, digits = self._events, []
-        for _ in range(_COUNTER_LEN):
-            n, r = divmod(n, 62)
-            digits.append(_ALPHABET[r])
-        return "event_" + self._stem + "".join(reversed(digits))
+        return f"{self._event_prefix}{self._events:08x}"
 
     def new(self, prefix: str) -> str:
         """`item`, `resp`, `sess`, `conv` ids; `call` ids get their shorter length."""

@@ -12,6 +12,7 @@ import itertools
 import logging
 import signal
 import ssl
+import sys
 from collections import deque
 from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field
@@ -253,9 +254,7 @@ class EmulatorServer:
         self._options = _Options(
             api_key, bearer_token, script, record_messages, ResumptionStore(ttl_s=script.resumption_ttl_s)
         )
-        self._pending: WeakKeyDictionary[ServerConnection, ConnectionRecord] = (
-            WeakKeyDictionary()
-        )  # → _handle
+        self._pending: WeakKeyDictionary[ServerConnection, ConnectionRecord] = WeakKeyDictionary()  # → _handle
         self._server: Server | None = None
 
     @property
@@ -307,14 +306,10 @@ class EmulatorServer:
             record.status = 404
             return connection.respond(HTTPStatus.NOT_FOUND, "Not Found\n")
         options = self._options
-        record.authorized = is_authorized(
-            route, request.headers, request.path, options.api_key, options.bearer_token
-        )
+        record.authorized = is_authorized(route, request.headers, request.path, options.api_key, options.bearer_token)
         if route.backend is Backend.VERTEX and not record.authorized:
             record.status = 401
-            return connection.respond(
-                HTTPStatus.UNAUTHORIZED, "Request had invalid authentication credentials.\n"
-            )
+            return connection.respond(HTTPStatus.UNAUTHORIZED, "Request had invalid authentication credentials.\n")
         self._pending[connection] = record
         return None
 
@@ -410,3 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

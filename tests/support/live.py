@@ -8,11 +8,11 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import uvicorn
 import yaml
 
 from gateway.app import create_app
 from gateway.config import load_config
+from gateway.serve import GracefulServer, server_config
 
 MASTER_KEY = "sk-test-master-key"
 
@@ -59,26 +59,22 @@ class GatewayThread:
         models: list[dict[str, object]] | None = None,
         *,
         master_key: str | None = MASTER_KEY,
+        general: dict[str, object] | None = None,
         certfile: str | None = None,
         keyfile: str | None = None,
     ) -> None:
         document: dict[str, object] = {"model_list": models or DEFAULT_MODELS}
+        settings: dict[str, object] = dict(general or {})
         if master_key:
-            document["general_settings"] = {"master_key": master_key}
+            settings["master_key"] = master_key
+        if settings:
+            document["general_settings"] = settings
         path = tmp_path / "config.yaml"
         path.write_text(yaml.safe_dump(document))
         config = load_config(path, {})
-        self._server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(config),
-                host="127.0.0.1",
-                port=0,
-                log_level="warning",
-                ssl_certfile=certfile,
-                ssl_keyfile=keyfile,
-                lifespan="on",
-            )
-        )
+        app = create_app(config)
+        options = {"log_level": "warning", "ssl_certfile": certfile, "ssl_keyfile": keyfile, "lifespan": "on"}
+        self._server = GracefulServer(server_config(app, "127.0.0.1", 0, **options), app)
         self._scheme = "https" if certfile else "http"
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -95,6 +91,10 @@ class GatewayThread:
             raise RuntimeError("gateway did not start")
         port = self._server.servers[0].sockets[0].getsockname()[1]
         return LiveGateway(port, self._scheme)
+
+    def shutdown(self) -> None:
+        """Ask the server to exit as SIGTERM would, without waiting."""
+        self._server.should_exit = True
 
     def stop(self) -> None:
         self._server.should_exit = True

@@ -1,0 +1,178 @@
+"""Subprocesses of a bench run: ports, spawning and reaping, /proc readings, waiting for HTTP answers."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]  # the repository: subprocesses run here so `bench` imports
+PY = sys.executable
+MASTER_KEY = "sk-bench-master-key"
+UPSTREAM_KEY = "bench-upstream-key"  # the emulator runs open; the gateway sends it anyway
+ALIAS = "bench-live"
+
+# --model presets: how the alias reaches the external emulator (GEMINI_LIVE.md §1.1, gateway/upstream.py).
+PRESETS: dict[str, dict[str, str]] = {
+    # native audio 2.5: text sessions run AUDIO upstream with the transcript as text; clientContent turns
+    "audio": {"model": "gemini/gemini-2.5-flash-native-audio-preview-12-2025"},
+    # half-cascade model that still emits TEXT (Vertex path, express-mode key)
+    "text": {
+        "model": "vertex_ai/gemini-2.0-flash-live-preview-04-09",
+        "vertex_project": "bench",
+        "vertex_location": "us-central1",
+    },
+    # 3.x: user text goes as realtimeInput.text
+    "3.1": {"model": "gemini/gemini-3.1-flash-live-preview"},
+}
+
+
+class BenchError(RuntimeError):
+    """A measurement could not be taken; the message says which and why."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def write_config(directory: Path, emulator_port: int, preset: str) -> Path:
+    params = {**PRESETS[preset], "api_base": f"http://127.0.0.1:{emulator_port}", "api_key": UPSTREAM_KEY}
+    document = {
+        "model_list": [{"model_name": ALIAS, "litellm_params": params}],
+        "general_settings": {"master_key": MASTER_KEY},
+    }
+    path = directory / "config.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def _die_with_parent() -> None:
+    """Children get SIGTERM if the bench dies without cleaning up (PR_SET_PDEATHSIG)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+
+
+class Proc:
+    """One subprocess with its output in a log file; `stop()` is idempotent."""
+
+    def __init__(self, name: str, argv: list[str], log_dir: Path, *, stop_signal: int = signal.SIGTERM) -> None:
+        self.name = name
+        self.stop_signal = stop_signal  # SIGINT under cProfile: uvicorn re-raises it, and cProfile still dumps
+        self.log_path = log_dir / f"{name}.log"
+        self._log = self.log_path.open("wb")
+        self.spawned = time.perf_counter()
+        self.popen = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def cpu_s(self) -> float:
+        """CPU seconds of all live threads (ns-precise schedstat), else utime+stime (10 ms ticks)."""
+        try:
+            total = 0
+            for task in os.listdir(f"/proc/{self.pid}/task"):
+                with open(f"/proc/{self.pid}/task/{task}/schedstat") as fh:
+                    total += int(fh.read().split()[0])
+            return total / 1e9
+        except (OSError, ValueError, IndexError):
+            with open(f"/proc/{self.pid}/stat") as fh:
+                fields = fh.read().rpartition(")")[2].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def rss_kb(self) -> int:
+        with open(f"/proc/{self.pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        raise BenchError(f"{self.name}: no VmRSS")
+
+    def tail(self, lines: int = 15) -> str:
+        text = self.log_path.read_text(errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """`stop_signal` (uvicorn and the emulator shut down gracefully), SIGKILL after `timeout`."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(self.stop_signal)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout)
+        self._log.close()
+
+
+def http_status(port: int, path: str, timeout: float = 0.5) -> int | None:
+    """The status code of `GET path`, or None if nothing answers yet."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+            head = sock.recv(64)
+    except OSError:
+        return None
+    parts = head.split(b" ", 2)
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+
+
+def wait_ready(proc: Proc, port: int, path: str = "/health", *, want: int | None = 200, limit: float = 15.0) -> float:
+    """Poll every 2 ms until `path` answers (`want`, or anything if None); seconds since the spawn."""
+    deadline = proc.spawned + limit
+    while time.perf_counter() < deadline:
+        status = http_status(port, path)
+        if status is not None and (want is None or status == want):
+            return time.perf_counter() - proc.spawned
+        if proc.popen.poll() is not None:
+            raise BenchError(f"{proc.name} exited with {proc.popen.returncode}:\n{proc.tail()}")
+        time.sleep(0.002)
+    raise BenchError(f"{proc.name} did not answer {path} within {limit:.0f} s:\n{proc.tail()}")
+
+
+# `gateway.cli.main` under cProfile timed by CPU time (wall time would charge the waits on a busy machine).
+_PROFILED = """import cProfile, sys, time
+from gateway.cli import main
+profile = cProfile.Profile(time.process_time)
+profile.enable()
+try:
+    main(sys.argv[2:])
+finally:
+    profile.disable()
+    profile.dump_stats(sys.argv[1])
+"""
+
+
+def gateway_argv(config: Path, port: int, profile_to: Path | None = None) -> list[str]:
+    """`livegate serve` (the console script when installed); under cProfile with `profile_to`."""
+    args = ["serve", "--config", str(config), "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    if profile_to is not None:
+        return [PY, "-c", _PROFILED, str(profile_to), *args]
+    script = Path(PY).with_name("livegate")
+    return [str(script), *args] if script.exists() else [PY, "-m", "gateway.cli", *args]
+
+
+def emulator_argv(port: int) -> list[str]:
+    """The emulator's own `main()` (what `livegate emulator` runs), called directly: robust to CLI wrappers."""
+    launch = "import sys; from gateway.emulator.server import main; sys.exit(main(sys.argv[1:]))"
+    return [PY, "-c", launch, "--host", "127.0.0.1", "--port", str(port), "--log-level", "WARNING"]
+
+
+def app_argv(kind: str, port: int, *extra: str) -> list[str]:
+    """A baseline app of `bench/apps.py` on the gateway's stack."""
+    return [PY, "-m", "bench.apps", kind, "--port", str(port), *extra]

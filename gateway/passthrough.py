@@ -1,0 +1,254 @@
+"""The native Vertex AI Live passthrough (seed 000): `/v1/vertex-ai/live`, Gemini Live frames both ways untouched.
+
+livegate checks the gateway key, injects Vertex credentials (GEMINI_LIVE.md §1.2), completes the setup's model
+name with the project and location (§1.3), and logs the session's cost from every `usageMetadata` (§7).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.responses import JSONResponse
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from gateway import close_codes
+from gateway.auth import KeyGate, chosen_subprotocol, presented_key
+from gateway.config import GatewayConfig, PassthroughSettings
+from gateway.endpoints import DEFAULT_VERTEX_LOCATION, Endpoint, vertex_model, vertex_url
+from gateway.google_auth import CredentialsError, GoogleAuth
+from gateway.upstream import dial
+from schemas.config import check_location
+from schemas.pricing import UsageTally, price_for
+
+log = logging.getLogger("livegate.passthrough")
+
+COST_LINE = (  # seed 000's log line
+    "Vertex AI Live WebSocket session cost: $%.6f (input: $%.6f, output: $%.6f) "
+    "tokens: %d, characters: %d, duration: %.1fs"
+)
+_PROJECT = re.compile(r"^[a-z0-9][a-z0-9.:-]{0,99}$")  # project ids, and legacy domain-scoped ones (a.com:p)
+_MODEL = re.compile(r"^(?:publishers/google/models/)?([A-Za-z0-9._-]+)$")  # bare or publisher-relative (§1.4)
+_UNSENDABLE = {1005, 1006, 1015}  # close codes that never go on the wire (RFC 6455 §7.4.1)
+_MAX_REASON = 123  # bytes in a close frame's reason (§2)
+
+
+@dataclass(frozen=True)
+class _Target:
+    project: str
+    location: str
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    code: int
+    reason: str
+
+
+def _target(query: Mapping[str, str], settings: PassthroughSettings) -> _Target | _Refusal:
+    """Project and location: the client's query first, then the config and environment (seed 000)."""
+    project = query.get("project_id") or settings.project
+    location = query.get("location") or settings.location or DEFAULT_VERTEX_LOCATION
+    if not project:
+        reason = "Project ID not provided: pass ?project_id= or set DEFAULT_VERTEXAI_PROJECT"
+        return _Refusal(close_codes.PASSTHROUGH_NO_PROJECT, reason)
+    if not _PROJECT.match(project):
+        return _Refusal(close_codes.PASSTHROUGH_BAD_QUERY, "project_id is not a Google Cloud project id")
+    try:
+        check_location(location)
+    except ValueError:
+        return _Refusal(close_codes.PASSTHROUGH_BAD_QUERY, "location is not a Vertex AI location")
+    return _Target(project, location)
+
+
+def _reason(text: str) -> str:
+    """A close reason: redacted and cut to 123 bytes on a character boundary."""
+    return close_codes.redact(text).encode()[:_MAX_REASON].decode(errors="ignore")
+
+
+class _Meter:
+    """What the session cost: the setup's model, every `usageMetadata`, text characters both ways (§7)."""
+
+    def __init__(self, target: _Target) -> None:
+        self._target = target
+        self.model = ""  # the bare model id from the setup
+        self.tally = UsageTally(price=None)
+        self.started = time.monotonic()
+
+    def setup(self, raw: str | bytes) -> str | bytes:
+        """The first client frame: complete `setup.model` to the full resource name (§1.3), else untouched."""
+        try:
+            message = orjson.loads(raw)
+            setup = message["setup"]
+            match = _MODEL.match(setup["model"])
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            return raw
+        self.model = setup["model"].rsplit("/", 1)[-1]
+        self.tally.price = price_for(self.model)
+        if match is None:
+            return raw
+        setup["model"] = vertex_model(self._target.project, self._target.location, match.group(1))
+        encoded = orjson.dumps(message)
+        return encoded.decode() if isinstance(raw, str) else encoded
+
+    def seen(self, raw: str | bytes, *, upstream: bool) -> None:
+        """Count a frame; only frames that can carry text or usage are parsed (audio frames are not)."""
+        if isinstance(raw, str):
+            relevant = '"text"' in raw or "usageMetadata" in raw
+        else:
+            relevant = b'"text"' in raw or b"usageMetadata" in raw
+        if not relevant:
+            return
+        try:
+            message = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return
+        if not isinstance(message, dict):
+            return
+        self.tally.characters += _text_length(message)
+        usage = message.get("usageMetadata")
+        if upstream and isinstance(usage, dict):
+            self.tally.add(usage)
+
+    def log(self) -> None:
+        t = self.tally
+        duration = time.monotonic() - self.started
+        log.info(COST_LINE, t.total_usd, t.input_usd, t.output_usd, t.tokens, t.characters, duration)
+
+
+def _text_length(value: Any) -> int:
+    """Characters of every `text` string in a message (parts, transcriptions, realtimeInput.text)."""
+    if isinstance(value, dict):
+        return sum(len(v) if k == "text" and isinstance(v, str) else _text_length(v) for k, v in value.items())
+    if isinstance(value, list):
+        return sum(_text_length(v) for v in value)
+    return 0
+
+
+async def vertex_live(websocket: WebSocket) -> None:
+    """`/v1/vertex-ai/live`: gate, accept, resolve the target, dial Vertex, relay until either side closes."""
+    gate: KeyGate = websocket.app.state.gate
+    subprotocols = list(websocket.scope.get("subprotocols") or [])
+    if not gate.allows(presented_key(websocket.headers, subprotocols)):
+        await _deny(websocket)
+        return
+    await websocket.accept(subprotocol=chosen_subprotocol(subprotocols))
+    config: GatewayConfig = websocket.app.state.config
+    target = _target(websocket.query_params, config.passthrough)
+    if isinstance(target, _Refusal):
+        await websocket.close(target.code, target.reason)
+        return
+    try:
+        upstream = await _open(config.passthrough, target, websocket.app.state.google_auth)
+    except _Refused as refused:
+        log.info("vertex passthrough refused: %s", refused.reason)
+        await websocket.close(refused.code, _reason(refused.reason))
+        return
+    meter = _Meter(target)
+    try:
+        await _relay(websocket, upstream, meter)
+    finally:
+        meter.log()
+
+
+async def _deny(websocket: WebSocket) -> None:
+    """A wrong or missing gateway key: HTTP 401 before the upgrade, as /v1/realtime's handshake check."""
+    error = {"code": 401, "message": "Incorrect or missing gateway API key.", "status": "UNAUTHENTICATED"}
+    body = {"error": error}  # Google's error shape, for a Gemini client
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(JSONResponse(body, status_code=401))
+    else:
+        await websocket.close(1008)  # the server answers 403
+
+
+class _Refused(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        self.code = code
+        self.reason = reason
+
+
+async def _open(settings: PassthroughSettings, target: _Target, auth: GoogleAuth) -> ClientConnection:
+    """Credentials, then the Vertex socket: 4001 when credentials fail, 1011 when Vertex is unreachable."""
+    try:
+        token = await auth.token(settings.credentials)
+    except CredentialsError as exc:
+        raise _Refused(close_codes.PASSTHROUGH_CREDENTIALS, str(exc)) from None
+    url = vertex_url(settings.api_base, target.location, settings.api_version)
+    try:
+        return await dial(Endpoint(url, "", token.headers()))
+    except InvalidStatus as exc:
+        status = exc.response.status_code
+        if status in (401, 403):
+            code, what = close_codes.PASSTHROUGH_CREDENTIALS, "refused the credentials"
+        else:
+            code, what = close_codes.PASSTHROUGH_INTERNAL, "refused the connection"
+        raise _Refused(code, f"Vertex AI {what} (HTTP {status})") from None
+    except (OSError, InvalidHandshake, TimeoutError):
+        raise _Refused(close_codes.PASSTHROUGH_INTERNAL, "Could not connect to Vertex AI") from None
+
+
+async def _relay(client: WebSocket, upstream: ClientConnection, meter: _Meter) -> None:
+    """Both directions until one ends; the other side then gets the matching close."""
+    up = asyncio.create_task(_client_to_upstream(client, upstream, meter))
+    down = asyncio.create_task(_upstream_to_client(upstream, client, meter))
+    try:
+        done, _ = await asyncio.wait({up, down}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (up, down):
+            task.cancel()
+        await asyncio.gather(up, down, return_exceptions=True)
+    errors = [exc for task in done if not task.cancelled() and (exc := task.exception()) is not None]
+    for exc in errors:
+        log.error("vertex passthrough failed", exc_info=exc)
+    await upstream.close()
+    code, reason = _client_close(upstream, bool(errors))
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+        await client.close(code, reason)
+
+
+def _client_close(upstream: ClientConnection, failed: bool) -> tuple[int, str]:
+    """Vertex's own close code and reason for the client; 1011 when the gateway failed (seed 000)."""
+    if failed:
+        return close_codes.PASSTHROUGH_INTERNAL, "Internal error in the gateway"
+    code = upstream.close_code
+    if code is None or code in _UNSENDABLE:
+        return close_codes.PASSTHROUGH_INTERNAL, "The connection to Vertex AI was lost"
+    return code, _reason(upstream.close_reason or "")
+
+
+async def _client_to_upstream(client: WebSocket, upstream: ClientConnection, meter: _Meter) -> None:
+    first = True
+    while True:
+        message = await client.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        frame: str | bytes | None = message.get("text")
+        if frame is None:
+            frame = message.get("bytes") or b""
+        if first:
+            frame, first = meter.setup(frame), False
+        meter.seen(frame, upstream=False)
+        try:
+            await upstream.send(frame)  # str → text frame, bytes → binary frame, as the client sent it
+        except ConnectionClosed:
+            return
+
+
+async def _upstream_to_client(upstream: ClientConnection, client: WebSocket, meter: _Meter) -> None:
+    # A client gone mid-send is a normal end: the other task sees its disconnect.
+    with contextlib.suppress(ConnectionClosed, WebSocketDisconnect, OSError):
+        async for frame in upstream:
+            meter.seen(frame, upstream=True)
+            if isinstance(frame, str):
+                await client.send_text(frame)
+            else:
+                await client.send_bytes(frame)

@@ -1,0 +1,23 @@
+"""Per-gateway limits (`general_settings.limits` in the config file), with the defaults we ship."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Limits(BaseModel):
+    """What one gateway allows; every field has a safe default, so the section is optional."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_frame_bytes: int = Field(16 * 1024 * 1024, ge=1024)  # one append may carry 15 MiB (OPENAI_REALTIME.md §1.1)
+    max_session_seconds: float = Field(3600, gt=0)  # OpenAI's GA sessions expire after 60 min (§3.1)
+    idle_timeout_seconds: float | None = Field(None, gt=0)  # no client frame for this long ends the session
+    max_sessions: int | None = Field(None, ge=1)  # open sessions, whole gateway
+    max_sessions_per_key: int | None = Field(None, ge=1)  # open sessions per presented key
+    max_client_backlog_bytes: int = Field(8 * 1024 * 1024, ge=1024)  # unsent frames to a slow client
+    max_upstream_backlog_bytes: int = Field(8 * 1024 * 1024, ge=1024)  # unsent frames to a stalled Gemini
+    ping_interval_seconds: float = Field(20, gt=0)  # keep-alive both ways (the real server pings every ~20 s)
+    client_compression: bool = False  # permessage-deflate with clients: optional per OPENAI_REALTIME.md §1.1;
+    # off by default since audio barely compresses and deflate dominated CPU and memory per session (bench/)
+    shutdown_grace_seconds: float = Field(10, ge=0)  # on SIGTERM, time for open turns to finish
