@@ -103,6 +103,8 @@ def should_retry(code: int | None, reason: str) -> Retry:
     """The one retry policy: a pure function of the close code and reason."""
     if code == CloseCode.POLICY_VIOLATION and "session not found" in reason:
         return Retry.REPLAY
+    if "goaway" in reason.lower():  # the planned end after a goAway we could not act on in time
+        return Retry.RESUME
     if for_upstream_close(code, reason) is RATE_LIMITED:
         return Retry.NO
     return Retry.RESUME if code is None or code in _RESUMABLE else Retry.NO

@@ -279,6 +279,7 @@ class ClientTranslator:
     def _trigger(self, instructions: str) -> list[Command]:
         """Send what makes Gemini answer: tool outputs, the end of the user's activity, or new items."""
         state = self.state
+        state.turn_trigger = None  # only a text trigger can be asked again after a lost connection
         if state.tool_outputs:
             return self._send(self._tool_response())
         waiting = next((cid for cid, call in state.calls.items() if call.status is CallStatus.PENDING), None)
@@ -295,9 +296,9 @@ class ClientTranslator:
         if state.profile.user_text is UserText.CLIENT_CONTENT:
             turns = as_turns((note if instructions else []) + items)
             state.unsent_items.clear()
-            return self._send(
-                {"clientContent": {"turns": turns, "turnComplete": True} if turns else {"turnComplete": True}}
-            )
+            trigger = {"clientContent": {"turns": turns, "turnComplete": True} if turns else {"turnComplete": True}}
+            state.turn_trigger = trigger
+            return self._send(trigger)
         return self._realtime_text_trigger(items, note if instructions else [])
 
     def _realtime_text_trigger(self, items: list[dict[str, Any]], note: list[dict[str, Any]]) -> list[Command]:
@@ -317,7 +318,8 @@ class ClientTranslator:
                 "or audio before response.create.",
             )
         state.unsent_items.clear()
-        return self._connect(history) + self._send({"realtimeInput": {"text": text}})
+        state.turn_trigger = {"realtimeInput": {"text": text}}
+        return self._connect(history) + self._send(state.turn_trigger)
 
     def _tool_response(self) -> dict[str, Any]:
         """Outputs go back to Gemini together; held mic audio follows them (see `_send_trigger`)."""

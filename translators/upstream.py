@@ -58,6 +58,8 @@ class UpstreamTranslator:
         old connection, so they are cancelled (their outputs get an error); audio sent meanwhile is queued.
         """
         state = self.state
+        if retry is Retry.NO and state.going_away:
+            retry = Retry.RESUME  # Gemini announced this end: it is no refusal, whatever the close says
         if retry is Retry.NO or not state.ever_ready or state.resume_attempts >= MAX_RESUME_ATTEMPTS:
             return self.upstream_failed(error_type, code, message, close_code)
         out: list[Command] = []
@@ -75,13 +77,18 @@ class UpstreamTranslator:
             state.resumption_handle = None
         delay = BACKOFF_S[min(state.resume_attempts, len(BACKOFF_S) - 1)]
         state.resume_attempts += 1
-        return out + reconnect(state, delay_s=delay)
+        out += reconnect(state, delay_s=delay)
+        if state.turn_trigger is not None and state.resumption_handle:
+            # The handle predates this turn, so Gemini never got its text: ask again. The answer arrives
+            # as a new response; the cut one was closed out above.
+            state.pending_upstream.append(state.turn_trigger)
+        return out
 
     # ---- lifecycle -----------------------------------------------------------------------------
     def _on_setup_complete(self, body: dict[str, Any]) -> list[Command]:
         state = self.state
         state.phase = UpstreamPhase.READY
-        state.ever_ready, state.resume_attempts = True, 0
+        state.ever_ready, state.resume_attempts, state.going_away = True, 0, False
         queued, state.pending_upstream = state.pending_upstream, []
         return [SendUpstream(message) for message in queued]
 
@@ -92,7 +99,7 @@ class UpstreamTranslator:
 
     def _on_go_away(self, body: dict[str, Any]) -> list[Command]:
         """The connection ends soon: move to a resumed one at the turn boundary (now, if idle)."""
-        self.state.reconnect_pending = True
+        self.state.reconnect_pending = self.state.going_away = True
         return self._at_boundary()
 
     # ---- content -------------------------------------------------------------------------------
@@ -103,6 +110,8 @@ class UpstreamTranslator:
             out += self._user_transcript(content["inputTranscription"])
         if content.get("interrupted"):
             out += self._interrupted(bool(content.get("turnComplete")))
+        if content.get("turnComplete"):
+            state.turn_trigger = None
         if state.drain_turns:
             if content.get("turnComplete"):
                 state.drain_turns -= 1

@@ -127,3 +127,17 @@ def test_audio_sessions_request_compression() -> None:
     play.start()
     (setup,) = setups(play.send({"type": "conversation.item.create", "item": USER}))
     assert setup["setup"]["contextWindowCompression"] == {"slidingWindow": {}}
+
+
+def test_a_turn_cut_by_a_drop_is_asked_again_on_the_resumed_upstream() -> None:
+    """The handle predates the cut turn, so its text is sent again once the resumed upstream is ready."""
+    play = finished()
+    play.send({"type": "conversation.item.create", "item": {**USER, "id": "second"}})
+    play.send({"type": "response.create"})
+    play.recv({"serverContent": {"outputTranscription": {"text": "Par"}}})
+    assert events(lose(play))[-1]["response"]["status"] == "failed"
+    (again,) = upstream(play.connect())
+    assert again == {"clientContent": {"turns": [{"role": "user", "parts": [{"text": "hello"}]}], "turnComplete": True}}
+    out = play.recv({"serverContent": {"outputTranscription": {"text": "Hi again"}}})
+    out += play.recv({"serverContent": {"turnComplete": True}})
+    assert types(out)[0] == "response.created" and events(out)[-1]["response"]["status"] == "completed"
