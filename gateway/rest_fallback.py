@@ -56,6 +56,7 @@ class RestLiveConnection:
         self._setup: dict[str, Any] = {}  # the session's setup (systemInstruction, generationConfig)
         self._history: list[dict[str, Any]] = []  # user and model turns so far
         self._turn: asyncio.Task[None] | None = None  # the REST call in flight
+        self._again = False  # a user turn arrived during the call: answer it next
         self.close_code: int | None = None
         self.close_reason: str | None = None
 
@@ -119,6 +120,8 @@ class RestLiveConnection:
     def _start_turn(self) -> None:
         if self._turn is None or self._turn.done():
             self._turn = asyncio.create_task(self._run_turn())
+        else:
+            self._again = True
 
     def _body(self) -> dict[str, Any]:
         generation = self._setup.get("generationConfig") or {}
@@ -147,6 +150,9 @@ class RestLiveConnection:
         self._history.append({"role": "model", "parts": [{"text": text}]})
         self._emit({"serverContent": {"generationComplete": True}})
         self._emit({"serverContent": {"turnComplete": True}, **({"usageMetadata": usage} if usage else {})})
+        if self._again:
+            self._again = False
+            self._turn = asyncio.create_task(self._run_turn())
 
     def _chunk(self, chunk: dict[str, Any]) -> str:
         """A response chunk's text (thoughts dropped) as modelTurn text or, in AUDIO mode, a transcript."""

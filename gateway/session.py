@@ -15,12 +15,11 @@ from typing import Any
 
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
-from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from gateway import close_codes
 from gateway.config import Deployment
-from gateway.upstream import UpstreamContext, UpstreamUnavailable, model_resource, open_upstream
+from gateway.upstream import LiveSocket, UpstreamContext, UpstreamUnavailable, model_resource, open_upstream
 from schemas.limits import Limits
 from schemas.openai import Dialect, binary_frame_error, parse_client_event_tolerant
 from translators.client import ClientTranslator
@@ -34,7 +33,7 @@ from translators.commands import (
 )
 from translators.errors import ClientProtocolError
 from translators.ids import IdFactory
-from translators.resume import Retry, at_turn_boundary
+from translators.resume import Retry, adopt_deployment, at_turn_boundary, setup_for_profile
 from translators.session_config import SessionConfig
 from translators.state import SessionState
 from translators.upstream import UpstreamTranslator
@@ -78,7 +77,7 @@ class Session:
         self._to_upstream: asyncio.Queue[bytes | None] = asyncio.Queue()  # frames for Gemini, in order
         self._link_task: asyncio.Task[None] | None = None  # the current upstream link's dial + read loop
         self._generation = 0  # which ConnectUpstream the current link answers; older links are stale
-        self._upstream_ws: ClientConnection | None = None
+        self._upstream_ws: LiveSocket | None = None
         self._closing = False  # a close was queued for the client: stop reading
         self._client_backlog = 0  # bytes queued for the client and not yet written
         self._upstream_backlog = 0  # bytes queued for Gemini and not yet written
@@ -207,10 +206,16 @@ class Session:
             self._fail(close_codes.UNKNOWN, "internal gateway error")
 
     async def _upstream_link(self, setup: dict[str, Any], generation: int) -> None:
-        opened = await open_upstream(self._deployments, setup, self._ctx)
+        def setup_for(deployment: Deployment) -> dict[str, Any]:
+            return setup_for_profile(self.state, setup, deployment.profile, model_resource(deployment))
+
+        opened = await open_upstream(self._deployments, setup_for, self._ctx, read_first_frame=True)
+        adopt_deployment(self.state, opened.deployment.profile, model_resource(opened.deployment))
         ws = self._upstream_ws = opened.ws
         writer = asyncio.create_task(self._upstream_writer(ws))
         try:
+            if opened.first_frame is not None:
+                self._execute(self.upstream.feed(orjson.loads(opened.first_frame)))
             async for raw in ws:
                 self._execute(self.upstream.feed(orjson.loads(raw)))
         except ConnectionClosed:
@@ -227,7 +232,7 @@ class Session:
             close = close_codes.for_upstream_close(ws.close_code, reason)
             self._lost(close, reason, close_codes.should_retry(ws.close_code, reason))
 
-    async def _upstream_writer(self, ws: ClientConnection) -> None:
+    async def _upstream_writer(self, ws: LiveSocket) -> None:
         with contextlib.suppress(ConnectionClosed):
             while (frame := await self._to_upstream.get()) is not None:
                 await ws.send(frame, text=True)

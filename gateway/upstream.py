@@ -147,7 +147,7 @@ def should_fall_back(attempt: Attempt) -> bool:
 
 async def open_upstream(
     deployments: Sequence[Deployment],
-    setup: dict[str, Any],
+    setup: dict[str, Any] | Callable[[Deployment], dict[str, Any]],
     ctx: UpstreamContext,
     *,
     read_first_frame: bool = False,
@@ -160,7 +160,8 @@ async def open_upstream(
     attempts: list[Attempt] = []
     for deployment in deployments:
         try:
-            return await _open_one(deployment, setup, ctx, read_first_frame)
+            body = setup(deployment) if callable(setup) else setup  # each deployment's own setup, if asked
+            return await _open_one(deployment, body, ctx, read_first_frame)
         except _Failed as failed:
             attempts.append(failed.attempt)
             log.info("upstream attempt failed for %r: %s", deployment.alias, failed.attempt.describe())
@@ -169,7 +170,7 @@ async def open_upstream(
     rest = next((d for d in deployments if d.rest_fallback and d.provider is not Provider.EMULATOR), None)
     if rest is not None and should_fall_back(attempts[-1]):
         try:
-            return await _open_rest(rest, setup, ctx, read_first_frame)
+            return await _open_rest(rest, setup(rest) if callable(setup) else setup, ctx, read_first_frame)
         except _Failed as failed:
             attempts.append(failed.attempt)
     raise UpstreamUnavailable(attempts[-1].close, _summary(deployments[0].alias, attempts))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
+from schemas.profiles import ModelProfile
 from translators.commands import Command, ConnectUpstream
 from translators.history import history_message
 from translators.session_config import build_setup, upstream_is_text
@@ -57,3 +58,20 @@ def heard_items(state: SessionState) -> list[dict[str, Any]]:
 def at_turn_boundary(state: SessionState) -> bool:
     """Nothing in flight: no response streaming, no call awaiting output, no user activity open."""
     return state.response is None and not state.calls_pending and not state.drain_turns and not state.activity_open
+
+
+def setup_for_profile(
+    state: SessionState, setup: dict[str, Any], profile: ModelProfile, model_resource: str
+) -> dict[str, Any]:
+    """The setup for a fallback deployment (seed 002): rebuilt when its model takes different input."""
+    if profile == state.profile:
+        return setup
+    rebuilt = build_setup(state.config, profile, model_resource, initial_history="historyConfig" in setup["setup"])
+    rebuilt["setup"]["sessionResumption"] = setup["setup"].get("sessionResumption", {})
+    return rebuilt
+
+
+def adopt_deployment(state: SessionState, profile: ModelProfile, model_resource: str) -> None:
+    """The deployment that answered decides how later turns are sent (user text mode, TEXT output)."""
+    state.profile, state.model_resource = profile, model_resource
+    state.upstream_text = upstream_is_text(state.config, profile)

@@ -105,3 +105,43 @@ def client_ssl_context(ca_pem: str) -> ssl.SSLContext:
     ctx = ssl.create_default_context()
     ctx.load_verify_locations(cadata=ca_pem)
     return ctx
+
+
+class EmulatorThread:
+    """A scripted Gemini Live emulator on its own loop thread, for gateway tests that need its knobs."""
+
+    def __init__(self, script: object | None = None) -> None:
+        self._script = script
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self.url = ""
+        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._main(),), daemon=True)
+
+    async def _main(self) -> None:
+        from gateway.emulator.server import EmulatorServer
+
+        self._stop = asyncio.Event()
+        async with EmulatorServer(script=self._script, record_messages=False) as server:  # type: ignore[arg-type]
+            self.url = server.url
+            self._ready.set()
+            await self._stop.wait()
+
+    def start(self) -> str:
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("emulator did not start")
+        return self.url
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=10)
+
+
+def alias_on(url: str, alias: str, model: str) -> dict[str, object]:
+    """A model_list entry reaching an external emulator as if it were the Gemini API."""
+    return {
+        "model_name": alias,
+        "litellm_params": {"model": f"gemini/{model}", "api_key": "k", "api_base": url.replace("ws://", "http://")},
+    }
