@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from schemas.profiles import ModelProfile
+from schemas.profiles import ModelProfile, UserText
 from translators.commands import Command, ConnectUpstream
 from translators.history import history_message
 from translators.session_config import build_setup, upstream_is_text
@@ -72,6 +72,22 @@ def setup_for_profile(
 
 
 def adopt_deployment(state: SessionState, profile: ModelProfile, model_resource: str) -> None:
-    """The deployment that answered decides how later turns are sent (user text mode, TEXT output)."""
+    """The deployment that answered decides how turns are sent (user text mode, TEXT output); text
+    already queued for the first deployment is rewritten for this one (GEMINI_LIVE.md §3.2, §3.3)."""
+    if profile.user_text is not state.profile.user_text:
+        state.pending_upstream = [_retarget(message, profile) for message in state.pending_upstream]
+        if state.turn_trigger is not None:
+            state.turn_trigger = _retarget(state.turn_trigger, profile)
     state.profile, state.model_resource = profile, model_resource
     state.upstream_text = upstream_is_text(state.config, profile)
+
+
+def _retarget(message: dict[str, Any], profile: ModelProfile) -> dict[str, Any]:
+    content = message.get("clientContent")
+    if profile.user_text is UserText.REALTIME_TEXT and content and content.get("turnComplete"):
+        lines = [part.get("text", "") for turn in content.get("turns", ()) for part in turn.get("parts", ())]
+        return {"realtimeInput": {"text": "\n".join(line for line in lines if line)}}
+    text = (message.get("realtimeInput") or {}).get("text")
+    if profile.user_text is UserText.CLIENT_CONTENT and text is not None:
+        return {"clientContent": {"turns": [{"role": "user", "parts": [{"text": text}]}], "turnComplete": True}}
+    return message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -132,3 +133,30 @@ async def test_upstream_refusal_maps_to_error_and_close(tmp_path: Path) -> None:
     failed = [f for f in frames if f["type"] == "response.done"]
     assert failed and failed[0]["response"]["status"] == "failed"
     assert close_code == 4000
+
+
+async def test_fallback_to_the_next_deployment_is_invisible(tmp_path: Path) -> None:
+    """An alias whose first deployment is retired (1008 at setup) is served by the next one, whose model
+    takes user text differently (realtimeInput.text): the client just gets its answer."""
+    models = [
+        {"model_name": "fb", "litellm_params": {"model": "emulator/gemini-2.0-flash-live-001"}},
+        {"model_name": "fb", "litellm_params": {"model": "emulator/gemini-3.1-flash-live-preview"}},
+    ]
+    thread = GatewayThread(tmp_path, models)
+    live = thread.start()
+    try:
+        async with connect(f"{live.ws_base}/realtime?model=fb", additional_headers=AUTH) as ws:
+            await recv_json(ws)
+            await ws.send(
+                json.dumps({"type": "session.update", "session": {"type": "realtime", "output_modalities": ["text"]}})
+            )
+            item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}
+            await ws.send(json.dumps({"type": "conversation.item.create", "item": item}))
+            await ws.send(json.dumps({"type": "response.create"}))
+            frames = []
+            while not frames or frames[-1]["type"] not in ("response.done", "error"):
+                frames.append(await asyncio.wait_for(recv_json(ws), 10))
+    finally:
+        thread.stop()
+    assert frames[-1]["type"] == "response.done" and frames[-1]["response"]["status"] == "completed"
+    assert "".join(f.get("delta", "") for f in frames if f["type"] == "response.output_text.delta") == "You said: hi"
