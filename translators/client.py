@@ -16,22 +16,17 @@ from translators.audio import InputDecoder, law_of, pcm_ms
 from translators.commands import CloseClient, Command, SendUpstream
 from translators.errors import ClientProtocolError
 from translators.history import as_turns, realtime_text
+from translators.items import answer, output_item, server_item
 from translators.response import Response
 from translators.response_params import response_options
 from translators.resume import at_turn_boundary, connect, reconnect
 from translators.session_config import SessionConfig, build_setup
 from translators.state import SessionState, UpstreamPhase
-from translators.tools import CallStatus, function_response
+from translators.tools import CallStatus
 from translators.turns import UserPhase, UserTurn
 
 Handler = Callable[["ClientTranslator", dict[str, Any]], list[Command]]
 
-# Client content types accepted per role (§2.1 item shapes); beta assistant `text` is GA `output_text`.
-_ROLE_CONTENT: dict[str, frozenset[str]] = {
-    "user": frozenset({"input_text", "input_audio", "input_image"}),
-    "system": frozenset({"input_text"}),
-    "assistant": frozenset({"output_text", "text"}),
-}
 PCM_MIME = "audio/pcm;rate=24000"  # OpenAI pcm16 is always 24 kHz (§5.2); Gemini resamples
 MIN_COMMIT_MS = 100  # a shorter commit is input_audio_buffer_commit_empty (§4.2)
 MAX_HELD_MS = 60_000  # mic audio held while a function call is pending, at most
@@ -192,11 +187,11 @@ class ClientTranslator:
         state = self.state
         kind = event["item"].get("type")
         item = (
-            _output_item(event["item"], state) if kind == "function_call_output" else _server_item(event["item"], state)
+            output_item(event["item"], state) if kind == "function_call_output" else server_item(event["item"], state)
         )
         previous = state.conversation.insert(item, event.get("previous_item_id"))
         if kind == "function_call_output":
-            state.tool_outputs.append(_answer(state, item))
+            state.tool_outputs.append(answer(state, item))
         else:
             state.unsent_items.append(item["id"])
         out = list(state.emit("conversation.item.added", {"previous_item_id": previous, "item": dict(item)}))
@@ -341,85 +336,6 @@ class ClientTranslator:
 def _setup_changed(state: SessionState, before: SessionConfig) -> bool:
     setup = build_setup(state.config, state.profile, state.model_resource)
     return setup != build_setup(before, state.profile, state.model_resource)
-
-
-def _server_item(item: dict[str, Any], state: SessionState) -> dict[str, Any]:
-    """The GA server form of a client-created message item, checked for what Gemini can take."""
-    if item.get("type") != "message":
-        raise ClientProtocolError(
-            "invalid_value",
-            f"Items of type '{item.get('type')}' are not supported yet; use type 'message'.",
-            param="item.type",
-        )
-    role = item.get("role")
-    allowed = _ROLE_CONTENT.get(str(role))
-    if allowed is None:
-        raise ClientProtocolError(
-            "invalid_value",
-            f"Invalid value: '{role}'. Supported values are: 'user', 'system', 'assistant'.",
-            param="item.role",
-        )
-    content = []
-    for index, part in enumerate(item.get("content") or []):
-        if part.get("type") not in allowed:
-            raise ClientProtocolError(
-                "invalid_value",
-                f"Invalid value: '{part.get('type')}' is not a content type for role '{role}'.",
-                param=f"item.content[{index}].type",
-            )
-        if part["type"] in ("input_audio", "input_image"):
-            raise ClientProtocolError(
-                "invalid_value",
-                f"'{part['type']}' content in conversation items is not supported yet.",
-                param=f"item.content[{index}].type",
-            )
-        kind = "output_text" if part["type"] == "text" else part["type"]
-        content.append({"type": kind, "text": part.get("text", "")})
-    return {
-        "id": item.get("id") or state.ids.new("item"),
-        "type": "message",
-        "status": "completed",
-        "role": role,
-        "content": content,
-    }
-
-
-def _output_item(item: dict[str, Any], state: SessionState) -> dict[str, Any]:
-    """The stored form of a function_call_output item, checked against the calls Gemini made."""
-    call_id = item.get("call_id")
-    call = state.calls.get(str(call_id))
-    if call is None:
-        raise ClientProtocolError(
-            "invalid_value",
-            f"No function call with call_id '{call_id}' was made in this session.",
-            param="item.call_id",
-        )
-    if call.status is CallStatus.CANCELLED:
-        raise ClientProtocolError(
-            "invalid_value",
-            f"The function call '{call_id}' was cancelled by the model; its output was not forwarded.",
-            param="item.call_id",
-        )
-    if call.status is CallStatus.ANSWERED:
-        raise ClientProtocolError(
-            "invalid_value", f"The function call '{call_id}' already has an output.", param="item.call_id"
-        )
-    return {
-        "id": item.get("id") or state.ids.new("item"),
-        "type": "function_call_output",
-        "call_id": call_id,
-        "output": item.get("output", ""),
-    }
-
-
-def _answer(state: SessionState, item: dict[str, Any]) -> dict[str, Any]:
-    """Mark the call answered and build its Gemini functionResponse (GEMINI_LIVE.md §3.4)."""
-    call = state.calls[item["call_id"]]
-    call.status = CallStatus.ANSWERED
-    answer: dict[str, Any] = {"name": call.name, "response": function_response(item["output"])}
-    if call.gemini_id is not None:
-        answer["id"] = call.gemini_id
-    return answer
 
 
 _HANDLERS: dict[str, Handler] = {
