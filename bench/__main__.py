@@ -87,7 +87,8 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
     mine, base = await memory.measure(gateway, gateway_port, relay, relay_port, plan, sizes.sessions)
     rows += memory.rows(mine, base, sizes.sessions)
     notes.append(f"memory: gateway RSS {mine.base_kb / 1024:.1f} MB with no session (relay {base.base_kb / 1024:.1f}); "
-                 "clients offer permessage-deflate, as SDKs and browsers do, and its zlib state is part of each socket")
+                 "the bench clients offer permessage-deflate, as SDKs and browsers do; the gateway and the relay "
+                 "decline it (limits.client_compression is off by default)")
 
     turns = await latency.measure(gateway_port, plan, gateway, emulator, turns=sizes.turns, warmup=sizes.warmup,
                                   limit_s=sizes.phase_limit_s)

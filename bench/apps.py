@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     app = health_app() if args.kind == "health" else relay_app(args.upstream_url, args.upstream_key)
-    uvicorn.run(  # the gateway's own uvicorn settings (gateway/cli.py)
+    uvicorn.run(  # the gateway's own uvicorn settings (gateway/serve.py server_config)
         app,
         host="127.0.0.1",
         port=args.port,
@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         ws_max_size=16 * 1024 * 1024,
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
+        ws_per_message_deflate=False,
     )
     return 0
 
