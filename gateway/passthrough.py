@@ -26,6 +26,7 @@ from gateway.auth import KeyGate, chosen_subprotocol, presented_key
 from gateway.config import GatewayConfig, PassthroughSettings
 from gateway.endpoints import DEFAULT_VERTEX_LOCATION, Endpoint, vertex_model, vertex_url
 from gateway.google_auth import CredentialsError, GoogleAuth
+from gateway.limits import SessionCounter
 from gateway.upstream import dial
 from schemas.config import check_location
 from schemas.pricing import UsageTally, price_for
@@ -138,10 +139,23 @@ async def vertex_live(websocket: WebSocket) -> None:
     """`/v1/vertex-ai/live`: gate, accept, resolve the target, dial Vertex, relay until either side closes."""
     gate: KeyGate = websocket.app.state.gate
     subprotocols = list(websocket.scope.get("subprotocols") or [])
-    if not gate.allows(presented_key(websocket.headers, subprotocols)):
+    key = presented_key(websocket.headers, subprotocols)
+    if not gate.allows(key):
         await _deny(websocket)
         return
     await websocket.accept(subprotocol=chosen_subprotocol(subprotocols))
+    counter: SessionCounter = websocket.app.state.sessions
+    refusal = counter.try_acquire(key)  # passthrough sessions count against the same caps
+    if refusal is not None:
+        await websocket.close(1013, refusal[:123])
+        return
+    try:
+        await _serve(websocket)
+    finally:
+        counter.release(key)
+
+
+async def _serve(websocket: WebSocket) -> None:
     config: GatewayConfig = websocket.app.state.config
     target = _target(websocket.query_params, config.passthrough)
     if isinstance(target, _Refusal):
