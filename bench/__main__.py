@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--model audio|text|3.1] [--profile]`: one run, one report, exit 0."""
+"""`python -m bench [--quick] [--soak] [--model audio|text|3.1] [--profile]`: one run, one report, exit 0."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import audio, latency, memory, profiling, split, startup
+from bench import audio, latency, memory, profiling, soak, split, startup
 from bench.procs import (
     PRESETS,
     BenchError,
@@ -40,12 +40,14 @@ class Sizes:
     audio_block: int  # appends per block (all sessions of a path together)
     audio_streams: int  # concurrent real-time sessions per path
     phase_limit_s: float  # wall-time cap of each turn or audio phase
+    soak_sessions: int  # concurrent sessions of the goAway soak (bench/soak.py)
+    soak_turns: int  # turns per soak session, each on a fresh upstream after a goAway
 
 
 FULL = Sizes(startup_rounds=5, sessions=200, turns=1000, warmup=20, audio_frames=5000, audio_block=1000,
-             audio_streams=50, phase_limit_s=30)
+             audio_streams=50, phase_limit_s=30, soak_sessions=40, soak_turns=8)
 QUICK = Sizes(startup_rounds=1, sessions=40, turns=60, warmup=10, audio_frames=1000, audio_block=500,
-              audio_streams=25, phase_limit_s=5)
+              audio_streams=25, phase_limit_s=5, soak_sessions=20, soak_turns=4)
 REAL_TIME_S = 0.020  # one 20 ms frame per session every 20 ms
 
 
@@ -53,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a ~15 s smoke run with small counts")
     parser.add_argument("--model", choices=sorted(PRESETS), default="audio", help="upstream model preset")
+    parser.add_argument("--soak", action="store_true",
+                        help="only the goAway soak (many sessions crossing goAways); the full run includes it")
     parser.add_argument("--profile", action="store_true",
                         help="run the gateway under cProfile and print where its time went (inflates its CPU)")
     return parser
@@ -69,6 +73,16 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
         procs.append(proc)
         wait_ready(proc, port, want=want)
         return proc
+
+    async def soak_phase() -> None:
+        figures = await soak.measure(spawn, tmp, PRESETS[args.model], sessions=sizes.soak_sessions,
+                                     turns=sizes.soak_turns)
+        rows.extend(figures.rows())
+        notes.append(figures.note())
+
+    if args.soak:
+        await soak_phase()
+        return rows, notes
 
     emulator_port = free_port()
     emulator = spawn("emulator", emulator_argv(emulator_port), emulator_port, want=None)
@@ -106,6 +120,9 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
     shares = split.measure(plan, turns=max(50, sizes.turns // 2), appends=max(500, sizes.audio_frames))
     notes.append(shares.note(turns.gateway_cpu_ms, appends[0].gateway_us))
 
+    if not args.quick:
+        await soak_phase()
+
     if profile_to is not None:
         gateway.stop(timeout=10)
         notes.append(profiling.summary(profile_to))
@@ -128,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             for proc in procs:  # the server side of whatever went wrong
                 print(f"--- {proc.name} (exit {proc.popen.poll()}):\n{proc.tail()}", file=sys.stderr)
             raise
-    kind = "quick" if args.quick else "full"
+    kind = ("quick " if args.quick else "") + "soak" if args.soak else "quick" if args.quick else "full"
     print(f"livegate bench ({kind}): preset {args.model!r} = {PRESETS[args.model]['model']}, "
           f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {time.perf_counter() - began:.0f} s"
           + (", gateway under cProfile (its CPU figures are inflated)" if args.profile else ""))

@@ -42,6 +42,7 @@ UPSTREAM_TO_CLIENT: dict[int, ClientClose] = {
 UNKNOWN = ClientClose(1011, "server_error", "upstream_error", "The Gemini session ended unexpectedly")
 # Quota and concurrency exhaustion arrive as 1011 with this in the reason (§5.1).
 RATE_LIMITED = ClientClose(1013, "rate_limit_error", "rate_limit_exceeded", "Gemini quota or concurrency limit")
+STALLED = ClientClose(1011, "server_error", "upstream_stalled", "Gemini stopped answering")
 DIAL_FAILED = ClientClose(1011, "server_error", "upstream_unavailable", "Could not connect to Gemini")
 DIAL_REFUSED = ClientClose(4000, "invalid_request_error", "upstream_refused", "Gemini refused the connection")
 # The gateway's own Google credentials are missing or refused (seed 000 uses 4001 for this).

@@ -54,7 +54,11 @@ class _Limited(Protocol):
 async def sweep_sessions(live: Iterable[_Limited], limits: Limits) -> None:
     """One task for the whole gateway checks every session's duration and idleness (cheaper per session
     than a timer task each). It ticks at a quarter of the shortest limit, at most once a second."""
-    shortest = min(limits.max_session_seconds, limits.idle_timeout_seconds or limits.max_session_seconds)
+    shortest = min(
+        limits.max_session_seconds,
+        limits.idle_timeout_seconds or limits.max_session_seconds,
+        limits.upstream_stall_seconds,
+    )
     interval = min(1.0, shortest / 4)
     loop = asyncio.get_running_loop()
     while True:

@@ -35,7 +35,7 @@ from translators.errors import ClientProtocolError
 from translators.ids import IdFactory
 from translators.resume import Retry, adopt_deployment, at_turn_boundary, setup_for_profile
 from translators.session_config import SessionConfig
-from translators.state import SessionState
+from translators.state import SessionState, UpstreamPhase
 from translators.upstream import UpstreamTranslator
 
 log = logging.getLogger("livegate.session")
@@ -83,6 +83,7 @@ class Session:
         self._upstream_backlog = 0  # bytes queued for Gemini and not yet written
         self._started = 0.0  # loop time the session started (maximum duration)
         self._last_frame = 0.0  # loop time of the client's last frame (idle timeout)
+        self._last_upstream = 0.0  # loop time of Gemini's last frame (stall detection)
         self._draining = False  # the server is shutting down: close at the next turn boundary
 
     async def run(self) -> None:
@@ -111,6 +112,17 @@ class Session:
             self._end("session_expired", f"Your session hit the maximum duration of {minutes} minutes.", 1000)
         elif limits.idle_timeout_seconds and now - self._last_frame >= limits.idle_timeout_seconds:
             self._end("idle_timeout", "The session was idle for too long and has been closed.", 1000)
+        elif self._stalled(now):
+            self._last_upstream = now  # one loss per stall; the resumed link gets its own allowance
+            seconds = f"{limits.upstream_stall_seconds:g}"
+            self._lost(close_codes.STALLED, f"no frame from Gemini for {seconds} s mid-turn", Retry.RESUME)
+
+    def _stalled(self, now: float) -> bool:
+        """Gemini owes us a frame (a turn is in flight) and has sent none for too long: a silent fault."""
+        state = self.state
+        waiting = state.response is not None or state.turn_trigger is not None
+        linked = self._upstream_ws is not None and state.phase is UpstreamPhase.READY
+        return waiting and linked and now - self._last_upstream >= self._limits.upstream_stall_seconds
 
     def _end(self, code: str, message: str, close_code: int, error_type: str = "invalid_request_error") -> None:
         """One error event, then the close (issue #6): used for limits, overflow and shutdown."""
@@ -200,7 +212,7 @@ class Session:
         except asyncio.CancelledError:
             raise
         except UpstreamUnavailable as exc:
-            self._lost(exc.close, exc.detail, Retry.RESUME if self.state.ever_ready else Retry.NO)
+            self._lost(exc.close, exc.detail, _redial_policy(exc.detail, self.state.ever_ready))
         except Exception:  # our own bug: never leave the client hanging, never forward the text
             log.exception("upstream pump failed for %s", self.state.session_id)
             self._fail(close_codes.UNKNOWN, "internal gateway error")
@@ -216,7 +228,9 @@ class Session:
         try:
             if opened.first_frame is not None:
                 self._execute(self.upstream.feed(orjson.loads(opened.first_frame)))
+            loop = asyncio.get_running_loop()
             async for raw in ws:
+                self._last_upstream = loop.time()
                 self._execute(self.upstream.feed(orjson.loads(raw)))
         except ConnectionClosed:
             pass
@@ -248,7 +262,20 @@ class Session:
             retry.value,
         )
         message = close_codes.message(close, reason)
-        self._execute(self.upstream.upstream_lost(close.error_type, close.error_code, message, close.close_code, retry))
+        unsent = self._take_unsent()
+        self._execute(
+            self.upstream.upstream_lost(close.error_type, close.error_code, message, close.close_code, retry, unsent)
+        )
+
+    def _take_unsent(self) -> list[dict[str, Any]]:
+        """Frames queued for the lost link and never written: handed back, so they go once, on the next."""
+        frames = []
+        while not self._to_upstream.empty():
+            frame = self._to_upstream.get_nowait()
+            if frame is not None:
+                self._upstream_backlog -= len(frame)
+                frames.append(orjson.loads(frame))
+        return frames
 
     def _fail(self, close: close_codes.ClientClose, reason: str) -> None:
         log.info(
@@ -272,3 +299,10 @@ class Session:
         self._to_client.put_nowait(_Close(1000, ""))
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.wait_for(writer, timeout=5)
+
+
+def _redial_policy(detail: str, ever_ready: bool) -> Retry:
+    """A failed redial: a refused handle is replayed without it; before any setupComplete, nothing is."""
+    if "session not found" in detail:
+        return Retry.REPLAY
+    return Retry.RESUME if ever_ready else Retry.NO

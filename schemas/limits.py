@@ -17,6 +17,7 @@ class Limits(BaseModel):
     max_sessions_per_key: int | None = Field(None, ge=1)  # open sessions per presented key
     max_client_backlog_bytes: int = Field(8 * 1024 * 1024, ge=1024)  # unsent frames to a slow client
     max_upstream_backlog_bytes: int = Field(8 * 1024 * 1024, ge=1024)  # unsent frames to a stalled Gemini
+    upstream_stall_seconds: float = Field(15, gt=0)  # mid-turn silence from Gemini that counts as a lost link
     ping_interval_seconds: float = Field(20, gt=0)  # keep-alive both ways (the real server pings every ~20 s)
     client_compression: bool = False  # permessage-deflate with clients: optional per OPENAI_REALTIME.md §1.1;
     # off by default since audio barely compresses and deflate dominated CPU and memory per session (bench/)

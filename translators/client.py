@@ -19,7 +19,7 @@ from translators.history import as_turns, realtime_text
 from translators.items import answer, output_item, server_item
 from translators.response import Response
 from translators.response_params import response_options
-from translators.resume import at_turn_boundary, connect, reconnect
+from translators.resume import connect, ready_to_switch, reconnect
 from translators.session_config import SessionConfig, build_setup
 from translators.state import SessionState, UpstreamPhase
 from translators.tools import CallStatus
@@ -102,7 +102,7 @@ class ClientTranslator:
         if state.phase is UpstreamPhase.IDLE or not _setup_changed(state, before):
             return out
         # A setup change mid-session: a new upstream, resumed by handle, at the next turn boundary (issue #4).
-        if at_turn_boundary(state):
+        if ready_to_switch(state):
             return out + reconnect(state)
         state.reconnect_pending = True
         return out
@@ -274,7 +274,7 @@ class ClientTranslator:
     def _trigger(self, instructions: str) -> list[Command]:
         """Send what makes Gemini answer: tool outputs, the end of the user's activity, or new items."""
         state = self.state
-        state.turn_trigger = None  # only a text trigger can be asked again after a lost connection
+        state.turn_trigger, state.turn_items = None, []  # only a text trigger can be asked again if lost
         if state.tool_outputs:
             return self._send(self._tool_response())
         waiting = next((cid for cid, call in state.calls.items() if call.status is CallStatus.PENDING), None)
@@ -290,6 +290,7 @@ class ClientTranslator:
         note = [{"type": "message", "role": "system", "content": [{"type": "input_text", "text": instructions}]}]
         if state.profile.user_text is UserText.CLIENT_CONTENT:
             turns = as_turns((note if instructions else []) + items)
+            state.turn_items = [item["id"] for item in items]
             state.unsent_items.clear()
             trigger = {"clientContent": {"turns": turns, "turnComplete": True} if turns else {"turnComplete": True}}
             state.turn_trigger = trigger
@@ -313,6 +314,7 @@ class ClientTranslator:
                 "or audio before response.create.",
             )
         state.unsent_items.clear()
+        state.turn_items = [item["id"] for item in items]
         state.turn_trigger = {"realtimeInput": {"text": text}}
         return self._connect(history) + self._send(state.turn_trigger)
 

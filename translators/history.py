@@ -8,10 +8,12 @@ turn; audio items go as their transcript.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
 from schemas.profiles import ModelProfile
+from translators.tools import function_response
 
 GEMINI_ROLE = {"user": "user", "system": "user", "assistant": "model"}
 _LABEL = {"system": "[system] ", "assistant": "[assistant] ", "user": ""}
@@ -28,15 +30,36 @@ def item_text(item: dict[str, Any]) -> str:
 
 
 def as_turns(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Message items with words, as Gemini `Content` turns (function items are not replayed)."""
+    """Items as Gemini `Content` turns: words as text parts, calls and their outputs as functionCall /
+    functionResponse parts (so a replayed conversation keeps its tool turns)."""
+    items = list(items)
+    names = {item.get("call_id"): item.get("name", "") for item in items if item.get("type") == "function_call"}
     turns = []
     for item in items:
-        text = item_text(item) if item.get("type") == "message" else ""
-        if text:
+        kind = item.get("type")
+        if kind == "function_call":
+            call = {
+                "name": item.get("name", ""),
+                "args": _json_object(item.get("arguments")),
+                "id": item.get("call_id"),
+            }
+            turns.append({"role": "model", "parts": [{"functionCall": call}]})
+        elif kind == "function_call_output":
+            answer = {"name": names.get(item.get("call_id"), ""), "response": function_response(item.get("output", ""))}
+            turns.append({"role": "user", "parts": [{"functionResponse": {**answer, "id": item.get("call_id")}}]})
+        elif kind == "message" and (text := item_text(item)):
             role = item["role"]
             label = _LABEL["system"] if role == "system" else ""
             turns.append({"role": GEMINI_ROLE[role], "parts": [{"text": label + text}]})
     return turns
+
+
+def _json_object(arguments: Any) -> dict[str, Any]:
+    try:
+        parsed = json.loads(arguments or "{}")
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
 
 
 def history_message(items: Iterable[dict[str, Any]], profile: ModelProfile) -> dict[str, Any] | None:

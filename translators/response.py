@@ -56,6 +56,11 @@ class Response:
         self.audio_ms = 0.0  # audio sent in the open item, in ms (what conversation.item.truncate checks)
         self._encoder: OutputEncoder | None = None  # G.711 re-encoder of the open item, if the client wants it
 
+    @property
+    def started(self) -> bool:
+        """Something of this response reached the client beyond response.created."""
+        return bool(self.output) or self._item is not None
+
     # ---- events -------------------------------------------------------------------------------
     def created(self) -> list[Command]:
         return self._state.emit("response.created", {"response": self._render("in_progress", None, None)})

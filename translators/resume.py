@@ -43,16 +43,39 @@ def connect(state: SessionState, history: list[dict[str, Any]], *, delay_s: floa
 
 
 def reconnect(state: SessionState, *, delay_s: float = 0.0) -> list[Command]:
-    """A new upstream for this session: resumed by handle, else with the heard conversation replayed."""
+    """A new upstream for this session: resumed by handle, else with the heard conversation replayed.
+
+    A turn in flight is asked again after either: a handle never covers it (it comes after turnComplete),
+    and a replay leaves its items out so that they are not heard twice.
+    """
     state.reconnect_pending = False
-    heard = [] if state.resumption_handle else heard_items(state)
-    return connect(state, heard, delay_s=delay_s)
+    heard = [] if state.resumption_handle else heard_before_turn(state)
+    out = connect(state, heard, delay_s=delay_s)
+    if state.turn_trigger is not None and state.turn_trigger not in state.pending_upstream:
+        state.pending_upstream.append(state.turn_trigger)
+    return out
 
 
 def heard_items(state: SessionState) -> list[dict[str, Any]]:
     """Conversation items already sent to Gemini, in order."""
     unsent = set(state.unsent_items)
     return [item for item in state.conversation.items() if item["id"] not in unsent]
+
+
+def ready_to_switch(state: SessionState) -> bool:
+    """A planned switch waits for the turn boundary and for the handle that covers the finished turn
+    (Gemini sends it just after turnComplete, GEMINI_LIVE.md §4.1)."""
+    return at_turn_boundary(state) and state.handle_fresh
+
+
+def heard_before_turn(state: SessionState) -> list[dict[str, Any]]:
+    """What Gemini had heard before the turn in flight (that turn is asked again; its partial answer,
+    which no handle would have kept either, is not replayed)."""
+    heard = heard_items(state)
+    if state.turn_trigger is None or not state.turn_items:
+        return heard
+    first = next((n for n, item in enumerate(heard) if item["id"] in state.turn_items), len(heard))
+    return heard[:first]
 
 
 def at_turn_boundary(state: SessionState) -> bool:

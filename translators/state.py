@@ -62,6 +62,8 @@ class SessionState:
     ever_ready: bool = False  # some upstream reached setupComplete: a later loss is resumable
     resume_attempts: int = 0  # resumptions since the last setupComplete
     turn_trigger: dict[str, Any] | None = None  # the text that started the turn in flight (asked again if lost)
+    turn_items: list[str] = field(default_factory=list)  # the conversation items that trigger carries
+    handle_fresh: bool = True  # the resumption handle covers every completed turn (no switch before it is)
     going_away: bool = False  # the current upstream sent goAway: its end is planned, not a refusal
     reconnect_pending: bool = False  # a setup change waits for the turn boundary to reconnect
     drain_turns: int = 0  # upstream turns whose remaining content is dropped (cancelled responses)

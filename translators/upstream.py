@@ -11,7 +11,7 @@ from typing import Any
 
 from translators.commands import CloseClient, Command, SendUpstream
 from translators.response import Mode, Response
-from translators.resume import BACKOFF_S, MAX_RESUME_ATTEMPTS, Retry, at_turn_boundary, reconnect
+from translators.resume import BACKOFF_S, MAX_RESUME_ATTEMPTS, Retry, ready_to_switch, reconnect
 from translators.state import SessionState, UpstreamPhase
 from translators.tools import Call, CallStatus, arguments_json
 from translators.turns import UserPhase, UserTurn
@@ -51,11 +51,21 @@ class UpstreamTranslator:
         out.append(CloseClient(close_code, f"{error_type}.{code}"[:123]))
         return out
 
-    def upstream_lost(self, error_type: str, code: str, message: str, close_code: int, retry: Retry) -> list[Command]:
+    def upstream_lost(
+        self,
+        error_type: str,
+        code: str,
+        message: str,
+        close_code: int,
+        retry: Retry,
+        unsent: list[dict[str, Any]] | None = None,
+    ) -> list[Command]:
         """The upstream went away: resume it behind the client's back when we can (issue #6), else fail.
 
         A response cut by the loss is closed out as failed; calls Gemini was waiting on are gone with the
         old connection, so they are cancelled (their outputs get an error); audio sent meanwhile is queued.
+        `unsent` are frames the gateway had queued for the lost connection: they go first on the new one.
+        A response that had not produced anything yet stays open for the answer to the re-asked turn.
         """
         state = self.state
         if retry is Retry.NO and state.going_away:
@@ -63,7 +73,7 @@ class UpstreamTranslator:
         if retry is Retry.NO or not state.ever_ready or state.resume_attempts >= MAX_RESUME_ATTEMPTS:
             return self.upstream_failed(error_type, code, message, close_code)
         out: list[Command] = []
-        if state.response is not None:
+        if state.response is not None and (state.response.started or state.turn_trigger is None):
             error = {"type": "server_error", "code": "upstream_interrupted", "message": _CUT}
             out += state.response.finish("failed", error=error)
             state.response = None
@@ -71,18 +81,13 @@ class UpstreamTranslator:
             if call.status is CallStatus.PENDING:
                 call.status = CallStatus.CANCELLED
         state.tool_outputs = []
-        state.pending_upstream = state.take_held_audio() + state.pending_upstream
+        state.pending_upstream = [*(unsent or []), *state.take_held_audio(), *state.pending_upstream]
         state.drain_turns, state.activity_open, self._usage = 0, False, None
         if retry is Retry.REPLAY:
             state.resumption_handle = None
         delay = BACKOFF_S[min(state.resume_attempts, len(BACKOFF_S) - 1)]
         state.resume_attempts += 1
-        out += reconnect(state, delay_s=delay)
-        if state.turn_trigger is not None and state.resumption_handle:
-            # The handle predates this turn, so Gemini never got its text: ask again. The answer arrives
-            # as a new response; the cut one was closed out above.
-            state.pending_upstream.append(state.turn_trigger)
-        return out
+        return out + reconnect(state, delay_s=delay)
 
     # ---- lifecycle -----------------------------------------------------------------------------
     def _on_setup_complete(self, body: dict[str, Any]) -> list[Command]:
@@ -93,8 +98,11 @@ class UpstreamTranslator:
         return [SendUpstream(message) for message in queued]
 
     def _on_session_resumption_update(self, body: dict[str, Any]) -> list[Command]:
+        state = self.state
         if body.get("resumable") and body.get("newHandle"):
-            self.state.resumption_handle = body["newHandle"]
+            state.resumption_handle, state.handle_fresh = body["newHandle"], True
+            return self._at_boundary()  # a switch may have been waiting for this handle
+        state.handle_fresh = False
         return []
 
     def _on_go_away(self, body: dict[str, Any]) -> list[Command]:
@@ -111,7 +119,7 @@ class UpstreamTranslator:
         if content.get("interrupted"):
             out += self._interrupted(bool(content.get("turnComplete")))
         if content.get("turnComplete"):
-            state.turn_trigger = None
+            state.turn_trigger, state.turn_items, state.handle_fresh = None, [], False
         if state.drain_turns:
             if content.get("turnComplete"):
                 state.drain_turns -= 1
@@ -260,7 +268,7 @@ class UpstreamTranslator:
     def _at_boundary(self) -> list[Command]:
         """A reconnect that waited for the turn to end (reconfiguration, goAway) happens now."""
         state = self.state
-        if state.reconnect_pending and at_turn_boundary(state):
+        if state.reconnect_pending and ready_to_switch(state):
             return reconnect(state)
         return []
 

@@ -170,8 +170,9 @@ def test_live_session_update_reconnects_with_the_resumption_handle() -> None:
     assert setups(play.send({"type": "session.update", "session": {"type": "realtime", "tracing": "auto"}})) == []
 
 
-def test_live_update_without_handle_replays_history() -> None:
-    """With no handle yet, the new upstream first hears what the old one had heard."""
+def test_live_update_waits_for_the_handle_that_covers_the_last_turn() -> None:
+    """After a turn the switch waits for Gemini's next handle (it follows turnComplete), so the resumed
+    upstream remembers that turn too."""
     play = Playbook(Dialect.GA)
     play.start()
     play.send({"type": "conversation.item.create", "item": USER})
@@ -179,15 +180,9 @@ def test_live_update_without_handle_replays_history() -> None:
     play.connect()
     play.recv({"serverContent": {"outputTranscription": {"text": "Hi"}}})
     play.recv({"serverContent": {"turnComplete": True}})
-    (setup,) = setups(play.send({"type": "session.update", "session": {"type": "realtime", "instructions": "New"}}))
-    assert "handle" not in setup["setup"]["sessionResumption"]
-    (history,) = upstream(play.connect())
-    assert history == {
-        "clientContent": {
-            "turns": [{"role": "user", "parts": [{"text": "hello"}]}, {"role": "model", "parts": [{"text": "Hi"}]}],
-            "turnComplete": False,
-        }
-    }
+    assert setups(play.send({"type": "session.update", "session": {"type": "realtime", "instructions": "New"}})) == []
+    (setup,) = setups(play.recv({"sessionResumptionUpdate": {"newHandle": "h2", "resumable": True}}))
+    assert setup["setup"]["sessionResumption"] == {"handle": "h2"}
 
 
 def test_live_update_waits_for_the_turn_boundary() -> None:
@@ -199,8 +194,8 @@ def test_live_update_waits_for_the_turn_boundary() -> None:
     play.connect()
     out = play.send({"type": "session.update", "session": {"type": "realtime", "audio": {"output": {"voice": "echo"}}}})
     assert types(out) == ["session.updated"] and not setups(out)
-    out = play.recv({"serverContent": {"turnComplete": True}})
-    (setup,) = setups(out)
+    assert setups(play.recv({"serverContent": {"turnComplete": True}})) == []
+    (setup,) = setups(play.recv({"sessionResumptionUpdate": {"newHandle": "h3", "resumable": True}}))
     assert (
         setup["setup"]["generationConfig"]["speechConfig"]["voiceConfig"]["prebuiltVoiceConfig"]["voiceName"]
         == "Charon"

@@ -44,8 +44,10 @@ def test_go_away_mid_response_waits_for_turn_complete() -> None:
     play = talking()
     assert play.recv({"goAway": {"timeLeft": "10s"}}) == []
     out = play.recv({"serverContent": {"turnComplete": True}})
-    assert types(out)[-1] == "response.done" and len(setups(out)) == 1
+    assert types(out)[-1] == "response.done" and setups(out) == []
     assert events(out)[-1]["response"]["status"] == "completed"
+    (setup,) = setups(play.recv({"sessionResumptionUpdate": {"newHandle": "h9", "resumable": True}}))
+    assert setup["setup"]["sessionResumption"] == {"handle": "h9"}  # the handle that covers the turn
 
 
 def test_audio_during_the_switch_is_queued_and_delivered_once() -> None:
