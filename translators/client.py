@@ -277,6 +277,7 @@ class ClientTranslator:
         state.turn_trigger, state.turn_items = None, []  # only a text trigger can be asked again if lost
         if state.tool_outputs:
             return self._send(self._tool_response())
+        state.turn_history = []
         waiting = next((cid for cid, call in state.calls.items() if call.status is CallStatus.PENDING), None)
         if waiting is not None:
             raise ClientProtocolError(
@@ -291,6 +292,7 @@ class ClientTranslator:
         if state.profile.user_text is UserText.CLIENT_CONTENT:
             turns = as_turns((note if instructions else []) + items)
             state.turn_items = [item["id"] for item in items]
+            state.turn_history = list(turns)
             state.unsent_items.clear()
             trigger = {"clientContent": {"turns": turns, "turnComplete": True} if turns else {"turnComplete": True}}
             state.turn_trigger = trigger
@@ -322,6 +324,11 @@ class ClientTranslator:
         """Outputs go back to Gemini together; held mic audio follows them (see `_send_trigger`)."""
         state = self.state
         responses, state.tool_outputs = state.tool_outputs, []
+        answered = [{"role": "user", "parts": [{"functionResponse": answer}]} for answer in responses]
+        state.turn_history += answered
+        if state.calls_via_history:  # the calls were made on a lost connection: this one knows them as history
+            state.turn_trigger = {"clientContent": {"turns": state.turn_history, "turnComplete": True}}
+            return {"clientContent": {"turns": answered, "turnComplete": True}}
         return {"toolResponse": {"functionResponses": responses}}
 
     def _on_response_cancel(self, event: dict[str, Any]) -> list[Command]:

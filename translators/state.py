@@ -63,6 +63,8 @@ class SessionState:
     resume_attempts: int = 0  # resumptions since the last setupComplete
     turn_trigger: dict[str, Any] | None = None  # the text that started the turn in flight (asked again if lost)
     turn_items: list[str] = field(default_factory=list)  # the conversation items that trigger carries
+    turn_history: list[dict[str, Any]] = field(default_factory=list)  # the turn so far as Gemini turns (2.x)
+    calls_via_history: bool = False  # the calls in flight predate this connection: answer them as history
     handle_fresh: bool = True  # the resumption handle covers every completed turn (no switch before it is)
     going_away: bool = False  # the current upstream sent goAway: its end is planned, not a refusal
     reconnect_pending: bool = False  # a setup change waits for the turn boundary to reconnect

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from schemas.profiles import UserText
 from translators.commands import CloseClient, Command, SendUpstream
 from translators.response import Mode, Response
 from translators.resume import BACKOFF_S, MAX_RESUME_ATTEMPTS, Retry, ready_to_switch, reconnect
@@ -72,15 +73,11 @@ class UpstreamTranslator:
             retry = Retry.RESUME  # Gemini announced this end: it is no refusal, whatever the close says
         if retry is Retry.NO or not state.ever_ready or state.resume_attempts >= MAX_RESUME_ATTEMPTS:
             return self.upstream_failed(error_type, code, message, close_code)
-        out: list[Command] = []
+        out: list[Command] = self._carry_turn_over()
         if state.response is not None and (state.response.started or state.turn_trigger is None):
             error = {"type": "server_error", "code": "upstream_interrupted", "message": _CUT}
             out += state.response.finish("failed", error=error)
             state.response = None
-        for call in state.calls.values():
-            if call.status is CallStatus.PENDING:
-                call.status = CallStatus.CANCELLED
-        state.tool_outputs = []
         state.pending_upstream = [*(unsent or []), *state.take_held_audio(), *state.pending_upstream]
         state.drain_turns, state.activity_open, self._usage = 0, False, None
         if retry is Retry.REPLAY:
@@ -88,6 +85,28 @@ class UpstreamTranslator:
         delay = BACKOFF_S[min(state.resume_attempts, len(BACKOFF_S) - 1)]
         state.resume_attempts += 1
         return out + reconnect(state, delay_s=delay)
+
+    def _carry_turn_over(self) -> list[Command]:
+        """What a new connection must hear of the turn in flight (issue #6, fault matrix B3/B4).
+
+        2.x models take history mid-session: the turn so far (user text, the calls, any outputs) goes as
+        clientContent, so calls stay answerable (their outputs then travel as functionResponse turns) and
+        a tool's continuation is asked for again. 3.x models cannot: their calls are cancelled and the text
+        is asked again."""
+        state = self.state
+        pending = any(call.status is CallStatus.PENDING for call in state.calls.values()) or state.tool_outputs
+        if state.profile.user_text is UserText.CLIENT_CONTENT and state.turn_history:
+            state.calls_via_history = bool(pending)
+            state.tool_outputs = [] if not pending else state.tool_outputs
+            state.turn_trigger = {"clientContent": {"turns": state.turn_history, "turnComplete": not pending}}
+            if state.tool_outputs:  # answered but not sent: the history ends at the calls, the answers follow
+                state.turn_trigger = {"clientContent": {"turns": state.turn_history, "turnComplete": False}}
+            return []
+        for call in state.calls.values():
+            if call.status is CallStatus.PENDING:
+                call.status = CallStatus.CANCELLED
+        state.tool_outputs = []
+        return []
 
     # ---- lifecycle -----------------------------------------------------------------------------
     def _on_setup_complete(self, body: dict[str, Any]) -> list[Command]:
@@ -120,6 +139,7 @@ class UpstreamTranslator:
             out += self._interrupted(bool(content.get("turnComplete")))
         if content.get("turnComplete"):
             state.turn_trigger, state.turn_items, state.handle_fresh = None, [], False
+            state.turn_history, state.calls_via_history = [], False
         if state.drain_turns:
             if content.get("turnComplete"):
                 state.drain_turns -= 1
@@ -164,6 +184,8 @@ class UpstreamTranslator:
             gemini_id = call.get("id")
             call_id = gemini_id or state.ids.new("call")
             state.calls[call_id] = Call(name=call.get("name", ""), gemini_id=gemini_id)
+            part = {"name": call.get("name", ""), "args": call.get("args") or {}}
+            state.turn_history.append({"role": "model", "parts": [{"functionCall": {**part, "id": gemini_id}}]})
             out += response.function_call(call_id, call.get("name", ""), arguments_json(call.get("args")))
         return out + self._end(response, "completed", None)
 

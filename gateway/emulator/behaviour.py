@@ -725,10 +725,22 @@ def _model_turn(state: SessionState) -> list[Action]:
     actions: list[Action] = []
     if config.resumable:  # §4: not resumable while the model is generating or waiting for a function
         actions.append(Send(replies.resumption_frame(None), turn.id))
+    answers = _function_answers(state.history)
+    if answers:  # function responses given as history (clientContent) are answered as a toolResponse is
+        return actions + _reply(state, turn, " ".join(reply_after_tool(r.name or "", r.response) for r in answers))
     declaration = match_declaration(state.tools, user_text) if state.script.tool_calls and user_text else None
     if declaration is not None:
         return actions + _call_function(state, turn, declaration, user_text)
     return actions + _reply(state, turn, replies.reply_text(user_text))
+
+
+def _function_answers(history: list[Content]) -> list[FunctionResponse]:
+    """The function responses of the last history turn, when it is a user turn made only of them."""
+    if not history or history[-1].role not in (None, "user"):
+        return []
+    parts = history[-1].parts or []
+    answers = [part.function_response for part in parts if part.function_response is not None]
+    return answers if answers and len(answers) == len(parts) else []
 
 
 def _reply(state: SessionState, turn: ModelTurn, text: str) -> list[Action]:

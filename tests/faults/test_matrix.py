@@ -61,16 +61,9 @@ NO_SETUP = ("server_error", "upstream_unavailable", 1011)
 NOT_FOUND = "models/gemini-0.9-live is not found for API version v1beta, or is not supported for bidiGenerateContent."
 NOT_SUPPORTED = "Operation is not implemented, or supported, or enabled."  # GEMINI_LIVE.md §5.1, mid-session 1008
 
-# Known limits, kept visible as strict xfails (the fixed ones — B1, B2, B5, B6, B7 and the stall hang — now
-# pass in the cells that found them).
-BUGS = {
-    "B3": "a loss after the client sent its function_call_output: the continuation fails and is never asked "
-    "again (turn_trigger was cleared by the tool output) and the resumed handle predates the turn, so Gemini "
-    "forgets the user text, the call and its output (later usage.input_tokens drop)",
-    "B4": "a loss while a function call awaits its output: the call is cancelled silently, the client's output "
-    "is refused with an error, and the turn's text is asked again, so Gemini calls get_weather a second time "
-    "(two errors, an extra response, the function runs twice)",
-}
+# A cell that shows a gateway bug names it here and becomes a strict xfail. The bugs this matrix found
+# (B1-B7 and the stall hang) are fixed; the cells that found them now pass.
+BUGS: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -119,8 +112,7 @@ def _fault_cell(fault: str, point: str) -> Cell:
         return Cell(cell, script, ERROR, INTERNAL if kind == "close" else LOST, faults=faults, connections=1,
                     resumed=False)
     expect = CUT if point in ("mid_text", "mid_audio") else SAME
-    bug = "B4" if point == "mid_tool_call" else None
-    return Cell(cell, script, expect, modality=modality, faults=faults, bug=bug, **timing)  # type: ignore[arg-type]
+    return Cell(cell, script, expect, modality=modality, faults=faults, **timing)  # type: ignore[arg-type]
 
 
 def _go_away_cell(point: str) -> Cell:
@@ -159,7 +151,7 @@ VARIANTS = [
          faults=("stall@between_turns", "close@between_turns")),
     Cell("close_1011-mid_tool_call-output_sent",  # the output goes out during the stall, then the close
          Script(stall_at="mid_tool_call", stall_s=0.2, close_at="mid_tool_call", **_ONCE), SAME,
-         faults=("stall@mid_tool_call", "close@mid_tool_call"), bug="B3"),
+         faults=("stall@mid_tool_call", "close@mid_tool_call")),
     Cell("close_1011-mid_text-first_turn", Script(close_at="mid_text", **_ONCE), CUT, faults=("close@mid_text",),
          resumed=False),
     Cell("close_1011-mid_text-handle_expired",  # handles expire at once: the resumed setup gets 1008 not found

@@ -105,21 +105,39 @@ def test_refusals_are_not_retried() -> None:
     assert types(out) == ["error"] and closes(out)[0].code == 1011
 
 
-def test_pending_calls_are_cancelled_by_a_drop() -> None:
-    """A call the old connection waited on cannot be answered on the new one: its output is refused."""
+def test_a_call_pending_at_a_drop_stays_answerable_as_history() -> None:
+    """2.x: the new upstream hears the turn so far (text and call) as history; the client's output then
+    goes as a functionResponse turn, so the tool runs once and the answer still comes."""
     play = finished()
     play.send({"type": "conversation.item.create", "item": USER})
     play.send({"type": "response.create"})
+    play.recv({"toolCall": {"functionCalls": [{"id": "fc_1", "name": "f", "args": {"x": 1}}]}})
+    lose(play)
+    (history,) = upstream(play.connect())
+    turns = history["clientContent"]["turns"]
+    assert history["clientContent"]["turnComplete"] is False
+    assert turns[-1] == {"role": "model", "parts": [{"functionCall": {"name": "f", "args": {"x": 1}, "id": "fc_1"}}]}
+    output = {"type": "function_call_output", "call_id": "fc_1", "output": '{"ok": true}'}
+    assert types(play.send({"type": "conversation.item.create", "item": output})) == [
+        "conversation.item.added",
+        "conversation.item.done",
+    ]
+    (answer,) = upstream(play.send({"type": "response.create"}))
+    response = {"functionResponse": {"name": "f", "response": {"ok": True}, "id": "fc_1"}}
+    assert answer == {"clientContent": {"turns": [{"role": "user", "parts": [response]}], "turnComplete": True}}
+
+
+def test_pending_calls_are_cancelled_by_a_drop_on_3x_models() -> None:
+    """3.x models take no history mid-session: the call is cancelled and its output refused."""
+    play = Playbook(Dialect.GA, model="gemini-3.1-flash-live-preview")
+    play.start()
+    play.send({"type": "conversation.item.create", "item": USER})
+    play.send({"type": "response.create"})
+    play.connect()
     play.recv({"toolCall": {"functionCalls": [{"id": "fc_1", "name": "f", "args": {}}]}})
     lose(play)
-    (error,) = events(
-        play.send(
-            {
-                "type": "conversation.item.create",
-                "item": {"type": "function_call_output", "call_id": "fc_1", "output": "{}"},
-            }
-        )
-    )
+    output = {"type": "function_call_output", "call_id": "fc_1", "output": "{}"}
+    (error,) = events(play.send({"type": "conversation.item.create", "item": output}))
     assert "cancelled" in error["error"]["message"]
 
 
