@@ -32,11 +32,12 @@ check-config: $(STAMP)
 
 test: $(STAMP) node_modules/.installed
 	$(BIN)/ruff check .
+	$(BIN)/mypy translators schemas gateway
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy translators schemas
+	$(BIN)/mypy translators schemas gateway
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

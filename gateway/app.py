@@ -23,6 +23,7 @@ from gateway.session import Session
 from gateway.upstream import UpstreamContext
 from schemas.limits import Limits
 from schemas.openai import Dialect
+from translators.commands import SendClient
 from translators.emit import Emitter
 from translators.ids import IdFactory
 
@@ -37,7 +38,8 @@ TRY_LATER_CLOSE = 1013  # RFC 6455: try again later (a concurrency cap)
 async def _reject(websocket: WebSocket, dialect: Dialect, code: str | None, message: str, close: int) -> None:
     """An `error` event, then the close: the upgrade itself has already succeeded (§1.2)."""
     for command in Emitter(dialect, IdFactory()).error(code, message):
-        await websocket.send_json(command.event)
+        if isinstance(command, SendClient):
+            await websocket.send_json(command.event)
     await websocket.close(close, f"invalid_request_error.{code}" if code else "invalid_request_error")
 
 
