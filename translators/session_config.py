@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from schemas.openai import Dialect
-from schemas.profiles import ModelProfile
+from schemas.profiles import ModelProfile, Thinking
 from schemas.voices import gemini_voice
 from translators.errors import ClientProtocolError
 from translators.tools import check_tools, declarations
@@ -51,6 +51,9 @@ EAGERNESS_TO_END_SENSITIVITY: dict[str, str] = {
     "auto": "END_SENSITIVITY_HIGH",
     "high": "END_SENSITIVITY_HIGH",
 }
+
+# Extended-thinking models refuse a setup without a thinking level and refuse MINIMAL (GEMINI_LIVE.md §3.1).
+REQUIRED_THINKING_LEVEL = "LOW"
 
 # Beta flat field → GA attribute on SessionConfig, for the fields that are a plain rename.
 _BETA_RENAMES: dict[str, str] = {
@@ -262,8 +265,12 @@ def build_setup(
     if not text and isinstance(cfg.voice, str):
         voice = gemini_voice(cfg.voice)
         generation["speechConfig"] = {"voiceConfig": {"prebuiltVoiceConfig": {"voiceName": voice}}}
+    if profile.thinking is Thinking.LEVEL_REQUIRED:
+        generation["thinkingConfig"] = {"thinkingLevel": REQUIRED_THINKING_LEVEL}
     setup: dict[str, Any] = {"model": model_resource, "generationConfig": generation}
     functions, tool_instruction = declarations(cfg.tools, cfg.tool_choice)
+    if profile.thinking is Thinking.LEVEL_REQUIRED:  # extended thinking takes only NON_BLOCKING functions
+        functions = [{**function, "behavior": "NON_BLOCKING"} for function in functions]
     instructions = "\n\n".join(part for part in (cfg.instructions, tool_instruction) if part)
     if instructions:
         setup["systemInstruction"] = {"parts": [{"text": instructions}], "role": "user"}

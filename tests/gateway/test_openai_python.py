@@ -26,7 +26,7 @@ def text_item(text: str) -> dict[str, Any]:
     return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
 
 
-@pytest.mark.parametrize("alias", ["gemini-live", "gemini-3.1-live", "gemini-live-text"])
+@pytest.mark.parametrize("alias", ["gemini-live", "gemini-3.1-live", "gemini-3.8-thinking", "gemini-live-text"])
 async def test_ga_text_turn(gateway: LiveGateway, alias: str) -> None:
     """GA client.realtime.connect completes a text turn on every kind of model, golden order, valid shapes."""
     client = AsyncOpenAI(api_key=MASTER_KEY, base_url=gateway.http_base)

@@ -22,6 +22,7 @@ DEFAULT_MODELS = [
         "litellm_params": {"model": "emulator/gemini-2.5-flash-native-audio-preview-12-2025"},
     },
     {"model_name": "gemini-3.1-live", "litellm_params": {"model": "emulator/gemini-3.1-flash-live-preview"}},
+    {"model_name": "gemini-3.8-thinking", "litellm_params": {"model": "emulator/gemini-3.8-live-extended-thinking"}},
     {
         "model_name": "gemini-live-text",
         "litellm_params": {

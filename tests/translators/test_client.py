@@ -225,3 +225,15 @@ def test_transcript_ids_are_consistent() -> None:
     seq = placeholders(events(out))
     assert {e.get("response_id") for e in seq if "response_id" in e} == {"<resp:1>"}
     assert {e.get("item_id") for e in seq if "item_id" in e} == {seq[-1]["response"]["output"][0]["id"]}
+
+
+def test_extended_thinking_models_get_a_level_and_non_blocking_tools() -> None:
+    """gemini-3.8-live-extended-thinking requires a thinking level and NON_BLOCKING functions (§3.1)."""
+    play = Playbook(Dialect.GA, model="gemini-3.8-live-extended-thinking")
+    play.start()
+    tool = {"type": "function", "name": "f", "parameters": {"type": "object", "properties": {}}}
+    play.send({"type": "session.update", "session": {"type": "realtime", "tools": [tool]}})
+    play.send({"type": "conversation.item.create", "item": USER})
+    (setup,) = setups(play.send({"type": "response.create"}))
+    assert setup["setup"]["generationConfig"]["thinkingConfig"] == {"thinkingLevel": "LOW"}
+    assert setup["setup"]["tools"][0]["functionDeclarations"][0]["behavior"] == "NON_BLOCKING"
