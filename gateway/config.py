@@ -149,7 +149,12 @@ def _warn_mixed_profiles(where: str, alias: str, group: list[Deployment]) -> Non
         if differs:
             log.warning(
                 "%s: alias %r: fallback %s/%s differs from %s/%s in %s; sessions are shaped for the first one",
-                where, alias, other.provider.value, other.model_id, first.provider.value, first.model_id,
+                where,
+                alias,
+                other.provider.value,
+                other.model_id,
+                first.provider.value,
+                first.model_id,
                 ", ".join(differs),
             )
 

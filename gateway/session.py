@@ -15,11 +15,12 @@ from typing import Any
 
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from gateway import close_codes
 from gateway.config import Deployment
-from gateway.upstream import LiveSocket, UpstreamContext, UpstreamUnavailable, model_resource, open_upstream
+from gateway.upstream import LiveSocket, UpstreamContext, UpstreamUnavailable, dial_spare, model_resource, open_upstream
 from schemas.limits import Limits
 from schemas.openai import Dialect, binary_frame_error, parse_client_event_tolerant
 from translators.client import ClientTranslator
@@ -28,6 +29,7 @@ from translators.commands import (
     CloseUpstream,
     Command,
     ConnectUpstream,
+    PrepareUpstream,
     SendClient,
     SendUpstream,
 )
@@ -77,6 +79,7 @@ class Session:
         self._to_upstream: asyncio.Queue[bytes | None] = asyncio.Queue()  # frames for Gemini, in order
         self._link_task: asyncio.Task[None] | None = None  # the current upstream link's dial + read loop
         self._generation = 0  # which ConnectUpstream the current link answers; older links are stale
+        self._spare: asyncio.Task[ClientConnection | None] | None = None  # a socket dialled ahead of a switch
         self._upstream_ws: LiveSocket | None = None
         self._closing = False  # a close was queued for the client: stop reading
         self._client_backlog = 0  # bytes queued for the client and not yet written
@@ -154,6 +157,8 @@ class Session:
                 self._to_client.put_nowait(_Close(command.code, command.reason))
             elif isinstance(command, CloseUpstream):
                 self._to_upstream.put_nowait(None)
+            elif isinstance(command, PrepareUpstream) and self._spare is None:
+                self._spare = asyncio.create_task(dial_spare(self._deployments[0], self._ctx))
 
     def _overflow(self) -> None:
         """The client reads too slowly: drop what it has not read and end the session (bounded memory)."""
@@ -221,7 +226,11 @@ class Session:
         def setup_for(deployment: Deployment) -> dict[str, Any]:
             return setup_for_profile(self.state, setup, deployment.profile, model_resource(deployment))
 
-        opened = await open_upstream(self._deployments, setup_for, self._ctx, read_first_frame=True)
+        spare, self._spare = self._spare, None
+        warm = await spare if spare is not None else None  # a socket opened when goAway came (PrepareUpstream)
+        opened = await open_upstream(self._deployments, setup_for, self._ctx, read_first_frame=True, spare=warm)
+        if warm is not None and opened.ws is not warm:
+            await warm.close()
         adopt_deployment(self.state, opened.deployment.profile, model_resource(opened.deployment))
         ws = self._upstream_ws = opened.ws
         writer = asyncio.create_task(self._upstream_writer(ws))
@@ -289,6 +298,12 @@ class Session:
 
     async def _shutdown(self, writer: asyncio.Task[None]) -> None:
         self._closing = True
+        if self._spare is not None:  # a socket dialled for a switch that never came
+            spare, self._spare = self._spare, None
+            with contextlib.suppress(Exception):
+                warm = await asyncio.wait_for(spare, timeout=2)
+                if warm is not None:
+                    await warm.close()
         if self._upstream_ws is not None:
             with contextlib.suppress(Exception):
                 await self._upstream_ws.close()

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.protocol import State
 
 from gateway import close_codes
 from gateway.config import Deployment, Provider
@@ -151,6 +152,7 @@ async def open_upstream(
     ctx: UpstreamContext,
     *,
     read_first_frame: bool = False,
+    spare: ClientConnection | None = None,
 ) -> OpenedUpstream:
     """Dial the alias's deployments in order and send the setup (with each one's model name).
 
@@ -161,7 +163,8 @@ async def open_upstream(
     for deployment in deployments:
         try:
             body = setup(deployment) if callable(setup) else setup  # each deployment's own setup, if asked
-            return await _open_one(deployment, body, ctx, read_first_frame)
+            first, spare = (spare, None) if deployment is deployments[0] else (None, spare)
+            return await _open_one(deployment, body, ctx, read_first_frame, first)
         except _Failed as failed:
             attempts.append(failed.attempt)
             log.info("upstream attempt failed for %r: %s", deployment.alias, failed.attempt.describe())
@@ -207,10 +210,26 @@ async def _open_rest(deployment: Deployment, setup: dict[str, Any], ctx: Upstrea
     return OpenedUpstream(connection, deployment, endpoint, first)
 
 
-async def _open_one(deployment: Deployment, setup: dict[str, Any], ctx: UpstreamContext, read: bool) -> OpenedUpstream:
+async def dial_spare(deployment: Deployment, ctx: UpstreamContext) -> ClientConnection | None:
+    """A handshaken socket to the deployment, ready for a setup later (a planned switch); None if it fails."""
+    try:
+        token = await _token(deployment, ctx)
+        return await _dial_attempt(deployment, endpoint_for(deployment, emulator_url=ctx.emulator_url, token=token))
+    except _Failed as failed:
+        log.info("spare upstream for %r not opened: %s", deployment.alias, failed.attempt.describe())
+        return None
+
+
+async def _open_one(
+    deployment: Deployment,
+    setup: dict[str, Any],
+    ctx: UpstreamContext,
+    read: bool,
+    spare: ClientConnection | None = None,
+) -> OpenedUpstream:
     token = await _token(deployment, ctx)
     endpoint = endpoint_for(deployment, emulator_url=ctx.emulator_url, token=token)
-    ws = await _dial_attempt(deployment, endpoint)
+    ws = spare if spare is not None and spare.state is State.OPEN else await _dial_attempt(deployment, endpoint)
     body = {**setup["setup"], "model": endpoint.model_resource}
     try:
         async with asyncio.timeout(ctx.setup_timeout_s):

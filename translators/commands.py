@@ -37,6 +37,12 @@ class ConnectUpstream:
 
 
 @dataclass(frozen=True, slots=True)
+class PrepareUpstream:
+    """Open a spare upstream socket now (handshake only); the next `ConnectUpstream` sends its setup on
+    it, so a planned switch (goAway) does not wait for a TCP/TLS/WebSocket handshake."""
+
+
+@dataclass(frozen=True, slots=True)
 class CloseClient:
     """Close the client socket with this code and reason (after any events before it were sent)."""
 
@@ -49,4 +55,4 @@ class CloseUpstream:
     """Close the upstream socket normally."""
 
 
-Command = SendClient | SendUpstream | ConnectUpstream | CloseClient | CloseUpstream
+Command = SendClient | SendUpstream | ConnectUpstream | PrepareUpstream | CloseClient | CloseUpstream

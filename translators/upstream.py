@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from schemas.profiles import UserText
-from translators.commands import CloseClient, Command, SendUpstream
+from translators.commands import CloseClient, Command, PrepareUpstream, SendUpstream
 from translators.response import Mode, Response
 from translators.resume import BACKOFF_S, MAX_RESUME_ATTEMPTS, Retry, ready_to_switch, reconnect
 from translators.state import SessionState, UpstreamPhase
@@ -127,7 +127,7 @@ class UpstreamTranslator:
     def _on_go_away(self, body: dict[str, Any]) -> list[Command]:
         """The connection ends soon: move to a resumed one at the turn boundary (now, if idle)."""
         self.state.reconnect_pending = self.state.going_away = True
-        return self._at_boundary()
+        return [PrepareUpstream(), *self._at_boundary()]
 
     # ---- content -------------------------------------------------------------------------------
     def _on_server_content(self, content: dict[str, Any]) -> list[Command]:

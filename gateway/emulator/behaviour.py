@@ -101,9 +101,7 @@ _ILLEGAL: dict[tuple[Phase, str | None], str] = {
     (Phase.HISTORY, "setup"): invalid_argument("setup may be sent only once."),
     (Phase.LIVE, "setup"): invalid_argument("setup may be sent only once."),
     (Phase.TOOL_CALL, "setup"): invalid_argument("setup may be sent only once."),
-    (Phase.HISTORY, None): invalid_argument(
-        "end the initial history with clientContent turnComplete:true first."
-    ),
+    (Phase.HISTORY, None): invalid_argument("end the initial history with clientContent turnComplete:true first."),
 }
 
 

@@ -112,9 +112,7 @@ def usage(backend: Backend, prompt: dict[str, int], response_tokens: int, modali
             candidates_tokens_details=response_details,
             traffic_type="ON_DEMAND",
         )
-    return UsageMetadata(
-        **common, response_token_count=response_tokens, response_tokens_details=response_details
-    )
+    return UsageMetadata(**common, response_token_count=response_tokens, response_tokens_details=response_details)
 
 
 def _content(**fields: Any) -> dict[str, Any]:

@@ -52,9 +52,7 @@ def _same(given: str | None, expected: str) -> bool:
 def _api_key_matches(headers: Mapping[str, str], path: str, api_key: str) -> bool:
     # §1.2: the Python SDK sends `x-goog-api-key`; the JS SDK and the docs use `?key=`.
     query = parse_qs(path.partition("?")[2])
-    return _same(headers.get("x-goog-api-key"), api_key) or any(
-        _same(k, api_key) for k in query.get("key", [])
-    )
+    return _same(headers.get("x-goog-api-key"), api_key) or any(_same(k, api_key) for k in query.get("key", []))
 
 
 def _bearer_matches(headers: Mapping[str, str], bearer_token: str) -> bool:

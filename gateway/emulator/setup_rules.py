@@ -214,11 +214,7 @@ def _check_backend_fields(setup: Setup, backend: Backend) -> None:
     # the other backend's proto has no such field.
     if backend is Backend.GEMINI and setup.explicit_vad_signal is not None:
         raise _unknown_name("explicitVadSignal", "setup")
-    if (
-        backend is Backend.GEMINI
-        and setup.session_resumption
-        and setup.session_resumption.transparent is not None
-    ):
+    if backend is Backend.GEMINI and setup.session_resumption and setup.session_resumption.transparent is not None:
         raise _unknown_name("transparent", "setup.session_resumption")
     if backend is Backend.VERTEX and setup.labels is not None:
         raise _unknown_name("labels", "setup")

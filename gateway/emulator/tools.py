@@ -31,9 +31,7 @@ def match_declaration(tools: Sequence[Tool], text: str) -> FunctionDeclaration |
 def call_args(declaration: FunctionDeclaration, text: str) -> dict[str, Any]:
     """Deterministic arguments for a call triggered by `text`."""
     schema = (
-        declaration.parameters_json_schema
-        if declaration.parameters_json_schema is not None
-        else declaration.parameters
+        declaration.parameters_json_schema if declaration.parameters_json_schema is not None else declaration.parameters
     )
     if not isinstance(schema, dict):
         return {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from schemas.openai import Dialect
 from tests.translators.harness import Playbook, closes, events, setups, types, upstream
-from translators.commands import ConnectUpstream
+from translators.commands import ConnectUpstream, PrepareUpstream
 from translators.resume import MAX_RESUME_ATTEMPTS, Retry
 
 USER = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hello"}]}
@@ -42,7 +42,7 @@ def test_go_away_when_idle_reconnects_at_once_with_the_handle() -> None:
 def test_go_away_mid_response_waits_for_turn_complete() -> None:
     """goAway during a response: the response completes normally, then the switch happens."""
     play = talking()
-    assert play.recv({"goAway": {"timeLeft": "10s"}}) == []
+    assert play.recv({"goAway": {"timeLeft": "10s"}}) == [PrepareUpstream()]  # a spare socket, no switch yet
     out = play.recv({"serverContent": {"turnComplete": True}})
     assert types(out)[-1] == "response.done" and setups(out) == []
     assert events(out)[-1]["response"]["status"] == "completed"
