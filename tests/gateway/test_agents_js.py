@@ -126,7 +126,8 @@ def test_agents_realtime_function_tool_turn(gateway: LiveGateway, alias: str, mo
 
     # The SDK sent the model in session.update (the URL carried it too) and declared the tool. Its other
     # session.update ({tracing: "auto"}, on session.created) may go out first: the two race in the SDK.
-    updates = [e["session"] for e in (line["event"] for line in run.of("client_event")) if e["type"] == "session.update"]
+    sent = [line["event"] for line in run.of("client_event")]
+    updates = [e["session"] for e in sent if e["type"] == "session.update"]
     (full,) = [u for u in updates if "tools" in u]
     assert full["model"] == alias and [t["name"] for t in full["tools"]] == ["get_weather"]
     assert [u for u in updates if u is not full] == [{"type": "realtime", "tracing": "auto"}]
@@ -134,7 +135,6 @@ def test_agents_realtime_function_tool_turn(gateway: LiveGateway, alias: str, mo
     # The tool ran exactly once, with the emulator's arguments, and its output went back to the server.
     assert [line["args"] for line in run.of("tool_call")] == [{"city": USER_TEXT}], frames
     assert [line["result"] for line in run.of("tool_end")] == ["sunny"], frames
-    sent = [line["event"] for line in run.of("client_event")]
     items = [e["item"] for e in sent if e["type"] == "conversation.item.create"]
     assert [i["output"] for i in items if i["type"] == "function_call_output"] == ["sunny"], frames
 
