@@ -109,3 +109,10 @@ def should_retry(code: int | None, reason: str) -> Retry:
     if for_upstream_close(code, reason) is RATE_LIMITED:
         return Retry.NO
     return Retry.RESUME if code is None or code in _RESUMABLE else Retry.NO
+
+
+def redial_policy(detail: str, ever_ready: bool) -> Retry:
+    """A failed redial: a refused handle is replayed without it; before any setupComplete, nothing is."""
+    if "session not found" in detail:
+        return Retry.REPLAY
+    return Retry.RESUME if ever_ready else Retry.NO

@@ -217,7 +217,7 @@ class Session:
         except asyncio.CancelledError:
             raise
         except UpstreamUnavailable as exc:
-            self._lost(exc.close, exc.detail, _redial_policy(exc.detail, self.state.ever_ready))
+            self._lost(exc.close, exc.detail, close_codes.redial_policy(exc.detail, self.state.ever_ready))
         except Exception:  # our own bug: never leave the client hanging, never forward the text
             log.exception("upstream pump failed for %s", self.state.session_id)
             self._fail(close_codes.UNKNOWN, "internal gateway error")
@@ -314,10 +314,3 @@ class Session:
         self._to_client.put_nowait(_Close(1000, ""))
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.wait_for(writer, timeout=5)
-
-
-def _redial_policy(detail: str, ever_ready: bool) -> Retry:
-    """A failed redial: a refused handle is replayed without it; before any setupComplete, nothing is."""
-    if "session not found" in detail:
-        return Retry.REPLAY
-    return Retry.RESUME if ever_ready else Retry.NO

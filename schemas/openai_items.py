@@ -250,43 +250,16 @@ BetaInputItem = Annotated[
 # --- usage (§6) -----------------------------------------------------------------------------------------
 
 
-class CachedTokensDetails(BaseModel):
-    model_config = STRICT
-    text_tokens: int | None = None
-    audio_tokens: int | None = None
-    image_tokens: int | None = None
-
-
-class InputTokenDetails(BaseModel):
-    model_config = STRICT
-    text_tokens: int | None = None
-    audio_tokens: int | None = None
-    image_tokens: int | None = None
-    cached_tokens: int | None = None
-    cached_tokens_details: CachedTokensDetails | None = None
-
-
-class OutputTokenDetails(BaseModel):
-    model_config = STRICT
-    text_tokens: int | None = None
-    audio_tokens: int | None = None
-
-
-class Usage(BaseModel):
-    """`response.done.response.usage`, GA: image tokens included (§6)."""
-
-    model_config = STRICT
-    total_tokens: int | None = None
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    input_token_details: InputTokenDetails | None = None
-    output_token_details: OutputTokenDetails | None = None
-
-
 class BetaCachedTokensDetails(BaseModel):
     model_config = STRICT
     text_tokens: int | None = None
     audio_tokens: int | None = None
+
+
+class CachedTokensDetails(BetaCachedTokensDetails):
+    """GA adds image counts to the beta shape (§6)."""
+
+    image_tokens: int | None = None
 
 
 class BetaInputTokenDetails(BaseModel):
@@ -295,6 +268,17 @@ class BetaInputTokenDetails(BaseModel):
     audio_tokens: int | None = None
     cached_tokens: int | None = None
     cached_tokens_details: BetaCachedTokensDetails | None = None
+
+
+class InputTokenDetails(BetaInputTokenDetails):
+    image_tokens: int | None = None
+    cached_tokens_details: CachedTokensDetails | None = None
+
+
+class OutputTokenDetails(BaseModel):
+    model_config = STRICT
+    text_tokens: int | None = None
+    audio_tokens: int | None = None
 
 
 class BetaUsage(BaseModel):
@@ -306,6 +290,12 @@ class BetaUsage(BaseModel):
     output_tokens: int | None = None
     input_token_details: BetaInputTokenDetails | None = None
     output_token_details: OutputTokenDetails | None = None
+
+
+class Usage(BetaUsage):
+    """`response.done.response.usage`, GA: image tokens included (§6)."""
+
+    input_token_details: InputTokenDetails | None = None
 
 
 class TranscriptionTokenDetails(BaseModel):

@@ -193,8 +193,8 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     plan |= {f"base-{model}": (Script(), model) for model in BASE_MODELS} | EXTRA_SCRIPTS
     servers = {alias: farm.add(script) for alias, (script, _) in plan.items()}
     models = [alias_for(servers[alias], alias, model) for alias, (_, model) in plan.items()]
-    # Mid-turn silence longer than STALL_S counts as a lost link (limits.upstream_stall_seconds).
-    limits = {"limits": {"upstream_stall_seconds": STALL_S}}
+    # Mid-turn silence longer than STALL_LIMIT_S counts as a lost link (limits.upstream_stall_seconds).
+    limits = {"limits": {"upstream_stall_seconds": STALL_LIMIT_S}}
     thread = GatewayThread(tmp_path_factory.mktemp("faults"), models, general=limits)
     gateway = thread.start()
     app = thread._server._app  # the gateway's own context knob; not in the config file
@@ -262,7 +262,7 @@ def _story(seen: Transcript) -> str:
 
 # ---- stalls that never end ----------------------------------------------------------------------------
 
-STALL_S = 0.6  # the rig gateway's upstream_stall_seconds: above every short stall the matrix scripts
+STALL_LIMIT_S = 1.5  # the rig gateway's upstream_stall_seconds: well above every short stall (STALL_S)
 
 FOREVER = {
     point: extra(f"stall_forever-{point}", Script(stall_at=point, stall_s=None, fault_occurrence=OCCURRENCE[point]))
