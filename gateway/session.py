@@ -33,7 +33,7 @@ from translators.commands import (
     SendClient,
     SendUpstream,
 )
-from translators.errors import ClientProtocolError
+from translators.errors import ClientProtocolError, SessionEnd
 from translators.ids import IdFactory
 from translators.resume import Retry, adopt_deployment, at_turn_boundary, setup_for_profile
 from translators.session_config import SessionConfig
@@ -103,7 +103,7 @@ class Session:
         self._draining = True
         while not self._closing and not at_turn_boundary(self.state):
             await asyncio.sleep(0.05)
-        self._end("server_shutdown", "The server is shutting down; reconnect to continue.", 1001, "server_error")
+        self._end(SessionEnd.SHUTDOWN)
 
     def check_limits(self, now: float) -> None:
         """Called by the gateway's sweeper: end the session at its maximum duration or when idle."""
@@ -111,10 +111,9 @@ class Session:
         if self._closing or not self._started:
             return
         if now - self._started >= limits.max_session_seconds:
-            minutes = round(limits.max_session_seconds / 60)
-            self._end("session_expired", f"Your session hit the maximum duration of {minutes} minutes.", 1000)
+            self._end(SessionEnd.EXPIRED, minutes=round(limits.max_session_seconds / 60))
         elif limits.idle_timeout_seconds and now - self._last_frame >= limits.idle_timeout_seconds:
-            self._end("idle_timeout", "The session was idle for too long and has been closed.", 1000)
+            self._end(SessionEnd.IDLE)
         elif self._stalled(now):
             self._last_upstream = now  # one loss per stall; the resumed link gets its own allowance
             seconds = f"{limits.upstream_stall_seconds:g}"
@@ -127,10 +126,10 @@ class Session:
         linked = self._upstream_ws is not None and state.phase is UpstreamPhase.READY
         return waiting and linked and now - self._last_upstream >= self._limits.upstream_stall_seconds
 
-    def _end(self, code: str, message: str, close_code: int, error_type: str = "invalid_request_error") -> None:
+    def _end(self, why: SessionEnd, minutes: int = 0) -> None:
         """One error event, then the close (issue #6): used for limits, overflow and shutdown."""
         if not self._closing:
-            self._execute(self.client.end_session(code, message, close_code, error_type))
+            self._execute(self.client.end_session(why, minutes))
 
     # ---- commands --------------------------------------------------------------------------------
     def _execute(self, commands: list[Command]) -> None:
@@ -148,7 +147,7 @@ class Session:
                 self._upstream_backlog += len(data)
                 self._to_upstream.put_nowait(data)
                 if self._upstream_backlog > self._limits.max_upstream_backlog_bytes:
-                    self._end("upstream_stalled", "Gemini stopped reading this session's input.", 1011, "server_error")
+                    self._end(SessionEnd.UPSTREAM_STALLED)
                     return
             elif isinstance(command, ConnectUpstream):
                 self._connect(command)
@@ -168,7 +167,7 @@ class Session:
         log.warning(
             "session %s: client backlog over %d bytes", self.state.session_id, self._limits.max_client_backlog_bytes
         )
-        self._end("client_too_slow", "The client did not read its events fast enough; the session was closed.", 1008)
+        self._end(SessionEnd.CLIENT_TOO_SLOW)
 
     # ---- client side -----------------------------------------------------------------------------
     async def _client_reader(self) -> None:

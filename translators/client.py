@@ -14,7 +14,7 @@ from schemas.openai import Dialect
 from schemas.profiles import UserText
 from translators.audio import InputDecoder, law_of, pcm_ms
 from translators.commands import CloseClient, Command, SendUpstream
-from translators.errors import ClientProtocolError
+from translators.errors import ClientProtocolError, SessionEnd
 from translators.history import as_turns, realtime_text
 from translators.items import answer, output_item, server_item
 from translators.response import Response
@@ -58,10 +58,11 @@ class ClientTranslator:
         except ClientProtocolError as exc:
             return self.error(exc, event.get("event_id"))
 
-    def end_session(self, code: str, message: str, close_code: int, error_type: str) -> list[Command]:
-        """The gateway ends the session (a limit, a slow client, shutdown): one error, then the close."""
-        out = list(self.state.emit.error(code, message, error_type=error_type))
-        return [*out, CloseClient(close_code, f"{error_type}.{code}"[:123])]
+    def end_session(self, why: SessionEnd, minutes: int = 0) -> list[Command]:
+        """The gateway ends the session (a limit, a slow peer, shutdown): one error, then the close."""
+        end = why.value
+        out = list(self.state.emit.error(end.code, end.message.format(minutes=minutes), error_type=end.error_type))
+        return [*out, CloseClient(end.close_code, f"{end.error_type}.{end.code}"[:123])]
 
     def error(self, exc: ClientProtocolError, event_id: Any = None) -> list[Command]:
         """The `error` event for a rejected client event; the session goes on (§4.1)."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import enum
+from dataclasses import dataclass
+
 
 class ClientProtocolError(Exception):
     """The client sent something illegal; becomes an OpenAI `error` event, the session goes on."""
@@ -30,3 +33,32 @@ class UpstreamProtocolError(Exception):
         super().__init__(message)
         self.message = message
         self.close_code = close_code  # the client close code this error implies if it is fatal
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How the client is told that the gateway ended its session: error type/code/text, close code."""
+
+    error_type: str
+    code: str
+    message: str  # may hold {minutes}
+    close_code: int
+
+
+class SessionEnd(enum.Enum):
+    """Why the gateway ends a session (limits, slow peers, shutdown: issue #6); the one table below."""
+
+    EXPIRED = Ending(
+        "invalid_request_error", "session_expired", "Your session hit the maximum duration of {minutes} minutes.", 1000
+    )
+    IDLE = Ending(
+        "invalid_request_error", "idle_timeout", "The session was idle for too long and has been closed.", 1000
+    )
+    CLIENT_TOO_SLOW = Ending(
+        "invalid_request_error",
+        "client_too_slow",
+        "The client did not read its events fast enough; the session was closed.",
+        1008,
+    )
+    UPSTREAM_STALLED = Ending("server_error", "upstream_stalled", "Gemini stopped reading this session's input.", 1011)
+    SHUTDOWN = Ending("server_error", "server_shutdown", "The server is shutting down; reconnect to continue.", 1001)
