@@ -26,7 +26,6 @@ from schemas.openai import Dialect, binary_frame_error, parse_client_event_toler
 from translators.client import ClientTranslator
 from translators.commands import (
     CloseClient,
-    CloseUpstream,
     Command,
     ConnectUpstream,
     PrepareUpstream,
@@ -76,7 +75,7 @@ class Session:
         self.client = ClientTranslator(self.state)
         self.upstream = UpstreamTranslator(self.state)
         self._to_client: asyncio.Queue[str | _Close] = asyncio.Queue()  # frames for the client, in order
-        self._to_upstream: asyncio.Queue[bytes | None] = asyncio.Queue()  # frames for Gemini, in order
+        self._to_upstream: asyncio.Queue[bytes] = asyncio.Queue()  # frames for Gemini, in order
         self._link_task: asyncio.Task[None] | None = None  # the current upstream link's dial + read loop
         self._generation = 0  # which ConnectUpstream the current link answers; older links are stale
         self._spare: asyncio.Task[ClientConnection | None] | None = None  # a socket dialled ahead of a switch
@@ -154,8 +153,6 @@ class Session:
             elif isinstance(command, CloseClient):
                 self._closing = True
                 self._to_client.put_nowait(_Close(command.code, command.reason))
-            elif isinstance(command, CloseUpstream):
-                self._to_upstream.put_nowait(None)
             elif isinstance(command, PrepareUpstream) and self._spare is None:
                 self._spare = asyncio.create_task(dial_spare(self._deployments[0], self._ctx))
 
@@ -255,11 +252,12 @@ class Session:
             self._lost(close, reason, close_codes.should_retry(ws.close_code, reason))
 
     async def _upstream_writer(self, ws: LiveSocket) -> None:
+        """Runs until the link ends (it is cancelled then); the session closes the socket."""
         with contextlib.suppress(ConnectionClosed):
-            while (frame := await self._to_upstream.get()) is not None:
+            while True:
+                frame = await self._to_upstream.get()
                 await ws.send(frame, text=True)
                 self._upstream_backlog -= len(frame)
-            await ws.close()
 
     def _lost(self, close: close_codes.ClientClose, reason: str, retry: Retry) -> None:
         log.info(
@@ -280,9 +278,8 @@ class Session:
         frames = []
         while not self._to_upstream.empty():
             frame = self._to_upstream.get_nowait()
-            if frame is not None:
-                self._upstream_backlog -= len(frame)
-                frames.append(orjson.loads(frame))
+            self._upstream_backlog -= len(frame)
+            frames.append(orjson.loads(frame))
         return frames
 
     def _fail(self, close: close_codes.ClientClose, reason: str) -> None:

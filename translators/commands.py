@@ -50,9 +50,4 @@ class CloseClient:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class CloseUpstream:
-    """Close the upstream socket normally."""
-
-
-Command = SendClient | SendUpstream | ConnectUpstream | PrepareUpstream | CloseClient | CloseUpstream
+Command = SendClient | SendUpstream | ConnectUpstream | PrepareUpstream | CloseClient

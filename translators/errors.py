@@ -1,4 +1,8 @@
-"""The two roots of protocol errors: the client's fault and Gemini's (h11's Local/Remote split)."""
+"""Protocol errors from the client, and the table of ways the gateway ends a session.
+
+Gemini sending something we cannot map is not an exception: the upstream translator ignores unknown
+keys (Google adds fields) and maps closes through gateway/close_codes.py.
+"""
 
 from __future__ import annotations
 
@@ -24,15 +28,6 @@ class ClientProtocolError(Exception):
         self.param = param  # the offending parameter path, e.g. "session.bogus_field"
         self.event_id = event_id  # the client's event_id, echoed so SDK sequencers can correlate
         self.error_type = error_type  # OpenAI error.type
-
-
-class UpstreamProtocolError(Exception):
-    """Gemini sent something we cannot map; the client gets a `server_error` and the session goes on."""
-
-    def __init__(self, message: str, *, close_code: int = 1011) -> None:
-        super().__init__(message)
-        self.message = message
-        self.close_code = close_code  # the client close code this error implies if it is fatal
 
 
 @dataclass(frozen=True)

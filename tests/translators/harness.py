@@ -15,7 +15,6 @@ from schemas.profiles import ModelProfile, profile_for
 from translators.client import ClientTranslator
 from translators.commands import (
     CloseClient,
-    CloseUpstream,
     Command,
     ConnectUpstream,
     SendClient,
@@ -87,8 +86,8 @@ def setups(commands: list[Command]) -> list[dict[str, Any]]:
     return [c.setup for c in commands if isinstance(c, ConnectUpstream)]
 
 
-def closes(commands: list[Command]) -> list[CloseClient | CloseUpstream]:
-    return [c for c in commands if isinstance(c, (CloseClient, CloseUpstream))]
+def closes(commands: list[Command]) -> list[CloseClient]:
+    return [c for c in commands if isinstance(c, CloseClient)]
 
 
 def placeholders(value: Any, seen: dict[str, str] | None = None) -> Any:
