@@ -30,7 +30,7 @@ def health_app() -> Starlette:
 def relay_app(url: str, key: str | None) -> Starlette:
     from websockets.exceptions import ConnectionClosed  # not imported by the start-up baseline
 
-    from gateway.upstream import Endpoint, dial
+    from gateway.upstream.dial import Endpoint, dial
 
     endpoint = Endpoint(url, "", {"x-goog-api-key": key} if key else {})
 

@@ -17,7 +17,7 @@ from websockets.asyncio.client import ClientConnection
 from bench.procs import Proc
 from bench.report import Row
 from bench.wire import DirectPlan, DirectSession, GatewaySession, gateway_url
-from gateway.upstream import Endpoint, dial
+from gateway.upstream.dial import Endpoint, dial
 
 IDLE_TARGET_KB = 40.0
 BATCH = 25  # sessions opened concurrently

@@ -20,7 +20,7 @@ MASTER_KEY = "sk-bench-master-key"
 UPSTREAM_KEY = "bench-upstream-key"  # the emulator runs open; the gateway sends it anyway
 ALIAS = "bench-live"
 
-# --model presets: how the alias reaches the external emulator (GEMINI_LIVE.md §1.1, gateway/upstream.py).
+# --model presets: how the alias reaches the external emulator (GEMINI_LIVE.md §1.1, gateway/upstream/dial.py).
 PRESETS: dict[str, dict[str, str]] = {
     # native audio 2.5: text sessions run AUDIO upstream with the transcript as text; clientContent turns
     "audio": {"model": "gemini/gemini-2.5-flash-native-audio-preview-12-2025"},

@@ -16,7 +16,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from bench.procs import ALIAS, MASTER_KEY, BenchError
 from gateway.config import load_config
-from gateway.upstream import Endpoint, dial, endpoint_for
+from gateway.upstream.dial import Endpoint, dial, endpoint_for
 from schemas.openai import Dialect
 from schemas.profiles import UserText
 from translators.session_config import SessionConfig, build_setup

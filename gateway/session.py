@@ -20,7 +20,14 @@ from websockets.exceptions import ConnectionClosed
 
 from gateway import close_codes
 from gateway.config import Deployment
-from gateway.upstream import LiveSocket, UpstreamContext, UpstreamUnavailable, dial_spare, model_resource, open_upstream
+from gateway.upstream.dial import (
+    LiveSocket,
+    UpstreamContext,
+    UpstreamUnavailable,
+    dial_spare,
+    model_resource,
+    open_upstream,
+)
 from schemas.limits import Limits
 from schemas.openai import Dialect, binary_frame_error, parse_client_event_tolerant
 from translators.client import ClientTranslator

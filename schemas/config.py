@@ -97,7 +97,7 @@ class ModelInfo(BaseModel):
 
     mode: Literal["realtime"] | None = None
     # Opt-in: a generateContent model (e.g. gemini-2.5-flash) that serves text-only turns over REST when no
-    # Live deployment of the alias can be reached (gateway/rest_fallback.py).
+    # Live deployment of the alias can be reached (gateway/upstream/rest_fallback.py).
     rest_fallback: str | None = None
 
 

@@ -70,7 +70,7 @@ class EmulatorFarm:
 
 
 def alias_for(server: EmulatorServer, alias: str, model: str = AUDIO_MODEL) -> dict[str, object]:
-    """An alias whose api_base is the scripted emulator (gateway/endpoints.py `endpoint_for`)."""
+    """An alias whose api_base is the scripted emulator (gateway/upstream/endpoints.py `endpoint_for`)."""
     base = server.url.replace("ws://", "http://")
     if model == TEXT_MODEL:  # Vertex-only: express-mode key on a project, as bench/'s "text" preset does
         params = {"model": f"vertex_ai/{model}", "vertex_project": "faults", "vertex_location": "us-central1"}

@@ -21,7 +21,7 @@ from schemas.openai import (
     validate_server_event,
 )
 
-GOLDEN = Path(__file__).resolve().parents[3] / "shared" / "reference" / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "golden"
 GA_SDK: TypeAdapter[Any] = TypeAdapter(GaSdkServerEvent)
 BETA_SDK: TypeAdapter[Any] = TypeAdapter(BetaSdkServerEvent)
 

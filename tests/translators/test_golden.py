@@ -12,7 +12,7 @@ import pytest
 from schemas.openai import Dialect
 from tests.translators.harness import Playbook, events
 
-GOLDEN = Path(__file__).resolve().parents[3] / "shared" / "reference" / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "golden"
 # Not part of a turn: connection-level events, and rate limits we have no real numbers for.
 _SKIP = {"session.created", "session.updated", "rate_limits.updated"}
 

@@ -170,5 +170,5 @@ def test_g711_in_and_out() -> None:
 def test_golden_files_are_read() -> None:
     """The golden directory is where the harness looks (guards against silently empty comparisons)."""
     assert golden("ga_barge_in.jsonl") and json.loads(
-        (Path(__file__).parents[3] / "shared/reference/golden/ga_audio.jsonl").read_text().splitlines()[0]
+        (Path(__file__).parents[1] / "fixtures/golden/ga_audio.jsonl").read_text().splitlines()[0]
     )

@@ -21,7 +21,7 @@ from websockets.exceptions import ConnectionClosed
 
 from gateway.app import create_app
 from gateway.config import load_config
-from gateway.google_auth import GoogleAuth
+from gateway.upstream.google_auth import GoogleAuth
 
 MASTER_KEY = "sk-upstream-test-master"
 AUTH = {"Authorization": f"Bearer {MASTER_KEY}"}

@@ -1,4 +1,4 @@
-"""gateway/endpoints.py: URL, headers and setup.model of every backend variant (GEMINI_LIVE.md §1.1–§1.3, §8)."""
+"""gateway/upstream/endpoints.py: URL, headers and setup.model of every backend (GEMINI_LIVE.md §1.1–§1.3, §8)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from gateway.config import Deployment, Provider
-from gateway.endpoints import endpoint_for, model_resource
-from gateway.google_auth import AccessToken
+from gateway.upstream.endpoints import endpoint_for, model_resource
+from gateway.upstream.google_auth import AccessToken
 from schemas.profiles import profile_for
 
 from .support import DEV_MODEL, VERTEX_MODEL

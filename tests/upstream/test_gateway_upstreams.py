@@ -8,7 +8,7 @@ from pathlib import Path
 import respx
 
 from gateway.emulator import EmulatorServer
-from gateway.google_auth import GoogleAuth
+from gateway.upstream.google_auth import GoogleAuth
 
 from .support import (
     DEV_MODEL,

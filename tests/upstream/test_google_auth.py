@@ -1,4 +1,4 @@
-"""gateway/google_auth.py: tokens from google-auth over httpx (respx mocks Google), cached and refreshed early."""
+"""gateway/upstream/google_auth.py: tokens from google-auth over httpx (respx mocks Google), cached, refreshed early."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from google.auth import exceptions as auth_errors
 from google.auth import transport
 from google.auth.credentials import Credentials
 
-from gateway.google_auth import REFRESH_MARGIN_S, CredentialsError, GoogleAuth
+from gateway.upstream.google_auth import REFRESH_MARGIN_S, CredentialsError, GoogleAuth
 
 from .support import TOKEN_URI, service_account, token_response
 

@@ -1,4 +1,4 @@
-"""gateway/passthrough.py: /v1/vertex-ai/live with the real google-genai SDK, frames untouched, 4001/4002/1011, cost."""
+"""gateway/transports/passthrough.py: /v1/vertex-ai/live with google-genai, frames untouched, 4001/4002/1011, cost."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from gateway.emulator import EmulatorServer
-from gateway.google_auth import GoogleAuth
+from gateway.upstream.google_auth import GoogleAuth
 
 from .support import (
     AUTH,

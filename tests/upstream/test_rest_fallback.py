@@ -1,4 +1,4 @@
-"""gateway/rest_fallback.py: text turns over streamGenerateContent (respx) when no Live socket opens (seed 002)."""
+"""gateway/upstream/rest_fallback.py: text turns over streamGenerateContent (respx) when no Live socket opens."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 import respx
 
 from gateway.config import Deployment, Provider
-from gateway.rest_fallback import RestLiveConnection, rest_url
+from gateway.upstream.rest_fallback import RestLiveConnection, rest_url
 from schemas.profiles import profile_for
 
 from .support import DEV_MODEL, document, entry, free_port, running_gateway, text_turn

@@ -1,4 +1,4 @@
-"""gateway/upstream.py: dialing in fallback order (seed 002), the setup answer read first, clear failures (§5.1)."""
+"""gateway/upstream/dial.py: dialing in fallback order (seed 002), setup answer read first, clear failures (§5.1)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import pytest
 from gateway import close_codes
 from gateway.config import Deployment, Provider
 from gateway.emulator import EmulatorServer
-from gateway.google_auth import AccessToken, CredentialsError
-from gateway.upstream import (
+from gateway.upstream.dial import (
     Attempt,
     UpstreamContext,
     UpstreamUnavailable,
     open_upstream,
     should_fall_back,
 )
+from gateway.upstream.google_auth import AccessToken, CredentialsError
 from schemas.profiles import profile_for
 
 from .support import DEV_MODEL, VERTEX_MODEL, free_port, http_base

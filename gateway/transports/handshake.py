@@ -1,4 +1,4 @@
-"""The gateway key check, and reading credentials and the dialect from an OpenAI handshake.
+"""Reading an OpenAI WebSocket handshake: the presented key, the dialect, the sub-protocol to answer.
 
 OPENAI_REALTIME.md §1.2–§1.4: keys arrive as `Authorization: Bearer`, `api-key`, or the sub-protocol
 `openai-insecure-api-key.<key>`; the beta dialect is marked by a header or a sub-protocol.
@@ -6,7 +6,6 @@ OPENAI_REALTIME.md §1.2–§1.4: keys arrive as `Authorization: Bearer`, `api-k
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Mapping, Sequence
 
 from schemas.openai import Dialect
@@ -44,21 +43,3 @@ def chosen_subprotocol(subprotocols: Sequence[str]) -> str | None:
         return REALTIME_SUBPROTOCOL
     safe = [p for p in subprotocols if not p.startswith(INSECURE_KEY_PREFIX)]
     return safe[0] if safe else None
-
-
-class KeyGate:
-    """Checks a presented key against the configured master key in constant time."""
-
-    def __init__(self, master_key: str | None) -> None:
-        if master_key is not None and not master_key.strip():
-            raise ValueError("general_settings.master_key must not be empty")
-        self._master = master_key.encode() if master_key else None  # None: every client is let in
-
-    @property
-    def required(self) -> bool:
-        return self._master is not None
-
-    def allows(self, key: str | None) -> bool:
-        if self._master is None:
-            return True
-        return key is not None and hmac.compare_digest(key.encode(), self._master)

@@ -22,12 +22,13 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from gateway import close_codes
-from gateway.auth import KeyGate, chosen_subprotocol, presented_key
+from gateway.accounts.admission import SessionCounter
+from gateway.accounts.auth import KeyGate
 from gateway.config import GatewayConfig, PassthroughSettings
-from gateway.endpoints import DEFAULT_VERTEX_LOCATION, Endpoint, vertex_model, vertex_url
-from gateway.google_auth import CredentialsError, GoogleAuth
-from gateway.limits import SessionCounter
-from gateway.upstream import dial
+from gateway.transports.handshake import chosen_subprotocol, presented_key
+from gateway.upstream.dial import dial
+from gateway.upstream.endpoints import DEFAULT_VERTEX_LOCATION, Endpoint, vertex_model, vertex_url
+from gateway.upstream.google_auth import CredentialsError, GoogleAuth
 from schemas.config import check_location
 from schemas.pricing import UsageTally, price_for
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 from gateway.config import Deployment, Provider
-from gateway.google_auth import AccessToken
+from gateway.upstream.google_auth import AccessToken
 
 GEMINI_HOST = "https://generativelanguage.googleapis.com"
 GEMINI_VERSION = "v1beta"  # the SDK's v1 default is unverified for Live (GEMINI_LIVE.md §1.1)

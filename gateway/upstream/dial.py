@@ -1,7 +1,7 @@
 """Dialing an alias's Gemini Live upstream: credentials, the handshake and the setup, in fallback order.
 
 Fallbacks follow seed 002: the next deployment is tried when the handshake or the setup fails, before the
-client sees anything; the REST stand-in is the opt-in last resort. URLs live in `gateway/endpoints.py`.
+client sees anything; the REST stand-in is the opt-in last resort. URLs live in `gateway/upstream/endpoints.py`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from websockets.protocol import State
 
 from gateway import close_codes
 from gateway.config import Deployment, Provider
-from gateway.endpoints import Endpoint, endpoint_for, model_resource, vertex_location
-from gateway.google_auth import AccessToken, CredentialsError
-from gateway.rest_fallback import RestLiveConnection, rest_headers, rest_url
+from gateway.upstream.endpoints import Endpoint, endpoint_for, model_resource, vertex_location
+from gateway.upstream.google_auth import AccessToken, CredentialsError
+from gateway.upstream.rest_fallback import RestLiveConnection, rest_headers, rest_url
 
 __all__ = [  # the endpoint names are re-exported for the session and bench/
     "Endpoint",
@@ -88,7 +88,7 @@ class UpstreamContext:
     """What dialing needs from the app: the built-in emulator's URL and Google credentials."""
 
     emulator_url: str | None = None
-    token_for: TokenSource | None = None  # Vertex access tokens (gateway/google_auth.py); None: no OAuth
+    token_for: TokenSource | None = None  # Vertex access tokens (gateway/upstream/google_auth.py); None: no OAuth
     setup_timeout_s: float = SETUP_TIMEOUT_S
 
 
@@ -100,7 +100,7 @@ class OpenedUpstream:
     to detect a refused setup: the session must feed it before reading `ws`. None: nothing was read.
     """
 
-    ws: LiveSocket  # a ClientConnection, or RestLiveConnection (gateway/rest_fallback.py)
+    ws: LiveSocket  # a ClientConnection, or RestLiveConnection (gateway/upstream/rest_fallback.py)
     deployment: Deployment
     endpoint: Endpoint
     first_frame: Frame | None = None

@@ -16,8 +16,8 @@ import httpx
 import orjson
 
 from gateway.config import Deployment, Provider
-from gateway.endpoints import GEMINI_HOST, GEMINI_VERSION, vertex_host, vertex_location
-from gateway.google_auth import AccessToken
+from gateway.upstream.endpoints import GEMINI_HOST, GEMINI_VERSION, vertex_host, vertex_location
+from gateway.upstream.google_auth import AccessToken
 
 _GENERATION_FIELDS = ("temperature", "topP", "topK", "maxOutputTokens", "candidateCount", "seed")
 _HTTP_CLOSE = {400: 1007, 401: 1008, 403: 1008, 404: 1008, 429: 1011}  # HTTP error → the Live close (§5.1)

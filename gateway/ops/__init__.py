@@ -1,0 +1,1 @@
+"""Operations: health, model listing, logging hygiene."""

@@ -1,0 +1,1 @@
+"""Upstream sockets: where each Gemini deployment is, how to authenticate, dialing with fallbacks."""
