@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from gateway import close_codes
 from gateway.config import Deployment
+from gateway.transports.channel import ClientChannel, ClientGone
 from gateway.upstream.dial import (
     LiveSocket,
     UpstreamContext,
@@ -56,17 +56,17 @@ class _Close:
 
 
 class Session:
-    """Pumps one client socket and (once content arrives) one upstream socket."""
+    """Pumps one client channel and (once content arrives) one upstream socket."""
 
     def __init__(
         self,
-        websocket: WebSocket,
+        channel: ClientChannel,
         deployments: list[Deployment],
         ctx: UpstreamContext,
         dialect: Dialect,
         limits: Limits | None = None,
     ) -> None:
-        self._ws = websocket  # the accepted client socket
+        self._client = channel  # the client's transport (WebSocket, …), already accepted
         self._limits = limits or Limits()  # caps on duration, idleness and backlogs
         self._deployments = deployments  # the alias's deployments, in the order they are tried
         self._ctx = ctx  # how to reach and authenticate to upstreams
@@ -142,7 +142,9 @@ class Session:
         """Enqueue in order; never awaits, so nothing can run between two commands of one feed."""
         for command in commands:
             if isinstance(command, SendClient):
-                frame = orjson.dumps(command.event).decode()
+                frame = self._client.encode(command.event)
+                if frame is None:
+                    continue
                 self._client_backlog += len(frame)
                 self._to_client.put_nowait(frame)
                 if self._client_backlog > self._limits.max_client_backlog_bytes:
@@ -177,13 +179,12 @@ class Session:
     async def _client_reader(self) -> None:
         dialect = self.state.dialect
         while not self._closing:
-            message = await self._ws.receive()
-            if message["type"] == "websocket.disconnect":
+            text = await self._client.receive()
+            if text is None:
                 return
             self._last_frame = asyncio.get_running_loop().time()
-            text = message.get("text")
             try:
-                if text is None:
+                if not isinstance(text, str):
                     raise binary_frame_error()
                 event, shape = parse_client_event_tolerant(text, dialect)
             except ClientProtocolError as exc:
@@ -195,12 +196,11 @@ class Session:
         while True:
             frame = await self._to_client.get()
             if isinstance(frame, _Close):
-                with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-                    await self._ws.close(frame.code, frame.reason)
+                await self._client.close(frame.code, frame.reason)
                 return
             try:
-                await self._ws.send_text(frame)
-            except (RuntimeError, WebSocketDisconnect):
+                await self._client.send(frame)
+            except ClientGone:
                 return
             self._client_backlog -= len(frame)
 

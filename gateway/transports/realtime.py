@@ -11,6 +11,7 @@ from gateway.accounts.admission import SessionCounter
 from gateway.accounts.auth import KeyGate
 from gateway.config import GatewayConfig
 from gateway.session import Session
+from gateway.transports.channel import WebSocketChannel
 from gateway.transports.handshake import chosen_subprotocol, dialect_of, presented_key
 from gateway.upstream.dial import UpstreamContext
 from schemas.openai import Dialect
@@ -66,7 +67,7 @@ async def realtime(websocket: WebSocket) -> None:
         await _reject(websocket, dialect, "rate_limit_exceeded", refusal, TRY_LATER_CLOSE)
         return
     ctx: UpstreamContext = websocket.app.state.upstream
-    session = Session(websocket, deployments, ctx, dialect, websocket.app.state.limits)
+    session = Session(WebSocketChannel(websocket), deployments, ctx, dialect, websocket.app.state.limits)
     live: set[Session] = websocket.app.state.live_sessions
     live.add(session)
     try:

@@ -1,0 +1,65 @@
+"""What the session pump needs from a client transport: frames in, frames out, a close.
+
+The WebSocket endpoint, and later WebRTC data channels and the seed-003 protocol, are adapters behind this
+one interface, so none of them holds a second copy of the session logic (STYLE.md §5b).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Protocol
+
+import orjson
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+
+class ClientGone(Exception):
+    """The client's side of the transport is closed: nothing more can be written to it."""
+
+
+class ClientChannel(Protocol):
+    """One client connection as the session pump sees it."""
+
+    def encode(self, event: dict[str, Any]) -> str | None:
+        """The frame that carries this OpenAI server event, or None when the transport carries it another way
+        (e.g. output audio on a WebRTC track). Called synchronously, in event order."""
+        ...
+
+    async def receive(self) -> str | bytes | None:
+        """The next client frame (text or binary); None once the client has gone."""
+        ...
+
+    async def send(self, frame: str) -> None:
+        """Write one frame; raises `ClientGone` when the client has gone."""
+        ...
+
+    async def close(self, code: int, reason: str) -> None:
+        """Send a close with this code and reason (best effort: a client that has gone is not an error)."""
+        ...
+
+
+class WebSocketChannel:
+    """The OpenAI Realtime WebSocket (`/v1/realtime`): one JSON text frame per event."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self._ws = websocket  # accepted by the endpoint before the session starts
+
+    def encode(self, event: dict[str, Any]) -> str | None:
+        return orjson.dumps(event).decode()
+
+    async def receive(self) -> str | bytes | None:
+        message = await self._ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return None
+        text = message.get("text")
+        return text if text is not None else (message.get("bytes") or b"")
+
+    async def send(self, frame: str) -> None:
+        try:
+            await self._ws.send_text(frame)
+        except (RuntimeError, WebSocketDisconnect) as exc:
+            raise ClientGone from exc
+
+    async def close(self, code: int, reason: str) -> None:
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await self._ws.close(code, reason)
