@@ -7,12 +7,16 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Route, WebSocketRoute, request_response
 
 from gateway.accounts.admission import SessionCounter
 from gateway.accounts.auth import KeyGate
+from gateway.accounts.client_secrets import ClientSecrets
+from gateway.accounts.credentials import Credentials
+from gateway.accounts.secret_routes import create_beta_session, create_client_secret, with_cors
 from gateway.config import GatewayConfig
 from gateway.ops.health import health, models
 from gateway.ops.logs import redact_server_logs
@@ -37,6 +41,11 @@ async def _builtin_emulator(config: GatewayConfig) -> AsyncIterator[str | None]:
     async with EmulatorServer(host="127.0.0.1", port=0, record_messages=False) as emulator:
         log.info("built-in Gemini Live emulator at %s", emulator.url)
         yield emulator.url
+
+
+def _cors(endpoint: Any) -> Any:
+    """An HTTP endpoint that browser pages on other origins may call (preflights answered)."""
+    return with_cors(request_response(endpoint), None)
 
 
 def create_app(
@@ -71,6 +80,8 @@ def create_app(
             WebSocketRoute("/realtime", realtime),
             WebSocketRoute("/v1/vertex-ai/live", vertex_live),
             WebSocketRoute("/vertex-ai/live", vertex_live),
+            Route("/v1/realtime/client_secrets", _cors(create_client_secret), methods=["POST", "OPTIONS"]),
+            Route("/v1/realtime/sessions", _cors(create_beta_session), methods=["POST", "OPTIONS"]),
             Route("/health", health),
             Route("/v1/models", models),
         ],
@@ -78,6 +89,10 @@ def create_app(
     )
     app.state.config = config
     app.state.gate = KeyGate(config.master_key)
+    app.state.client_secrets = ClientSecrets(config.client_secret_keys, config.master_key)
+    app.state.credentials = Credentials(app.state.gate, app.state.client_secrets)
+    if app.state.client_secrets.per_process:
+        log.info("no master_key or client_secret_keys: ek_ client secrets are valid on this process only")
     app.state.limits = limits
     app.state.sessions = SessionCounter(limits)
     app.state.live_sessions = set()  # open Session objects, drained on graceful shutdown

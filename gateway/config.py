@@ -103,6 +103,7 @@ class GatewayConfig:
     master_key: str | None = field(default=None, repr=False)  # None: no gateway key is required
     passthrough: PassthroughSettings = PassthroughSettings()  # /v1/vertex-ai/live
     limits: Limits = field(default_factory=Limits)  # general_settings.limits: durations, caps, backlogs, shutdown grace
+    client_secret_keys: tuple[str, ...] = field(default=(), repr=False)  # signing keys of ek_… secrets, newest first
 
     @property
     def uses_emulator(self) -> bool:
@@ -133,8 +134,9 @@ def load_config(path: str | Path, environ: Mapping[str, str]) -> GatewayConfig:
     for alias, group in deployments.items():
         _warn_mixed_profiles(where, alias, group)
     passthrough = _passthrough(parsed, defaults)
+    general = parsed.general_settings
     return GatewayConfig(
-        where, deployments, parsed.general_settings.master_key, passthrough, parsed.general_settings.limits
+        where, deployments, general.master_key, passthrough, general.limits, tuple(general.client_secret_keys or ())
     )
 
 

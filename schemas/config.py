@@ -7,7 +7,7 @@ turns each entry into a `Deployment`.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -120,6 +120,9 @@ class GeneralSettings(BaseModel):
     master_key: str | None = None  # clients must present it; None = no gateway auth
     vertex_passthrough: VertexPassthrough | None = None  # the native Live passthrough's upstream
     limits: Limits = Limits()  # session and gateway limits (schemas/limits.py)
+    # Signing keys of ek_… client secrets, newest first (gateway/accounts/client_secrets.py); unset: derived
+    # from master_key. Every replica needs the same list.
+    client_secret_keys: list[Annotated[str, Field(min_length=16)]] | None = None
 
 
 class DefaultVertexConfig(_Strict):

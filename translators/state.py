@@ -14,7 +14,7 @@ from translators.ids import IdFactory
 from translators.session_config import SessionConfig
 
 if TYPE_CHECKING:
-    from translators.audio import InputDecoder
+    from translators.audio import InputDecoder, RatedPcm
     from translators.response import Response
     from translators.tools import Call
     from translators.turns import UserTurn
@@ -53,7 +53,7 @@ class SessionState:
     input_ms: float = 0.0  # input audio received this session, in ms: the clock of audio_start/end_ms
     buffer_ms: float = 0.0  # input audio not yet in a committed user item, in ms
     activity_open: bool = False  # manual turns: activityStart sent, activityEnd not yet
-    input_decoder: InputDecoder | None = None  # G.711 → pcm16 for the client's input format, None for pcm16
+    input_decoder: InputDecoder | RatedPcm | None = None  # the client's input format → Gemini; None: pcm16 24 kHz
     item_audio_ms: dict[str, float] = field(default_factory=dict)  # assistant item id → audio ms sent
     calls: dict[str, Call] = field(default_factory=dict)  # OpenAI call_id → Gemini's function call
     tool_outputs: list[dict[str, Any]] = field(default_factory=list)  # functionResponses for the next trigger

@@ -4,11 +4,13 @@ admission), then one `Session` pump for the connection."""
 from __future__ import annotations
 
 import logging
+import time
 
 from starlette.websockets import WebSocket
 
 from gateway.accounts.admission import SessionCounter
-from gateway.accounts.auth import KeyGate
+from gateway.accounts.client_secrets import grant_preset
+from gateway.accounts.credentials import Credentials, Refusal
 from gateway.config import GatewayConfig
 from gateway.session import Session
 from gateway.transports.channel import WebSocketChannel
@@ -17,6 +19,7 @@ from gateway.upstream.dial import UpstreamContext
 from schemas.openai import Dialect
 from translators.commands import SendClient
 from translators.emit import Emitter
+from translators.errors import ClientProtocolError
 from translators.ids import IdFactory
 
 log = logging.getLogger("livegate.realtime")
@@ -37,20 +40,21 @@ async def _reject(websocket: WebSocket, dialect: Dialect, code: str | None, mess
 
 async def realtime(websocket: WebSocket) -> None:
     config: GatewayConfig = websocket.app.state.config
-    gate: KeyGate = websocket.app.state.gate
+    credentials: Credentials = websocket.app.state.credentials
     subprotocols = list(websocket.scope.get("subprotocols") or [])
     dialect = dialect_of(websocket.headers, subprotocols)
     await websocket.accept(subprotocol=chosen_subprotocol(subprotocols))
 
-    key = presented_key(websocket.headers, subprotocols)
-    if not gate.allows(key):
-        if key is None:
-            message = "Missing bearer or basic authentication in header."
-            await _reject(websocket, dialect, None, message, AUTH_CLOSE)
-        else:
-            await _reject(websocket, dialect, "invalid_api_key", "Incorrect API key provided.", AUTH_CLOSE)
+    principal = credentials.authenticate(presented_key(websocket.headers, subprotocols), time.time())
+    if isinstance(principal, Refusal):
+        await _reject(websocket, dialect, principal.code, principal.message, AUTH_CLOSE)
         return
-    alias = websocket.query_params.get("model")
+    grant = principal.grant
+    alias = websocket.query_params.get("model") or (grant.alias if grant else None)
+    if grant is not None and alias != grant.alias:
+        message = f"This client secret was minted for model '{grant.alias}'; the URL asks for '{alias}'."
+        await _reject(websocket, dialect, "invalid_model", message, REQUEST_CLOSE)
+        return
     if not alias:
         message = "Missing required parameter: 'model'. Connect to /v1/realtime?model=<alias>."
         await _reject(websocket, dialect, "missing_model", message, REQUEST_CLOSE)
@@ -62,16 +66,22 @@ async def realtime(websocket: WebSocket) -> None:
         await _reject(websocket, dialect, "invalid_model", message, REQUEST_CLOSE)
         return
     counter: SessionCounter = websocket.app.state.sessions
-    refusal = counter.try_acquire(key)
+    refusal = counter.try_acquire(principal.key_id)
     if refusal is not None:
         await _reject(websocket, dialect, "rate_limit_exceeded", refusal, TRY_LATER_CLOSE)
         return
+    try:
+        preset = grant_preset(grant) if grant is not None else None
+    except ClientProtocolError as exc:  # minted by a replica whose checks differ from ours
+        counter.release(principal.key_id)
+        await _reject(websocket, dialect, exc.code, exc.message, REQUEST_CLOSE)
+        return
     ctx: UpstreamContext = websocket.app.state.upstream
-    session = Session(WebSocketChannel(websocket), deployments, ctx, dialect, websocket.app.state.limits)
+    session = Session(WebSocketChannel(websocket), deployments, ctx, dialect, websocket.app.state.limits, preset)
     live: set[Session] = websocket.app.state.live_sessions
     live.add(session)
     try:
         await session.run()
     finally:
         live.discard(session)
-        counter.release(key)
+        counter.release(principal.key_id)
