@@ -23,6 +23,7 @@ from gateway.ops.logs import redact_server_logs
 from gateway.sweeper import sweep_sessions
 from gateway.transports.passthrough import vertex_live
 from gateway.transports.realtime import realtime
+from gateway.transports.simple import simple_ws
 from gateway.upstream.dial import UpstreamContext
 from gateway.upstream.google_auth import GoogleAuth
 from schemas.limits import Limits
@@ -78,6 +79,7 @@ def create_app(
         routes=[
             WebSocketRoute("/v1/realtime", realtime),
             WebSocketRoute("/realtime", realtime),
+            WebSocketRoute("/api/gemini/ws", simple_ws),  # seed 003's simple protocol
             WebSocketRoute("/v1/vertex-ai/live", vertex_live),
             WebSocketRoute("/vertex-ai/live", vertex_live),
             Route("/v1/realtime/client_secrets", _cors(create_client_secret), methods=["POST", "OPTIONS"]),
