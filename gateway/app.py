@@ -26,6 +26,7 @@ from gateway.transports.realtime import realtime
 from gateway.transports.simple import simple_ws
 from gateway.upstream.dial import UpstreamContext
 from gateway.upstream.google_auth import GoogleAuth
+from gateway.web.console import console_routes
 from schemas.limits import Limits
 
 log = logging.getLogger("livegate.app")
@@ -86,6 +87,7 @@ def create_app(
             Route("/v1/realtime/sessions", _cors(create_beta_session), methods=["POST", "OPTIONS"]),
             Route("/health", health),
             Route("/v1/models", models),
+            *console_routes(),
         ],
         lifespan=lifespan,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,6 +33,9 @@ BASE_FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--autoplay-policy=no-user-gesture-required",
+    # Test pages on made-up public origins (http://app.test) reach the gateway on loopback, which Chromium's
+    # Local Network Access checks would block; a deployed gateway is not on the page's loopback.
+    "--disable-features=LocalNetworkAccessChecks",
 )
 
 
@@ -110,3 +114,12 @@ class BrowserThread:
             self._browser.close()
         if self._playwright is not None:
             self._playwright.stop()
+
+
+def wait_until(page: Any, condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    """Let the page run (its events reach Python meanwhile) until `condition()` holds; else fail naming `what`."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
+        page.wait_for_timeout(50)

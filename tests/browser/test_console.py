@@ -1,0 +1,175 @@
+"""The console page (`GET /`) in Chromium with a fake microphone: the operator's key mints an `ek_` secret, a
+spoken turn and a typed tool turn run with transcripts, played audio, time to first audio, tokens and cost on
+the page; barge-in stops playback and truncates; no long-lived key reaches a WebSocket (seen gateway-side)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.browser.conftest import origin
+from tests.support.browser import BrowserThread
+from tests.support.live import MASTER_KEY, HandshakeLog, LiveGateway
+
+ALIAS = "gemini-live"  # native-audio emulator model: audio replies with transcripts
+TURN_TIMEOUT_MS = 20_000  # a turn takes about a second here (VAD needs 0.5 s of silence)
+TOOL_TEXT = "What time is it? Use get_time."
+LONG_TEXT = " ".join(["Please read this long sentence back to me slowly"] * 4)
+
+PAGE_STATE = """() => ({
+  stats: window.livegateConsole,
+  turns: [...document.querySelectorAll('#transcript .turn')].map((e) => ({
+    role: e.className.replace('turn ', ''),
+    who: e.querySelector('.who').textContent,
+    text: e.querySelector('.text').textContent,
+    meta: e.querySelector('.meta').textContent,
+  })),
+  shown: Object.fromEntries([...document.querySelectorAll('#stats dd')].map((e) => [e.id, e.textContent])),
+  keyField: document.querySelector('#key').value,
+})"""
+
+
+def shows(role: str, predicate: str) -> str:
+    """JS: some turn of this role whose text satisfies `predicate` (on `t`)."""
+    texts = f"[...document.querySelectorAll('#transcript .turn.{role} .text')].map((e) => e.textContent)"
+    return f"() => {texts}.some((t) => {predicate})"
+
+
+def open_console(page: Any, gateway: LiveGateway) -> None:
+    page.goto(f"{origin(gateway)}/")
+    page.wait_for_function("() => document.querySelector('#alias').options.length > 0")
+    page.fill("#key", MASTER_KEY)
+    page.select_option("#alias", ALIAS)
+
+
+def realtime_handshakes(log: HandshakeLog, since: int) -> list[dict[str, Any]]:
+    return [h for h in log.seen[since:] if h["path"] == "/v1/realtime"]
+
+
+def assert_no_long_lived_key(handshakes: list[dict[str, Any]]) -> None:
+    """Gateway-side: each console socket presented an `ek_` secret in the sub-protocol, and the master key
+    appears nowhere in what reached the WebSocket endpoint."""
+    assert handshakes
+    for handshake in handshakes:
+        keys = [p for p in handshake["subprotocols"] if p.startswith("openai-insecure-api-key.")]
+        assert len(keys) == 1 and keys[0].removeprefix("openai-insecure-api-key.").startswith("ek_"), handshake
+        assert MASTER_KEY not in repr(handshake)
+        assert "authorization" not in handshake["headers"]
+
+
+def test_console_spoken_and_typed_tool_turns(
+    browser: BrowserThread, web_gateway: tuple[LiveGateway, HandshakeLog], screenshots: Path
+) -> None:
+    """Talk: the fake microphone's speech is transcribed and answered, the reply is heard; then a typed turn
+    calls the demo tool, whose call and output are shown, and the answer reports the output. The page shows
+    time to first audio, tokens and a cost; its key field is empty again; a screenshot is saved."""
+    gateway, handshakes = web_gateway
+    since = len(handshakes.seen)
+
+    def scenario(page: Any) -> dict[str, Any]:
+        open_console(page, gateway)
+        page.click("#talk")
+        page.wait_for_function(shows("user", "t === 'user speech 1'"), timeout=TURN_TIMEOUT_MS)
+        page.wait_for_function(shows("assistant", "t === 'You said: user speech 1'"), timeout=TURN_TIMEOUT_MS)
+        played = "() => window.livegateConsole.playedMs >= 350 && window.livegateConsole.queuedMs === 0"
+        page.wait_for_function(played, timeout=TURN_TIMEOUT_MS)  # heard to the end: typing now interrupts nothing
+        page.fill("#text", TOOL_TEXT)
+        page.press("#text", "Enter")
+        page.wait_for_function(shows("assistant", "t.startsWith('get_time returned')"), timeout=TURN_TIMEOUT_MS)
+        page.wait_for_function("() => window.livegateConsole.turns.length >= 2", timeout=TURN_TIMEOUT_MS)
+        page.screenshot(path=str(screenshots / "console.png"), full_page=True)
+        state: dict[str, Any] = page.evaluate(PAGE_STATE)
+        return state
+
+    state = browser.run(scenario)
+    stats, turns, shown = state["stats"], state["turns"], state["shown"]
+    texts = [(t["role"], t["text"]) for t in turns]
+    assert texts[:2] == [("user", "user speech 1"), ("assistant", "You said: user speech 1")], texts
+    assert texts[2] == ("user", TOOL_TEXT) and texts[3] == ("tool", "get_time({})"), texts
+    (call,) = stats["toolCalls"]
+    assert call["name"] == "get_time" and "time" in call["output"] and "timezone" in call["output"]
+    tool_out = [t for t in turns if t["who"] == "get_time returned"]
+    assert len(tool_out) == 1 and '"time":' in tool_out[0]["text"], turns
+    answer = [t for t in turns if t["role"] == "assistant" and t["text"].startswith("get_time returned")]
+    assert len(answer) == 1 and call["output"]["time"] in answer[0]["text"], turns
+    assert turns[0]["meta"].endswith("s of speech") and turns[1]["meta"].startswith("first audio after"), turns
+
+    # Audio played, time to first audio per turn, tokens and cost: in the page's numbers and on screen.
+    assert stats["playedMs"] >= 350 and stats["errors"] == [], stats  # "You said: user speech 1": 0.4 s
+    # One clock per user turn: the spoken one runs from the user's last voiced audio (the emulator waits for
+    # 0.5 s of silence), the typed one from the send, across the tool call, to the answer's first audio.
+    spoken, typed = stats["turns"]
+    assert 450 < spoken["ttfaMs"] < 10_000 and 0 < typed["ttfaMs"] < 10_000, stats["turns"]
+    assert stats["tokensIn"] > 0 and stats["tokensOut"] > 0 and stats["costUsd"] > 0, stats
+    assert shown["stat-turns"] == "2" and re.fullmatch(r"\d+ ms", shown["stat-ttfa"]), shown
+    assert shown["stat-tokens"] == f"{stats['tokensIn']} / {stats['tokensOut']}", shown
+    assert re.fullmatch(r"\$0\.\d{4}", shown["stat-cost"]) and shown["stat-cost"] != "$0.0000", shown
+    assert state["keyField"] == ""  # the key left the form; only the page's module variable holds it
+
+    # Gateway-side: the only socket carried a client secret, never the master key.
+    assert_no_long_lived_key(realtime_handshakes(handshakes, since))
+    assert len(realtime_handshakes(handshakes, since)) == 1
+    assert (screenshots / "console.png").stat().st_size > 10_000
+
+
+def test_console_barge_in_stops_playback_and_truncates(
+    browser: BrowserThread, web_gateway: tuple[LiveGateway, HandshakeLog], screenshots: Path
+) -> None:
+    """A long typed reply is playing when the user starts talking: playback stops at once, the page sends
+    `conversation.item.truncate` with what was heard, the server confirms, and the spoken turn is answered."""
+    gateway, handshakes = web_gateway
+    since = len(handshakes.seen)
+
+    def scenario(page: Any) -> dict[str, Any]:
+        open_console(page, gateway)
+        page.click("#text-only")
+        page.wait_for_function("() => window.livegateConsole.events.includes('session.created')")
+        page.fill("#text", LONG_TEXT)
+        page.press("#text", "Enter")
+        page.wait_for_function("() => window.livegateConsole.playedMs >= 300", timeout=TURN_TIMEOUT_MS)
+        page.click("#talk")  # the microphone joins the session: 0.4 s later the user speaks over the reply
+        page.wait_for_function(
+            "() => window.livegateConsole.events.includes('conversation.item.truncated')", timeout=TURN_TIMEOUT_MS
+        )
+        at_truncate: dict[str, Any] = page.evaluate(PAGE_STATE)
+        page.wait_for_function(shows("assistant", "t === 'You said: user speech 1'"), timeout=TURN_TIMEOUT_MS)
+        page.screenshot(path=str(screenshots / "console-barge-in.png"), full_page=True)
+        return at_truncate
+
+    state = browser.run(scenario)
+    stats = state["stats"]
+    (truncate,) = stats["truncates"]
+    reply_ms = 100 * len(f"You said: {LONG_TEXT}".split())  # the emulator speaks 100 ms per word
+    assert 300 <= truncate["audio_end_ms"] < reply_ms - 1000, (truncate, reply_ms)
+    assert stats["queuedMs"] == 0 and stats["playedMs"] < reply_ms - 1000, stats
+    replies = [t for t in state["turns"] if t["text"].startswith("You said: Please")]
+    assert [t["role"] for t in replies] == ["assistant interrupted"], state["turns"]
+    assert replies[0]["meta"] == f"heard {truncate['audio_end_ms'] / 1000:.1f} s", replies
+    assert stats["errors"] == [], stats["errors"]
+    assert_no_long_lived_key(realtime_handshakes(handshakes, since))
+
+
+def test_console_is_served_at_root_and_console(web_gateway: tuple[LiveGateway, HandshakeLog]) -> None:
+    """`/` and `/console/` serve the page, `/console` redirects there, its scripts are JavaScript, and the
+    options list every alias (a price for known models) and say a key is required."""
+    gateway, _ = web_gateway
+    with httpx.Client(base_url=origin(gateway)) as http:
+        root, console = http.get("/"), http.get("/console/")
+        assert root.status_code == console.status_code == 200 and root.text == console.text
+        assert "<title>livegate console</title>" in root.text
+        assert http.get("/console").headers["location"] == "/console/"
+        for script in ("console.js", "worklets.js"):
+            response = http.get(f"/console/{script}")
+            assert response.status_code == 200 and "javascript" in response.headers["content-type"]
+        options = http.get("/console/options.json").json()
+    assert [a["id"] for a in options["aliases"]] == [
+        "gemini-live",
+        "gemini-3.1-live",
+        "gemini-3.8-thinking",
+        "gemini-live-text",
+    ]
+    assert options["aliases"][0]["price"]["output_audio"] > 0 and options["key_required"] is True
+    assert "alloy" in options["voices"] and "Puck" in options["voices"]
