@@ -135,7 +135,13 @@ async def simple_ws(websocket: WebSocket) -> None:
     try:
         await _send(websocket, {"type": "system", "data": CONNECTED})
         translator = SimpleTranslator()
-        opening = await _opening(websocket, state.config, principal, translator)
+        limits = state.limits
+        wait = limits.idle_timeout_seconds or limits.max_session_seconds  # the same patience as a live session
+        try:
+            opening = await asyncio.wait_for(_opening(websocket, state.config, principal, translator), wait)
+        except TimeoutError:
+            await _refuse(websocket, f"No message within {wait:g} s; closing.", 1000, "idle_timeout")
+            return
         if opening is None:
             return
         alias, preset, events = opening

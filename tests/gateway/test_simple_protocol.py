@@ -28,7 +28,7 @@ from websockets.exceptions import ConnectionClosed
 
 from schemas.simple import ServerMessage
 from tests.support.audio import silence, speech
-from tests.support.live import MASTER_KEY, LiveGateway
+from tests.support.live import MASTER_KEY, GatewayThread, LiveGateway
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED_DIR = ROOT / "tests" / "fixtures" / "seed003"
@@ -216,3 +216,19 @@ async def test_url_key_never_reaches_a_log_line(gateway: LiveGateway, caplog: py
     lines = "\n".join(record.getMessage() for record in caplog.records)
     assert "/api/gemini/ws?key=[redacted]" in lines
     assert MASTER_KEY not in lines and secret not in lines
+
+
+async def test_silent_client_is_closed_after_the_idle_timeout(tmp_path: Path) -> None:
+    """A client that never sends its opening message does not hold its slot forever: the idle timeout (or the
+    session maximum) applies to the wait, then an error and close 1000."""
+    thread = GatewayThread(tmp_path, general={"limits": {"idle_timeout_seconds": 0.5}})
+    gateway = thread.start()
+    try:
+        async with connect(simple_url(gateway)) as ws:
+            await recv(ws)
+            error = await recv(ws)
+            with pytest.raises(ConnectionClosed):
+                await ws.recv()
+        assert error == {"type": "error", "data": "No message within 0.5 s; closing."} and ws.close_code == 1000
+    finally:
+        thread.stop()
