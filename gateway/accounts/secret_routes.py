@@ -51,8 +51,16 @@ def _bad(exc: ClientProtocolError, strip: str = "") -> MintError:
 def _validation(exc: ValidationError) -> MintError:
     error = exc.errors(include_url=False)[0]
     where = ".".join(str(part) for part in error["loc"])
+    ctx = error.get("ctx") or {}
     if error["type"] == "extra_forbidden":
         body = ErrorBody(message=f"Unknown parameter: '{where}'.", param=where, code="unknown_parameter")
+    elif error["type"] in ("greater_than_equal", "less_than_equal"):  # OpenAI's words for a range (§4.2)
+        below = error["type"] == "greater_than_equal"
+        words, bound = ("below minimum", f">= {ctx.get('ge')}") if below else ("above maximum", f"<= {ctx.get('le')}")
+        got = error["input"]
+        message = f"Invalid '{where}': integer {words} value. Expected a value {bound}, but got {got} instead."
+        code = "integer_below_min_value" if below else "integer_above_max_value"
+        body = ErrorBody(message=message, param=where, code=code)
     else:
         body = ErrorBody(message=f"Invalid '{where}': {error['msg']}.", param=where, code="invalid_value")
     return MintError(400, body)

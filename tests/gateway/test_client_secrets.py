@@ -173,8 +173,8 @@ async def test_beta_sessions_create(gateway: LiveGateway) -> None:
 @pytest.mark.parametrize(
     ("body", "param", "code"),  # code "": whichever the session check names
     [
-        ({"expires_after": {"seconds": 5}}, "expires_after.seconds", "invalid_value"),
-        ({"expires_after": {"seconds": 7201}}, "expires_after.seconds", "invalid_value"),
+        ({"expires_after": {"seconds": 5}}, "expires_after.seconds", "integer_below_min_value"),
+        ({"expires_after": {"seconds": 7201}}, "expires_after.seconds", "integer_above_max_value"),
         ({"expires_after": {"anchor": "now"}}, "expires_after.anchor", "invalid_value"),
         ({"session": {"type": "realtime", "model": "gpt-realtime"}}, "session.model", "invalid_model"),
         ({"session": {"type": "realtime", "bogus": 1}}, "session.bogus", "unknown_parameter"),
