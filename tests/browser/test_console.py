@@ -17,7 +17,7 @@ from tests.support.live import MASTER_KEY, HandshakeLog, LiveGateway
 ALIAS = "gemini-live"  # native-audio emulator model: audio replies with transcripts
 TURN_TIMEOUT_MS = 20_000  # a turn takes about a second here (VAD needs 0.5 s of silence)
 TOOL_TEXT = "What time is it? Use get_time."
-LONG_TEXT = " ".join(["Please read this long sentence back to me slowly"] * 4)
+LONG_TEXT = " ".join(["Please read this long sentence back to me slowly"] * 8)  # 8 s of reply
 
 PAGE_STATE = """() => ({
   stats: window.livegateConsole,
