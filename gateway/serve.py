@@ -21,6 +21,15 @@ class GracefulServer(uvicorn.Server):
         super().__init__(config)
         self._app = app  # whose app.state.live_sessions are drained
 
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """uvicorn's start-up (its last line is the URL), then where to point a browser: the console page."""
+        await super().startup(sockets)
+        if self.started and self.servers and self.servers[0].sockets:
+            host, port = self.servers[0].sockets[0].getsockname()[:2]
+            shown = "127.0.0.1" if host in ("0.0.0.0", "::") else (f"[{host}]" if ":" in host else host)
+            scheme = "https" if self.config.is_ssl else "http"
+            log.info("open %s://%s:%d/ and talk", scheme, shown, port)
+
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         for server in self.servers:
             server.close()

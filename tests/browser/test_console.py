@@ -5,6 +5,9 @@ the page; barge-in stops playback and truncates; no long-lived key reaches a Web
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -173,3 +176,25 @@ def test_console_is_served_at_root_and_console(web_gateway: tuple[LiveGateway, H
     ]
     assert options["aliases"][0]["price"]["output_audio"] > 0 and options["key_required"] is True
     assert "alloy" in options["voices"] and "Puck" in options["voices"]
+
+
+def test_serve_says_where_to_talk_right_after_its_url(tmp_path: Path) -> None:
+    """`livegate serve` (what `make run` runs): the line after uvicorn's URL says to open the console and talk."""
+    config = Path(__file__).resolve().parents[2] / "examples" / "config.yaml"
+    livegate = Path(sys.executable).parent / "livegate"
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [str(livegate), "serve", "--config", str(config), "--port", "0"], stdout=out, stderr=out
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while "and talk" not in log.read_text() and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=15)
+    lines = log.read_text().splitlines()
+    (at,) = [i for i, line in enumerate(lines) if "Uvicorn running on" in line]
+    url = re.search(r"running on (http://127\.0\.0\.1:\d+)", lines[at])
+    assert url is not None and lines[at + 1].endswith(f"open {url.group(1)}/ and talk"), lines
