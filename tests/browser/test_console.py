@@ -41,6 +41,21 @@ def shows(role: str, predicate: str) -> str:
     return f"() => {texts}.some((t) => {predicate})"
 
 
+def wait_for(page: Any, condition: str, what: str) -> None:
+    """Wait for a JS condition; on timeout, fail with the page's own record of the session."""
+    try:
+        page.wait_for_function(condition, timeout=TURN_TIMEOUT_MS)
+    except Exception as exc:
+        state = page.evaluate(PAGE_STATE)
+        stats = state["stats"]
+        events = [e for e in stats["events"] if not e.endswith(".delta")]
+        sent = [e for e in stats["sent"] if e != "input_audio_buffer.append"]
+        raise AssertionError(
+            f"waiting for {what}: {exc}\nturns: {state['turns']}\nserver events: {events}\nsent: {sent}\n"
+            f"errors: {stats['errors']}"
+        ) from None
+
+
 def open_console(page: Any, gateway: LiveGateway) -> None:
     page.goto(f"{origin(gateway)}/")
     page.wait_for_function("() => document.querySelector('#alias').options.length > 0")
@@ -63,26 +78,32 @@ def assert_no_long_lived_key(handshakes: list[dict[str, Any]]) -> None:
         assert "authorization" not in handshake["headers"]
 
 
-def test_console_spoken_and_typed_tool_turns(
+def test_console_typed_tool_turn_then_spoken_turn(
     browser: BrowserThread, web_gateway: tuple[LiveGateway, HandshakeLog], screenshots: Path
 ) -> None:
-    """Talk: the fake microphone's speech is transcribed and answered, the reply is heard; then a typed turn
-    calls the demo tool, whose call and output are shown, and the answer reports the output. The page shows
-    time to first audio, tokens and a cost; its key field is empty again; a screenshot is saved."""
+    """A typed turn calls the demo tool, whose call and output are shown, and the answer reports the output;
+    then Talk: the fake microphone's speech is transcribed and answered, and the reply is heard. The page
+    shows time to first audio, tokens and a cost; its key field is empty again; a screenshot is saved.
+
+    The tool turn comes first, before the microphone streams: with audio streaming, a frame already on its
+    way when Gemini's toolCall arrives reaches Gemini during the pending call, which the emulator (like
+    Gemini, GEMINI_LIVE.md §3.4) aborts with 1008: a gateway-wide race outside the console."""
     gateway, handshakes = web_gateway
     since = len(handshakes.seen)
 
     def scenario(page: Any) -> dict[str, Any]:
         open_console(page, gateway)
-        page.click("#talk")
-        page.wait_for_function(shows("user", "t === 'user speech 1'"), timeout=TURN_TIMEOUT_MS)
-        page.wait_for_function(shows("assistant", "t === 'You said: user speech 1'"), timeout=TURN_TIMEOUT_MS)
-        played = "() => window.livegateConsole.playedMs >= 350 && window.livegateConsole.queuedMs === 0"
-        page.wait_for_function(played, timeout=TURN_TIMEOUT_MS)  # heard to the end: typing now interrupts nothing
+        page.click("#text-only")
+        wait_for(page, "() => window.livegateConsole.events.includes('session.created')", "the session")
         page.fill("#text", TOOL_TEXT)
         page.press("#text", "Enter")
-        page.wait_for_function(shows("assistant", "t.startsWith('get_time returned')"), timeout=TURN_TIMEOUT_MS)
-        page.wait_for_function("() => window.livegateConsole.turns.length >= 2", timeout=TURN_TIMEOUT_MS)
+        wait_for(page, shows("assistant", "t.startsWith('get_time returned')"), "the answer after the tool call")
+        heard = "() => window.livegateConsole.playedMs >= 350 && window.livegateConsole.queuedMs === 0"
+        wait_for(page, heard, "the answer to be heard to the end")  # speaking now interrupts nothing
+        page.click("#talk")
+        wait_for(page, shows("user", "t === 'user speech 1'"), "the user's transcript")
+        wait_for(page, shows("assistant", "t === 'You said: user speech 1'"), "the spoken turn's reply")
+        wait_for(page, "() => window.livegateConsole.turns.length >= 2", "two timed turns")
         page.screenshot(path=str(screenshots / "console.png"), full_page=True)
         state: dict[str, Any] = page.evaluate(PAGE_STATE)
         return state
@@ -90,21 +111,20 @@ def test_console_spoken_and_typed_tool_turns(
     state = browser.run(scenario)
     stats, turns, shown = state["stats"], state["turns"], state["shown"]
     texts = [(t["role"], t["text"]) for t in turns]
-    assert texts[:2] == [("user", "user speech 1"), ("assistant", "You said: user speech 1")], texts
-    assert texts[2] == ("user", TOOL_TEXT) and texts[3] == ("tool", "get_time({})"), texts
+    assert texts[0] == ("user", TOOL_TEXT) and texts[1] == ("tool", "get_time({})"), texts
     (call,) = stats["toolCalls"]
     assert call["name"] == "get_time" and "time" in call["output"] and "timezone" in call["output"]
-    tool_out = [t for t in turns if t["who"] == "get_time returned"]
-    assert len(tool_out) == 1 and '"time":' in tool_out[0]["text"], turns
-    answer = [t for t in turns if t["role"] == "assistant" and t["text"].startswith("get_time returned")]
-    assert len(answer) == 1 and call["output"]["time"] in answer[0]["text"], turns
-    assert turns[0]["meta"].endswith("s of speech") and turns[1]["meta"].startswith("first audio after"), turns
+    assert turns[2]["who"] == "get_time returned" and '"time":' in turns[2]["text"], turns
+    assert turns[3]["role"] == "assistant" and turns[3]["text"].startswith("get_time returned"), turns
+    assert call["output"]["time"] in turns[3]["text"], turns
+    assert texts[4:] == [("user", "user speech 1"), ("assistant", "You said: user speech 1")], texts
+    assert turns[4]["meta"].endswith("s of speech") and turns[5]["meta"].startswith("first audio after"), turns
 
     # Audio played, time to first audio per turn, tokens and cost: in the page's numbers and on screen.
     assert stats["playedMs"] >= 350 and stats["errors"] == [], stats  # "You said: user speech 1": 0.4 s
-    # One clock per user turn: the spoken one runs from the user's last voiced audio (the emulator waits for
-    # 0.5 s of silence), the typed one from the send, across the tool call, to the answer's first audio.
-    spoken, typed = stats["turns"]
+    # One clock per user turn: the typed one from the send, across the tool call, to the answer's first audio;
+    # the spoken one from the user's last voiced audio (the emulator waits for 0.5 s of silence).
+    typed, spoken = stats["turns"]
     assert 450 < spoken["ttfaMs"] < 10_000 and 0 < typed["ttfaMs"] < 10_000, stats["turns"]
     assert stats["tokensIn"] > 0 and stats["tokensOut"] > 0 and stats["costUsd"] > 0, stats
     assert shown["stat-turns"] == "2" and re.fullmatch(r"\d+ ms", shown["stat-ttfa"]), shown
@@ -132,13 +152,11 @@ def test_console_barge_in_stops_playback_and_truncates(
         page.wait_for_function("() => window.livegateConsole.events.includes('session.created')")
         page.fill("#text", LONG_TEXT)
         page.press("#text", "Enter")
-        page.wait_for_function("() => window.livegateConsole.playedMs >= 300", timeout=TURN_TIMEOUT_MS)
+        wait_for(page, "() => window.livegateConsole.playedMs >= 300", "the long reply to play")
         page.click("#talk")  # the microphone joins the session: 0.4 s later the user speaks over the reply
-        page.wait_for_function(
-            "() => window.livegateConsole.events.includes('conversation.item.truncated')", timeout=TURN_TIMEOUT_MS
-        )
+        wait_for(page, "() => window.livegateConsole.events.includes('conversation.item.truncated')", "the truncation")
         at_truncate: dict[str, Any] = page.evaluate(PAGE_STATE)
-        page.wait_for_function(shows("assistant", "t === 'You said: user speech 1'"), timeout=TURN_TIMEOUT_MS)
+        wait_for(page, shows("assistant", "t === 'You said: user speech 1'"), "the spoken turn's reply")
         page.screenshot(path=str(screenshots / "console-barge-in.png"), full_page=True)
         return at_truncate
 
