@@ -95,6 +95,9 @@ PASSTHROUGH_CREDENTIALS = 4001  # Vertex AI credentials missing or refused, or n
 PASSTHROUGH_NO_PROJECT = 4002  # no project_id in the query, the config or the environment
 PASSTHROUGH_BAD_QUERY = 1008  # a project_id or location that cannot be a Google name
 PASSTHROUGH_INTERNAL = 1011  # the gateway failed, or could not reach Vertex
+# Without a gateway key the passthrough would lend this gateway's Google credentials, for any project the
+# client names, to whoever connects (issue #16): it refuses every client instead.
+PASSTHROUGH_NEEDS_GATEWAY_KEY = "The Vertex passthrough needs a gateway key: set general_settings.master_key"
 
 _SECRETS = re.compile(
     r"(AIza[0-9A-Za-z_\-]{20,}|ya29\.[0-9A-Za-z_\-.]+|auth_tokens/[0-9A-Za-z_\-]+|"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -135,9 +136,59 @@ _LOADERS: dict[str, Callable[..., Credentials]] = {  # by the key file's "type"
 }
 
 
-def application_default(request: transport.Request) -> Credentials:
-    """Application default credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud, metadata server)."""
-    return google.auth.default(scopes=SCOPES, request=request)[0]
+# Google Cloud runtimes that serve credentials from their metadata server (GEMINI_LIVE.md §1.2): only there is
+# google-auth allowed to ask it. Elsewhere its probe costs seconds per session and finds nothing (issue #9).
+_METADATA_ENV = ("GCE_METADATA_HOST", "GCE_METADATA_IP", "K_SERVICE", "GAE_SERVICE")
+_GCE_PRODUCT_NAME = "/sys/class/dmi/id/product_name"  # "Google Compute Engine" on GCE and GKE nodes
+
+
+def adc_source(environ: Mapping[str, str], product_name_file: str = _GCE_PRODUCT_NAME) -> str | None:
+    """Where application default credentials would come from, found without any network call; None: nowhere."""
+    if environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
+        return "GOOGLE_APPLICATION_CREDENTIALS"
+    if os.path.isfile(_gcloud_adc_path(environ)):
+        return "gcloud application-default credentials"
+    if environ.get("NO_GCE_CHECK", "").lower() == "true":
+        return None
+    if any(environ.get(name) for name in _METADATA_ENV):
+        return "the Google Cloud metadata server"
+    try:
+        with open(product_name_file, encoding="utf-8") as file:
+            on_google_cloud = file.read().strip().startswith("Google")
+    except OSError:
+        on_google_cloud = False
+    return "the Google Cloud metadata server" if on_google_cloud else None
+
+
+def _gcloud_adc_path(environ: Mapping[str, str]) -> str:
+    """gcloud's `application_default_credentials.json` (what `gcloud auth application-default login` writes)."""
+    config = environ.get("CLOUDSDK_CONFIG")
+    if not config:
+        if os.name == "nt":
+            config = os.path.join(environ.get("APPDATA", ""), "gcloud")
+        else:
+            config = os.path.join(environ.get("HOME") or os.path.expanduser("~"), ".config", "gcloud")
+    return os.path.join(config, "application_default_credentials.json")
+
+
+NO_CREDENTIALS = (
+    "Vertex AI credentials are not configured: set vertex_credentials, "
+    "DEFAULT_GOOGLE_APPLICATION_CREDENTIALS or application default credentials"
+)
+
+
+class ApplicationDefault:
+    """Application default credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud, metadata server), refused at
+    once when none is configured instead of letting google-auth probe the metadata server off Google Cloud."""
+
+    def __init__(self, environ: Mapping[str, str] = os.environ, product_name_file: str = _GCE_PRODUCT_NAME) -> None:
+        self._environ = environ  # injected: tests describe the machine
+        self._product_name_file = product_name_file
+
+    def __call__(self, request: transport.Request) -> Credentials:
+        if adc_source(self._environ, self._product_name_file) is None:
+            raise CredentialsError(NO_CREDENTIALS + " (none found here; the metadata server was not asked)")
+        return google.auth.default(scopes=SCOPES, request=request)[0]
 
 
 class TokenSource:
@@ -187,10 +238,7 @@ class TokenSource:
         except CredentialsError:
             raise
         except auth_errors.DefaultCredentialsError:
-            raise CredentialsError(
-                "Vertex AI credentials are not configured: set vertex_credentials, "
-                "DEFAULT_GOOGLE_APPLICATION_CREDENTIALS or application default credentials"
-            ) from None
+            raise CredentialsError(NO_CREDENTIALS) from None
         except auth_errors.RefreshError as exc:
             raise CredentialsError(f"Google refused the Vertex AI credentials: {_refresh_reason(exc)}") from None
         except auth_errors.TransportError:
@@ -225,12 +273,12 @@ class GoogleAuth:
         self,
         *,
         clock: Clock = time.time,
-        adc: Loader = application_default,
+        adc: Loader | None = None,
         client: httpx.Client | None = None,
         margin_s: float = REFRESH_MARGIN_S,
     ) -> None:
         self._clock = clock
-        self._adc = adc  # injected so tests can stand in for the machine's ADC
+        self._adc = adc or ApplicationDefault()  # injected so tests can stand in for the machine's ADC
         self._client = client  # created on first use: most gateways never need one
         self._margin_s = margin_s
         self._sources: dict[str | None, TokenSource] = {}  # vertex_credentials (None: ADC) → source
