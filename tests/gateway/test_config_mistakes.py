@@ -156,8 +156,8 @@ def test_an_openai_entry_without_mode_explains_how_to_skip_it(tmp_path: Path) ->
 
 def test_env_var_errors_name_the_alias(tmp_path: Path) -> None:
     """`model_list[0] ('gemini-live'): litellm_params.api_key: environment variable X is not set`."""
-    text = "model_list:\n  - model_name: gemini-live\n    litellm_params: {model: gemini/gemini-3.1-flash-live-preview, "
-    text += "api_key: os.environ/X}\n"
+    text = "model_list:\n  - model_name: gemini-live\n    litellm_params:\n"
+    text += "      {model: gemini/gemini-3.1-flash-live-preview, api_key: os.environ/X}\n"
     assert refused(tmp_path, text) == (
         "FILE: model_list[0] ('gemini-live'): litellm_params.api_key: environment variable X is not set"
     )
@@ -185,7 +185,8 @@ def test_api_base_error_does_not_print_it(tmp_path: Path) -> None:
 
 def test_vertex_credentials_are_checked_at_start_up(tmp_path: Path) -> None:
     """A missing or unreadable credentials file, or broken inline JSON, fails at load, not at the first call."""
-    head = "model_list:\n  - model_name: v\n    litellm_params: {model: vertex_ai/gemini-live-2.5-flash, vertex_project: p, "
+    head = "model_list:\n  - model_name: v\n    litellm_params:\n"
+    head += "      {model: vertex_ai/gemini-live-2.5-flash, vertex_project: p, "
     missing = str(tmp_path / "nope.json")
     assert refused(tmp_path, f"{head}vertex_credentials: {missing}}}\n") == (
         f"FILE: model_list[0] ('v'): litellm_params.vertex_credentials: cannot read the credentials file "
@@ -233,8 +234,9 @@ def test_gemini_api_key_comes_from_the_environment(tmp_path: Path) -> None:
 
 def test_check_config_ends_with_one_summary_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`livegate check-config` prints one summary line; the JSON only with --verbose, secrets masked."""
-    text = f"model_list:\n  {EMULATOR}  - {{model_name: g, litellm_params: {{model: gemini/gemini-3.1-flash-live-preview, "
-    text += f"api_key: {SECRET}}}}}\ngeneral_settings: {{master_key: sk-1, limits: {{max_sessions: 50}}}}\n"
+    text = f"model_list:\n  {EMULATOR}  - {{model_name: g, litellm_params:\n"
+    text += f"      {{model: gemini/gemini-3.1-flash-live-preview, api_key: {SECRET}}}}}\n"
+    text += "general_settings: {master_key: sk-1, limits: {max_sessions: 50}}\n"
     path = write(tmp_path, text)
     assert main(["check-config", str(path)]) == 0
     out = capsys.readouterr().out

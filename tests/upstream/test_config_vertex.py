@@ -12,7 +12,6 @@ from gateway.cli import main
 from gateway.config import ConfigError, load_config
 
 
-
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "config.yaml"
     path.write_text(text)
