@@ -12,13 +12,13 @@ import enum
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from gateway.config_errors import ConfigError, Locator, check_credentials, unknown_field, validation_error, yaml_error
 from gateway.config_litellm import prepare
@@ -35,6 +35,7 @@ ENV_PROJECT = "DEFAULT_VERTEXAI_PROJECT"
 ENV_LOCATION = "DEFAULT_VERTEXAI_LOCATION"
 ENV_CREDENTIALS = "DEFAULT_GOOGLE_APPLICATION_CREDENTIALS"
 ENV_GEMINI_KEY = "GEMINI_API_KEY"  # LiteLLM's default api_key for gemini/ entries
+_PROFILE = TypeAdapter(ModelProfile)  # checks model_info overrides against the profile's field types
 
 
 class Provider(enum.Enum):
@@ -271,10 +272,11 @@ def _profile(info: ModelInfo, model_id: str, where: str) -> ModelProfile:
             model_id,
             _describe_profile(DEFAULT_PROFILE),
         )
-    try:
-        return profile_for(model_id).with_overrides(overrides)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: model_info: {exc}") from None
+    try:  # validated against the profile's own field types (UserText, Thinking, ints, bools)
+        return _PROFILE.validate_python({**asdict(profile_for(model_id)), **overrides})
+    except ValidationError as exc:
+        problems = [f"{where}: model_info.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        raise ConfigError("\n".join(problems)) from None
 
 
 def _describe_profile(profile: ModelProfile) -> str:

@@ -245,3 +245,18 @@ def test_check_config_ends_with_one_summary_line(tmp_path: Path, capsys: pytest.
     verbose = capsys.readouterr().out
     assert SECRET not in verbose and verbose.splitlines()[-1].startswith("OK: ")
     assert json.loads(verbose.rsplit("\n", 2)[0])["aliases"]["g"][0]["api_key"] == "****0000"
+
+
+def test_profile_overrides_are_type_checked(tmp_path: Path) -> None:
+    """A model_info override of the wrong type names the field and what it expects."""
+    info = "{thinking: lots, context_window: big, user_text: client_content}"
+    text = f"model_list:\n  {EMULATOR}    model_info: {info}\n"
+    assert refused(tmp_path, text).splitlines() == [
+        "FILE: model_list[0] ('gemini-live'): model_info.thinking: Input should be 'none', 'budget', 'level' or "
+        "'level_required'",
+        "FILE: model_list[0] ('gemini-live'): model_info.context_window: Input should be a valid integer, unable to "
+        "parse string as an integer",
+    ]
+    good = write(tmp_path, f"model_list:\n  {EMULATOR}    model_info: {{user_text: client_content}}\n")
+    config = load_config(good, {})
+    assert config.deployments["gemini-live"][0].profile.user_text.value == "client_content"
