@@ -130,11 +130,12 @@ def load_config(path: str | Path, environ: Mapping[str, str]) -> GatewayConfig:
     prepared = prepare(raw, where)
     for warning in prepared.warnings:
         log.warning("%s", warning)
-    resolved = _resolve_env(prepared.document, environ, prepared.locate, ())
+    from_env: dict[tuple[str, ...], str] = {}
+    resolved = _resolve_env(prepared.document, environ, prepared.locate, (), from_env)
     try:
         parsed = GatewayConfigFile.model_validate(resolved)
     except ValidationError as exc:
-        raise validation_error(prepared.locate, exc) from None
+        raise validation_error(prepared.locate, exc, from_env) from None
     defaults = _vertex_defaults(parsed.litellm_settings.default_vertex_config, environ, where)
     deployments: dict[str, list[Deployment]] = {}
     for index, entry in enumerate(parsed.model_list):
@@ -203,16 +204,20 @@ def _passthrough(parsed: GatewayConfigFile, defaults: DefaultVertexConfig, where
     )
 
 
-def _resolve_env(value: Any, environ: Mapping[str, str], locate: Locator, path: tuple[str, ...]) -> Any:
-    """Replace every `os.environ/NAME` string with the variable's value (LiteLLM's convention)."""
+def _resolve_env(
+    value: Any, environ: Mapping[str, str], locate: Locator, path: tuple[str, ...], names: dict[tuple[str, ...], str]
+) -> Any:
+    """Replace every `os.environ/NAME` string with the variable's value (LiteLLM's convention); `names` records
+    where each came from, so no message ever echoes a value taken from the environment."""
     if isinstance(value, dict):
-        return {k: _resolve_env(v, environ, locate, (*path, str(k))) for k, v in value.items()}
+        return {k: _resolve_env(v, environ, locate, (*path, str(k)), names) for k, v in value.items()}
     if isinstance(value, list):
-        return [_resolve_env(v, environ, locate, (*path, str(i))) for i, v in enumerate(value)]
+        return [_resolve_env(v, environ, locate, (*path, str(i)), names) for i, v in enumerate(value)]
     if isinstance(value, str) and (match := _ENV_REF.match(value)):
         name = match.group(1)
         if name not in environ:
             raise ConfigError(f"{locate(path)}: environment variable {name} is not set")
+        names[path] = name
         return environ[name]
     return value
 

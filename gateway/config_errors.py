@@ -7,7 +7,7 @@ import difflib
 import json
 import types
 import typing
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,9 +59,19 @@ def yaml_error(where: str, exc: yaml.YAMLError) -> ConfigError:
     return ConfigError(f"{where}{position}: not valid YAML: {detail}")
 
 
-def validation_error(locate: Locator, exc: ValidationError) -> ConfigError:
-    """One line per problem, each naming its entry and field."""
-    return ConfigError("\n".join(f"{locate(error['loc'])}: {_message(error)}" for error in exc.errors()))
+def validation_error(
+    locate: Locator, exc: ValidationError, from_env: Mapping[tuple[str, ...], str] | None = None
+) -> ConfigError:
+    """One line per problem, each naming its entry and field; a value that came from `os.environ/NAME` is
+    named by its variable, never shown."""
+    lines = []
+    for error in exc.errors():
+        message = _message(error)
+        name = (from_env or {}).get(tuple(str(part) for part in error["loc"]))
+        if name is not None and isinstance(error.get("input"), str):
+            message = message.replace(repr(error["input"]), f"the value of {name}")
+        lines.append(f"{locate(error['loc'])}: {message}")
+    return ConfigError("\n".join(lines))
 
 
 def unknown_field(name: str, known: Iterable[str]) -> str:

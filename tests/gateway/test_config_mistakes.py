@@ -260,3 +260,13 @@ def test_profile_overrides_are_type_checked(tmp_path: Path) -> None:
     good = write(tmp_path, f"model_list:\n  {EMULATOR}    model_info: {{user_text: client_content}}\n")
     config = load_config(good, {})
     assert config.deployments["gemini-live"][0].profile.user_text.value == "client_content"
+
+
+def test_values_from_the_environment_are_never_echoed(tmp_path: Path) -> None:
+    """A secret put in the wrong variable (here a key as the location) is named by its variable, not shown."""
+    text = "model_list:\n  - {model_name: v, litellm_params: {model: vertex_ai/gemini-live-2.5-flash, "
+    text += "vertex_project: p, vertex_location: os.environ/LOC}}\n"
+    assert refused(tmp_path, text, {"LOC": SECRET}) == (
+        "FILE: model_list[0] ('v'): litellm_params.vertex_location: expected a Vertex AI location such as "
+        "us-central1 or global, got the value of LOC"
+    )
