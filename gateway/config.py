@@ -15,12 +15,20 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from gateway.config_errors import ConfigError, Locator, check_credentials, unknown_field, validation_error, yaml_error
+from gateway.config_errors import (
+    ConfigError,
+    Locator,
+    check_credentials,
+    mask,
+    masked_url,
+    unknown_field,
+    validation_error,
+    yaml_error,
+)
 from gateway.config_litellm import prepare
 from schemas.config import DefaultVertexConfig, GatewayConfigFile, ModelEntry, ModelInfo, check_location
 from schemas.limits import Limits
@@ -287,24 +295,6 @@ def _profile(info: ModelInfo, model_id: str, where: str) -> ModelProfile:
 def _describe_profile(profile: ModelProfile) -> str:
     names = ("text_output", "user_text", "history_at_start_only", "thinking")
     return ", ".join(f"{name}: {_plain(getattr(profile, name))}" for name in names)
-
-
-def mask(secret: str | None) -> str | None:
-    """A secret as messages show it: its last four characters at most."""
-    if not secret:
-        return secret
-    return "****" + secret[-4:] if len(secret) > 12 else "****"
-
-
-def masked_url(url: str | None) -> str | None:
-    """An `api_base` as messages show it: a password or query (where keys hide) is masked."""
-    if not url:
-        return url
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if parts.password is not None:
-        netloc = f"{parts.username}:****@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc, query="****" if parts.query else "", fragment=""))
 
 
 def _plain(value: Any) -> Any:

@@ -10,6 +10,7 @@ import typing
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -160,3 +161,21 @@ def check_credentials(value: str, label: str) -> None:
 
 def _looks_like_path(value: str) -> bool:
     return len(value) < 1024 and not any(c.isspace() for c in value) and ("/" in value or value.endswith(".json"))
+
+
+def mask(secret: str | None) -> str | None:
+    """A secret as messages show it: its last four characters at most."""
+    if not secret:
+        return secret
+    return "****" + secret[-4:] if len(secret) > 12 else "****"
+
+
+def masked_url(url: str | None) -> str | None:
+    """An `api_base` as messages show it: a password or query (where keys hide) is masked."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = f"{parts.username}:****@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc, query="****" if parts.query else "", fragment=""))

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway import __version__
-from gateway.config import Deployment, GatewayConfig, Provider, mask, masked_url
-from gateway.upstream.google_auth import adc_source
+from gateway.config import Deployment, GatewayConfig, Provider
+from gateway.config_errors import mask, masked_url
+from gateway.upstream.adc import adc_source
 from schemas.limits import Limits
 
 log = logging.getLogger("livegate")

@@ -14,7 +14,8 @@ import respx
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from gateway.upstream.google_auth import ApplicationDefault, CredentialsError, GoogleAuth, adc_source
+from gateway.upstream.adc import adc_source
+from gateway.upstream.google_auth import ApplicationDefault, CredentialsError, GoogleAuth
 
 from .support import AUTH, TIMEOUT, TOKEN_URI, entry, running_gateway, service_account
 
