@@ -1,5 +1,6 @@
 """What a config mistake says at start-up: the file (and line for YAML syntax), the entry and the field, in
-plain words — no pydantic prefixes, and never the value of a secret (keys, credentials, `api_base`)."""
+plain words — no pydantic prefixes, and never the value of a secret (keys, credentials, `api_base`, anything
+taken from the environment). Also the start-up check of credentials files, and how secrets are masked."""
 
 from __future__ import annotations
 
