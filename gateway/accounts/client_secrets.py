@@ -56,10 +56,10 @@ class Grant:
 
 
 class SecretRefused(enum.Enum):
-    """Why a presented `ek_…` value was not accepted: the message the client gets."""
+    """Why a presented `ek_…` value was not accepted (the words are in gateway/close_codes.py)."""
 
-    INVALID = "Incorrect API key provided: the client secret is not valid here."
-    EXPIRED = "The client secret has expired. Ask your server for a new one."
+    INVALID = "invalid"  # not signed by any of our keys, altered, or not a token at all
+    EXPIRED = "expired"
 
 
 class SecretTooLarge(Exception):

@@ -7,9 +7,12 @@ from dataclasses import dataclass
 
 from gateway.accounts.auth import KeyGate
 from gateway.accounts.client_secrets import ClientSecrets, Grant, SecretRefused, is_client_secret, key_id
+from gateway.close_codes import HandshakeRefusal
 
-MISSING_KEY = "Missing bearer or basic authentication in header."  # the live server's words (§1.2)
-WRONG_KEY = "Incorrect API key provided."
+_SECRET_REFUSALS = {
+    SecretRefused.INVALID: HandshakeRefusal.SECRET_INVALID,
+    SecretRefused.EXPIRED: HandshakeRefusal.SECRET_EXPIRED,
+}
 
 
 @dataclass(frozen=True)
@@ -20,30 +23,21 @@ class Principal:
     grant: Grant | None = None  # the client secret presented, if that is how it authenticated
 
 
-@dataclass(frozen=True)
-class Refusal:
-    """Why a caller is not let in: OpenAI's error code (None for a missing key) and message."""
-
-    code: str | None
-    message: str
-
-
 class Credentials:
-    """Turns the credential a caller presented into a `Principal`, or a `Refusal`."""
+    """Turns the credential a caller presented into a `Principal`, or the handshake refusal it gets."""
 
     def __init__(self, gate: KeyGate, secrets: ClientSecrets) -> None:
         self.gate = gate  # long-lived keys
         self.secrets = secrets  # mints and verifies ek_… values
 
-    def authenticate(self, presented: str | None, now: float) -> Principal | Refusal:
-        if is_client_secret(presented):
-            assert presented is not None
+    def authenticate(self, presented: str | None, now: float) -> Principal | HandshakeRefusal:
+        if presented is not None and is_client_secret(presented):
             grant = self.secrets.verify(presented, now)
             if isinstance(grant, SecretRefused):
-                return Refusal("invalid_api_key", grant.value)
+                return _SECRET_REFUSALS[grant]
             if not self.gate.allows_id(grant.key_id):  # the minting key was revoked or rotated away
-                return Refusal("invalid_api_key", SecretRefused.INVALID.value)
+                return HandshakeRefusal.SECRET_INVALID
             return Principal(grant.key_id, grant)
         if not self.gate.allows(presented):
-            return Refusal(None, MISSING_KEY) if presented is None else Refusal("invalid_api_key", WRONG_KEY)
+            return HandshakeRefusal.MISSING_KEY if presented is None else HandshakeRefusal.INVALID_KEY
         return Principal(key_id(presented or ""))

@@ -15,7 +15,8 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp
 
 from gateway.accounts.client_secrets import ClientSecrets, Grant, SecretTooLarge
-from gateway.accounts.credentials import Credentials, Principal, Refusal
+from gateway.accounts.credentials import Credentials, Principal
+from gateway.close_codes import HandshakeRefusal
 from gateway.config import GatewayConfig
 from gateway.transports.handshake import presented_key
 from schemas.client_secrets import (
@@ -73,8 +74,8 @@ def _principal(request: Request) -> Principal:
         message = "A client secret cannot mint client secrets; use your API key on your server."
         raise MintError(401, ErrorBody(message=message, code="invalid_api_key"))
     principal = credentials.authenticate(presented, time.time())
-    if isinstance(principal, Refusal):
-        raise MintError(401, ErrorBody(message=principal.message, code=principal.code))
+    if isinstance(principal, HandshakeRefusal):
+        raise MintError(401, ErrorBody(message=principal.value.text(), code=principal.value.error_code))
     return principal
 
 

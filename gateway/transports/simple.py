@@ -21,12 +21,12 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from gateway.accounts.admission import SessionCounter
 from gateway.accounts.client_secrets import grant_preset
-from gateway.accounts.credentials import Credentials, Principal, Refusal
+from gateway.accounts.credentials import Credentials, Principal
+from gateway.close_codes import HandshakeRefusal
 from gateway.config import GatewayConfig
 from gateway.session import Session
 from gateway.transports.channel import ClientGone
 from gateway.transports.handshake import chosen_subprotocol, presented_key
-from gateway.transports.realtime import AUTH_CLOSE, TRY_LATER_CLOSE
 from schemas.openai import Dialect
 from schemas.simple import ConfigData, parse_simple
 from translators.errors import ClientProtocolError
@@ -124,13 +124,13 @@ async def simple_ws(websocket: WebSocket) -> None:
     await websocket.accept(subprotocol=chosen_subprotocol(subprotocols))
     key = presented_key(websocket.headers, subprotocols) or websocket.query_params.get(URL_KEY)
     principal = credentials.authenticate(key, time.time())
-    if isinstance(principal, Refusal):
-        await _refuse(websocket, principal.message, AUTH_CLOSE, "invalid_request_error.invalid_api_key")
+    if isinstance(principal, HandshakeRefusal):
+        await _refuse(websocket, principal)
         return
     counter: SessionCounter = state.sessions
     refusal = counter.try_acquire(principal.key_id)
     if refusal is not None:
-        await _refuse(websocket, refusal, TRY_LATER_CLOSE, "rate_limit_exceeded")
+        await _refuse(websocket, HandshakeRefusal.OVER_CAPACITY, detail=refusal)
         return
     try:
         await _send(websocket, {"type": "system", "data": CONNECTED})
@@ -140,7 +140,8 @@ async def simple_ws(websocket: WebSocket) -> None:
         try:
             opening = await asyncio.wait_for(_opening(websocket, state.config, principal, translator), wait)
         except TimeoutError:
-            await _refuse(websocket, f"No message within {wait:g} s; closing.", 1000, "idle_timeout")
+            await _send(websocket, {"type": "error", "data": f"No message within {wait:g} s; closing."})
+            await websocket.close(1000, "idle_timeout")
             return
         if opening is None:
             return
@@ -159,8 +160,10 @@ async def simple_ws(websocket: WebSocket) -> None:
         counter.release(principal.key_id)
 
 
-async def _refuse(websocket: WebSocket, message: str, code: int, reason: str) -> None:
+async def _refuse(websocket: WebSocket, refusal: HandshakeRefusal, **values: str) -> None:
+    """The same refusals as /v1/realtime (close codes and words), as this protocol's `error` message."""
+    refused = refusal.value
     with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-        await _send(websocket, {"type": "error", "data": message})
-        await websocket.close(code, reason)
+        await _send(websocket, {"type": "error", "data": refused.text(**values)})
+        await websocket.close(refused.close_code, refused.reason)
 

@@ -197,7 +197,7 @@ def test_console_is_served_at_root_and_console(web_gateway: tuple[LiveGateway, H
 
 
 def test_serve_says_where_to_talk_right_after_its_url(tmp_path: Path) -> None:
-    """`livegate serve` (what `make run` runs): the line after uvicorn's URL says to open the console and talk."""
+    """`livegate serve` (what `make run` runs): the line after the URL it serves says to open the console."""
     config = Path(__file__).resolve().parents[2] / "examples" / "config.yaml"
     livegate = Path(sys.executable).parent / "livegate"
     log = tmp_path / "serve.log"
@@ -213,6 +213,6 @@ def test_serve_says_where_to_talk_right_after_its_url(tmp_path: Path) -> None:
             proc.terminate()
             proc.wait(timeout=15)
     lines = log.read_text().splitlines()
-    (at,) = [i for i, line in enumerate(lines) if "Uvicorn running on" in line]
-    url = re.search(r"running on (http://127\.0\.0\.1:\d+)", lines[at])
-    assert url is not None and lines[at + 1].endswith(f"open {url.group(1)}/ and talk"), lines
+    (at,) = [i for i, line in enumerate(lines) if " serving ws://" in line]
+    url = re.search(r"serving ws://(127\.0\.0\.1:\d+)/v1/realtime", lines[at])
+    assert url is not None and lines[at + 1].endswith(f"  open http://{url.group(1)}/ and talk"), lines
