@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from translators.errors import ClientProtocolError
+from schemas.errors import ClientProtocolError
 
 STRICT = ConfigDict(extra="forbid", frozen=True)
 
