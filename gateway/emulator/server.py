@@ -53,6 +53,18 @@ logger = logging.getLogger("livegate.emulator")
 # its records go to this child logger, which never goes below INFO.
 _wire_logger = logging.getLogger("livegate.emulator.websockets")
 
+class _AbandonedDials(logging.Filter):
+    """A client that connects and leaves before its request (a dial it cancelled) is routine for a server, not
+    an error with a traceback: websockets logs it as one, so it is logged here as a line at INFO instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if record.msg != "opening handshake failed" or exc is None or not isinstance(exc.__cause__, EOFError):
+            return True
+        logger.info("a client left before sending its handshake request")
+        return False
+
+
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024  # images and long audio chunks exceed websockets' 1 MiB default
 
 
@@ -268,6 +280,8 @@ class EmulatorServer:
     async def start(self) -> None:
         if _wire_logger.getEffectiveLevel() < logging.INFO:
             _wire_logger.setLevel(logging.INFO)
+        if not any(isinstance(f, _AbandonedDials) for f in _wire_logger.filters):
+            _wire_logger.addFilter(_AbandonedDials())
         self._server = await serve(
             self._handle,
             self.host,
