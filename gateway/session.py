@@ -21,6 +21,7 @@ from gateway.config import Deployment
 from gateway.stall_clock import StallClock
 from gateway.transports.channel import ClientChannel
 from gateway.transports.outbox import ClientOutbox
+from gateway.upstream.backoff import jittered
 from gateway.upstream.dial import (
     LiveSocket,
     UpstreamContext,
@@ -204,7 +205,7 @@ class Session:
     async def _upstream_main(self, command: ConnectUpstream, generation: int) -> None:
         try:
             if command.delay_s:
-                await asyncio.sleep(command.delay_s)
+                await asyncio.sleep(jittered(command.delay_s))  # full jitter: no lock-step redials
             await self._upstream_link(command.setup, generation)
         except asyncio.CancelledError:
             raise

@@ -11,6 +11,7 @@ import orjson
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from schemas.errors import ClientProtocolError
 from schemas.frame_checks import MAX_NESTING, event_id_of, is_base64, too_deep
 from schemas.openai_client import (
     CLIENT_EVENT_TYPES,
@@ -206,7 +207,6 @@ from schemas.openai_shared import (
     TurnDetection,
     VoiceId,
 )
-from translators.errors import ClientProtocolError
 
 __all__ = [
     "CLIENT_EVENT_TYPES",
