@@ -18,9 +18,8 @@ from starlette.applications import Starlette
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from websockets.http11 import MAX_LINE_LENGTH, MAX_NUM_HEADERS
 
-from schemas.limits import Limits
-
 from gateway.ops.banner import Serving, base_url, print_startup
+from schemas.limits import Limits
 
 log = logging.getLogger("livegate.serve")
 
