@@ -236,10 +236,12 @@ async def _relay(client: WebSocket, upstream: ClientConnection, meter: _Meter, w
     errors = [exc for task in done if not task.cancelled() and (exc := task.exception()) is not None]
     for exc in errors:
         log.error("vertex passthrough failed", exc_info=exc)
-    await upstream.close()
+    if watch.close is None:  # a side ended: Vertex's close (once complete) decides the client's
+        await upstream.close()
     code, reason = watch.close or _client_close(upstream, bool(errors))
     with contextlib.suppress(RuntimeError, WebSocketDisconnect):
         await client.close(code, reason)
+    await upstream.close()  # a limit or the shutdown: the client was told first, without waiting on Vertex
 
 
 def _client_close(upstream: ClientConnection, failed: bool) -> tuple[int, str]:
