@@ -37,11 +37,17 @@ def _explain(report: Report, tracebacks: list[str]) -> str:
 
 
 @pytest.mark.timeout(240)
-@pytest.mark.parametrize("dialect", [Dialect.GA, Dialect.BETA], ids=["ga", "beta"])
-async def test_fuzzed_frames_get_errors_and_the_session_survives(gateway: LiveGateway, dialect: Dialect) -> None:
+@pytest.mark.parametrize(
+    ("dialect", "alias"),
+    [(Dialect.GA, "gemini-live"), (Dialect.BETA, "gemini-3.1-live")],  # both dialects, both model families
+    ids=["ga-2.5", "beta-3.1"],
+)
+async def test_fuzzed_frames_get_errors_and_the_session_survives(
+    gateway: LiveGateway, dialect: Dialect, alias: str
+) -> None:
     """1500 mutated and raw frames: each refused one answered with its event_id, no traceback, a turn after."""
     mutator = Mutator(SEED, dialect)
-    url = f"{gateway.ws_base}/realtime?model=gemini-live"
+    url = f"{gateway.ws_base}/realtime?model={alias}"
     with TracebackCatcher() as caught:
         report = await fuzz_session(url, AUTH, dialect, (mutator.frame(n) for n in range(FRAMES)))
     assert report.ok and not caught.records, _explain(report, caught.lines())
