@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute, request_response
 
 from gateway.accounts.admission import SessionCounter
@@ -21,6 +22,7 @@ from gateway.config import GatewayConfig
 from gateway.ops.health import health, models
 from gateway.ops.logs import redact_server_logs
 from gateway.sweeper import sweep_sessions
+from gateway.transports.channel import TransportAbort
 from gateway.transports.passthrough import vertex_live
 from gateway.transports.realtime import realtime
 from gateway.transports.simple import simple_ws
@@ -89,6 +91,7 @@ def create_app(
             Route("/v1/models", models),
             *console_routes(),
         ],
+        middleware=[Middleware(TransportAbort)],  # a client that takes nothing can be dropped (issue #16 item 8)
         lifespan=lifespan,
     )
     app.state.config = config

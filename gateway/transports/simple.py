@@ -25,7 +25,7 @@ from gateway.accounts.credentials import Credentials, Principal
 from gateway.close_codes import HandshakeRefusal
 from gateway.config import GatewayConfig
 from gateway.session import Session
-from gateway.transports.channel import ClientGone
+from gateway.transports.channel import ClientGone, WebSocketChannel
 from gateway.transports.handshake import chosen_subprotocol, presented_key
 from schemas.openai import Dialect
 from schemas.simple import ConfigData, parse_simple
@@ -38,10 +38,12 @@ URL_KEY = "key"  # ?key=…, the Gemini API's own spelling
 
 
 class SimpleChannel:
-    """The session pump's view of a seed-003 client: OpenAI frames in and out, the simple protocol on the wire."""
+    """The session pump's view of a seed-003 client: OpenAI frames in and out, the simple protocol on the wire.
+
+    The socket's own I/O (frames, close, abort) is a `WebSocketChannel`'s; this adds the translation."""
 
     def __init__(self, websocket: WebSocket, translator: SimpleTranslator, pending: list[dict[str, Any]]) -> None:
-        self._ws = websocket  # accepted, authenticated, its first message already read
+        self._socket = WebSocketChannel(websocket)  # accepted, authenticated, its first message already read
         self._translator = translator  # maps both ways, tracks whether a response is open
         self._pending: deque[str] = deque(orjson.dumps(e).decode() for e in pending)  # OpenAI frames to hand out
         self._write = asyncio.Lock()  # the pump's writes and this channel's own replies share the socket
@@ -52,7 +54,7 @@ class SimpleChannel:
 
     async def receive(self) -> str | bytes | None:
         while not self._pending:
-            raw = await _read(self._ws)
+            raw = await self._socket.receive()
             if raw is None:
                 return None
             try:
@@ -64,15 +66,14 @@ class SimpleChannel:
         return self._pending.popleft()
 
     async def send(self, frame: str) -> None:
-        try:
-            async with self._write:
-                await self._ws.send_text(frame)
-        except (RuntimeError, WebSocketDisconnect) as exc:
-            raise ClientGone from exc
+        async with self._write:
+            await self._socket.send(frame)
 
     async def close(self, code: int, reason: str) -> None:
-        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-            await self._ws.close(code, reason)
+        await self._socket.close(code, reason)
+
+    def abort(self) -> None:
+        self._socket.abort()
 
     async def _reply(self, message: dict[str, Any]) -> None:
         with contextlib.suppress(ClientGone):

@@ -293,3 +293,28 @@ def test_openai_node_mints_and_talks_with_the_secret(tls_gateway: tuple[LiveGate
     text = "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta")
     assert text == "You said: Hi from node" and events[-1]["type"] == "response.done"
     assert MASTER_KEY not in proc.stderr
+
+
+async def test_the_largest_secret_still_fits_the_handshake(gateway: LiveGateway) -> None:
+    """A secret near the size limit (long instructions that do not compress) passes the server's header caps in
+    the browser sub-protocol, and its session arrives whole; one over the limit is refused at mint, not later."""
+    noise = "".join(f"{i * 7919 % 10007:04x}" for i in range(4000))
+    async with httpx.AsyncClient() as http:
+        for length in range(len(noise), 0, -250):
+            body = {"session": {"type": "realtime", "model": "gemini-live", "instructions": noise[:length]}}
+            response = await http.post(
+                f"{gateway.http_base}/realtime/client_secrets",
+                json=body,
+                headers={"Authorization": f"Bearer {MASTER_KEY}"},
+            )
+            if response.status_code == 200:
+                break
+            assert (
+                response.status_code == 400 and "too long for a WebSocket header" in response.json()["error"]["message"]
+            )
+    secret = response.json()["value"]
+    assert length < len(noise) and len(secret) > 5500
+    protocols = ["realtime", f"openai-insecure-api-key.{secret}", "openai-agents-sdk.0.20.0"]
+    async with connect(f"{gateway.ws_base}/realtime", subprotocols=protocols) as ws:  # type: ignore[arg-type]
+        created = await recv(ws)
+    assert created["type"] == "session.created" and created["session"]["instructions"] == noise[:length]
