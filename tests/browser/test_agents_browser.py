@@ -5,13 +5,12 @@ refused by the SDK itself (its browser check), so the secret is what made it wor
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from openai import AsyncOpenAI
+from openai import OpenAI
 
 from tests.support.browser import BrowserThread
 from tests.support.bundle import bundle
@@ -45,8 +44,8 @@ def test_agents_sdk_in_the_browser_with_a_client_secret(
     """Text turn + tool call; every server event passes the SDK's own schemas; the socket carried the secret."""
     gateway, handshakes = web_gateway
     since = len(handshakes.seen)
-    client = AsyncOpenAI(api_key=MASTER_KEY, base_url=gateway.http_base)
-    secret = asyncio.run(client.realtime.client_secrets.create(session={"type": "realtime", "model": "gemini-live"}))
+    client = OpenAI(api_key=MASTER_KEY, base_url=gateway.http_base)  # the app's server (sync client)
+    secret = client.realtime.client_secrets.create(session={"type": "realtime", "model": "gemini-live"})
     url = f"ws://127.0.0.1:{gateway.port}/v1/realtime"  # no ?model=: the secret names it
     run = run_page(browser, agents_bundle, {"url": url, "apiKey": secret.value, "text": USER_TEXT})
     frames = json.dumps(run["events"])[:4000]

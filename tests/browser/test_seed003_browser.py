@@ -4,10 +4,9 @@ app's server minted). It completes a typed turn and a spoken one (pcm16 16 kHz s
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-from openai import AsyncOpenAI
+from openai import OpenAI
 
 from tests.gateway.test_simple_protocol import seed_source
 from tests.support.audio import silence, speech
@@ -30,8 +29,8 @@ def test_seed_js_client_text_and_spoken_turns(
     """The seed's page logs the connection, the gateway's `system` greeting, and each reply: one to
     `sendMessage(text)`, one to `sendAudio(blob)` with speech in it; no error is logged."""
     gateway, handshakes = web_gateway
-    client = AsyncOpenAI(api_key=MASTER_KEY, base_url=gateway.http_base)
-    secret = asyncio.run(client.realtime.client_secrets.create(session={"type": "realtime", "model": "gemini-live"}))
+    client = OpenAI(api_key=MASTER_KEY, base_url=gateway.http_base)  # the app's server (sync client)
+    secret = client.realtime.client_secrets.create(session={"type": "realtime", "model": "gemini-live"})
     script = seed_source("client.js", f"ws://127.0.0.1:{gateway.port}/api/gemini/ws?key={secret.value}")
     utterance = speech(0.6, 16000) + silence(0.8, 16000)
 
