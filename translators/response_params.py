@@ -16,6 +16,7 @@ from translators.errors import ClientProtocolError
 from translators.response import Mode
 from translators.session_config import BETA_TO_GA_FORMAT
 from translators.state import SessionState, UpstreamPhase
+from translators.tools import check_tools
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ def _fixed(params: dict[str, Any], state: SessionState, shape: Dialect) -> dict[
 
 
 def response_options(params: dict[str, Any], state: SessionState, shape: Dialect) -> ResponseOptions:
+    if "tools" in params:  # a bad schema is named as such, before the must-match-the-session rule
+        check_tools(tuple(params["tools"]), params.get("tool_choice", state.config.tool_choice), "response")
     for path, (wanted, current) in _fixed(params, state, shape).items():
         if wanted != current:
             raise ClientProtocolError(

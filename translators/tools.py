@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from translators.errors import ClientProtocolError
+from translators.tool_schema import check_tool_schemas
 
 # Gemini's function-name rule (letters, digits, _ . : -, at most 64, not starting with a digit).
 FUNCTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$")
@@ -41,7 +42,7 @@ class Call:
 
 def check_tools(tools: tuple[dict[str, Any], ...], tool_choice: Any, param: str) -> None:
     """Refuse what Gemini cannot take, before any setup is sent."""
-    names = set()
+    names: set[str] = set()
     for index, tool in enumerate(tools):
         if tool.get("type") != "function":
             raise ClientProtocolError(
@@ -57,7 +58,12 @@ def check_tools(tools: tuple[dict[str, Any], ...], tool_choice: Any, param: str)
                 "letters, digits, '_', '.', ':' or '-'.",
                 param=f"{param}.tools[{index}].name",
             )
+        if name in names:  # Gemini: "Duplicate function declaration found"
+            raise ClientProtocolError(
+                "invalid_value", f"Duplicate function name '{name}'.", param=f"{param}.tools[{index}].name"
+            )
         names.add(name)
+    check_tool_schemas(tools, param)
     if isinstance(tool_choice, dict) and (
         tool_choice.get("type") != "function" or tool_choice.get("name") not in names
     ):
