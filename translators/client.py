@@ -14,6 +14,7 @@ from schemas.openai import Dialect
 from schemas.profiles import UserText
 from translators.audio import InputDecoder, law_of, pcm_ms
 from translators.commands import CloseClient, Command, SendUpstream
+from translators.context_update import context_update
 from translators.errors import ClientProtocolError, SessionEnd
 from translators.history import as_turns, realtime_text
 from translators.items import answer, output_item, server_item
@@ -102,6 +103,9 @@ class ClientTranslator:
         out = list(state.emit("session.updated", {"session": state.render_session()}))
         if state.phase is UpstreamPhase.IDLE or not _setup_changed(state, before):
             return out
+        update = None if state.reconnect_pending else context_update(state, before)
+        if update is not None:  # instructions or tools only, on a model that takes them in place (issue #13)
+            return out + self._send(update)
         # A setup change mid-session: a new upstream, resumed by handle, at the next turn boundary (issue #4).
         if ready_to_switch(state):
             return out + reconnect(state)

@@ -70,6 +70,8 @@ class SessionState:
     reconnect_pending: bool = False  # a setup change waits for the turn boundary to reconnect
     drain_turns: int = 0  # upstream turns whose remaining content is dropped (cancelled responses)
     resumption_handle: str | None = None  # latest resumable handle from sessionResumptionUpdate
+    context_update_in_flight: bool = False  # a contextUpdate went out and no turn has completed since
+    context_update_refused: bool = False  # Gemini refused a contextUpdate: setup changes reconnect instead
     emit: Emitter = field(init=False)  # event builder for the client's dialect
 
     def __post_init__(self) -> None:

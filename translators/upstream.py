@@ -11,6 +11,7 @@ from typing import Any
 
 from schemas.profiles import UserText
 from translators.commands import CloseClient, Command, PrepareUpstream, SendUpstream
+from translators.context_update import refused
 from translators.response import Mode, Response
 from translators.resume import BACKOFF_S, MAX_RESUME_ATTEMPTS, Retry, ready_to_switch, reconnect
 from translators.state import SessionState, UpstreamPhase
@@ -69,8 +70,8 @@ class UpstreamTranslator:
         A response that had not produced anything yet stays open for the answer to the re-asked turn.
         """
         state = self.state
-        if retry is Retry.NO and state.going_away:
-            retry = Retry.RESUME  # Gemini announced this end: it is no refusal, whatever the close says
+        if retry is Retry.NO and (state.going_away or refused(state, code)):
+            retry = Retry.RESUME  # a planned end, or a refused contextUpdate the new setup carries instead
         if retry is Retry.NO or not state.ever_ready or state.resume_attempts >= MAX_RESUME_ATTEMPTS:
             return self.upstream_failed(error_type, code, message, close_code)
         out: list[Command] = self._carry_turn_over()
@@ -140,6 +141,7 @@ class UpstreamTranslator:
         if content.get("turnComplete"):
             state.turn_trigger, state.turn_items, state.handle_fresh = None, [], False
             state.turn_history, state.calls_via_history = [], False
+            state.context_update_in_flight = False  # a turn after it completed: the update was taken
         if state.drain_turns:
             if content.get("turnComplete"):
                 state.drain_turns -= 1

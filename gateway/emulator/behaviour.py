@@ -584,7 +584,10 @@ def _pending_by_name(state: SessionState, name: str | None) -> str | None:
 
 
 def _on_context_update(state: SessionState, message: ContextUpdateMessage) -> list[Action]:
-    # §3.5: a new system instruction and/or tools; an absent `tools` keeps the current ones.
+    # §3.5: a new system instruction and/or tools; an absent `tools` keeps the current ones. Only models whose
+    # profile says so take it (schemas/profiles.py context_update); the others refuse it like an unknown field.
+    if not _config(state).profile.context_update:
+        raise GeminiProtocolError(reason=invalid_argument("contextUpdate is not supported for this model."))
     update = message.context_update
     if update.tools is not None:
         tools = list(update.tools.tools or [])

@@ -18,7 +18,7 @@ from gateway.emulator.behaviour import (
     receive,
 )
 
-from .helpers import AUDIO_MODEL, LIVE_31, TEXT_MODEL, VERTEX_PREFIX
+from .helpers import AUDIO_MODEL, LIVE_31, LIVE_38, TEXT_MODEL, VERTEX_PREFIX
 from .pure import DEV, VERTEX, closed_with, feed, sent, started, user
 
 PCM_100MS = base64.b64encode(b"\x00\x00" * 1600).decode()  # 100 ms at 16 kHz
@@ -181,7 +181,7 @@ def test_tool_response_ids() -> None:
 
 def test_context_update() -> None:
     """contextUpdate replaces the system instruction and, when present, the tools (§3.5)."""
-    state = started(tools=[{"googleSearch": {}}])
+    state = started(LIVE_38, tools=[{"googleSearch": {}}])
     assert feed(state, {"contextUpdate": {"systemInstruction": {"parts": [{"text": "short"}]}}}) == []
     assert state.system_instruction is not None and state.system_instruction.text() == "short"
     assert len(state.tools) == 1
@@ -189,6 +189,16 @@ def test_context_update() -> None:
     assert state.tools == []
     assert (
         closed_with(feed(state, {"contextUpdate": {"tools": {"tools": [{"codeExecution": {}}]}}}))[0] == 1007
+    )
+
+
+def test_context_update_refused_where_the_profile_says_no() -> None:
+    """A model without `context_update` in its profile closes with 1007 on a contextUpdate."""
+    state = started(LIVE_31)
+    update = {"contextUpdate": {"systemInstruction": {"parts": [{"text": "x"}]}}}
+    assert closed_with(feed(state, update)) == (
+        1007,
+        "Request contains an invalid argument: contextUpdate is not supported for this model.",
     )
 
 

@@ -24,7 +24,16 @@ from gateway.emulator.behaviour import (
 )
 from gateway.emulator.script import Script
 
-from .helpers import LIVE_31, TEXT_MODEL, audio_message, input_transcript_of, server_content, silence_pcm, tone_pcm
+from .helpers import (
+    LIVE_31,
+    LIVE_38,
+    TEXT_MODEL,
+    audio_message,
+    input_transcript_of,
+    server_content,
+    silence_pcm,
+    tone_pcm,
+)
 from .pure import VERTEX, closed_with, feed, feed_audio, feed_raw, sent, started, user
 
 SPEECH = tone_pcm(16000, 300) + silence_pcm(16000, 600)  # one utterance, then enough silence to end it
@@ -283,8 +292,11 @@ def test_video_and_context_update_during_a_pending_call_are_fine() -> None:
     state = tool_state()
     feed(state, {"realtimeInput": {"text": "ping"}})
     assert feed(state, {"realtimeInput": {"video": {"mimeType": "image/jpeg", "data": "_9g="}}}) == []
-    assert feed(state, {"contextUpdate": {"systemInstruction": {"parts": [{"text": "x"}]}}}) == []
     assert state.phase is Phase.TOOL_CALL
+    on_38 = started(LIVE_38, tools=[WEATHER], outputAudioTranscription={})
+    feed(on_38, {"realtimeInput": {"text": "ping"}})
+    assert feed(on_38, {"contextUpdate": {"systemInstruction": {"parts": [{"text": "x"}]}}}) == []
+    assert on_38.phase is Phase.TOOL_CALL
 
 
 def test_relaxed_rule_cancels_the_call_on_speech() -> None:
