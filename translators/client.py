@@ -17,13 +17,13 @@ from translators.commands import CloseClient, Command, SendUpstream
 from translators.context_update import context_update
 from translators.errors import ClientProtocolError, SessionEnd
 from translators.history import as_turns, realtime_text
-from translators.items import answer, output_item, server_item
+from translators.items import output_item, server_item
 from translators.response import Response
 from translators.response_params import response_options
 from translators.resume import connect, ready_to_switch, reconnect
 from translators.session_config import SessionConfig, build_setup
 from translators.state import SessionState, UpstreamPhase
-from translators.tools import CallStatus
+from translators.supersede import as_heard, supersede_pending, take_output
 from translators.turns import UserPhase, UserTurn
 
 Handler = Callable[["ClientTranslator", dict[str, Any]], list[Command]]
@@ -196,7 +196,7 @@ class ClientTranslator:
         )
         previous = state.conversation.insert(item, event.get("previous_item_id"))
         if kind == "function_call_output":
-            state.tool_outputs.append(answer(state, item))
+            take_output(state, item)
         else:
             state.unsent_items.append(item["id"])
         out = list(state.emit("conversation.item.added", {"previous_item_id": previous, "item": dict(item)}))
@@ -267,7 +267,7 @@ class ClientTranslator:
         trigger = self._trigger(options.instructions)
         response = Response(state, options.mode, in_conversation=options.in_conversation, metadata=options.metadata)
         state.response = response
-        return response.created() + trigger + self.release_held_audio()
+        return response.created() + trigger
 
     def release_held_audio(self) -> list[Command]:
         """Once Gemini has every output it waits for, the mic audio held meanwhile goes, in order."""
@@ -281,45 +281,48 @@ class ClientTranslator:
         state = self.state
         state.turn_trigger, state.turn_items = None, []  # only a text trigger can be asked again if lost
         if state.tool_outputs:
-            return self._send(self._tool_response())
-        state.turn_history = []
-        waiting = next((cid for cid, call in state.calls.items() if call.status is CallStatus.PENDING), None)
-        if waiting is not None:
-            raise ClientProtocolError(
-                "invalid_value",
-                f"The function call '{waiting}' is awaiting its output: add a function_call_output item first.",
-            )
-        if state.activity_open:
-            state.activity_open = False  # manual turns: the end of the user's activity starts the reply
-            return self._send({"realtimeInput": {"activityEnd": {}}})
-        items = [item for item in map(state.conversation.get, state.unsent_items) if item is not None]
+            return self._send(self._tool_response()) + self.release_held_audio()
+        items = as_heard([item for item in map(state.conversation.get, state.unsent_items) if item], state)
         note = [{"type": "message", "role": "system", "content": [{"type": "input_text", "text": instructions}]}]
-        if state.profile.user_text is UserText.CLIENT_CONTENT:
-            turns = as_turns((note if instructions else []) + items)
-            state.turn_items = [item["id"] for item in items]
-            state.turn_history = list(turns)
-            state.unsent_items.clear()
-            trigger = {"clientContent": {"turns": turns, "turnComplete": True} if turns else {"turnComplete": True}}
-            state.turn_trigger = trigger
-            return self._send(trigger)
-        return self._realtime_text_trigger(items, note if instructions else [])
-
-    def _realtime_text_trigger(self, items: list[dict[str, Any]], note: list[dict[str, Any]]) -> list[Command]:
-        """3.x models: new user text as realtime text; before the first connect, older items are history."""
-        state = self.state
-        history: list[dict[str, Any]] = []
-        if state.phase is UpstreamPhase.IDLE:
-            start = len(items)
-            while start and items[start - 1].get("role") == "user":
-                start -= 1
-            history, items = items[:start], items[start:]
-        text = realtime_text(note + items)
-        if not realtime_text(items):
+        realtime = not state.activity_open and state.profile.user_text is UserText.REALTIME_TEXT
+        history, items = self._split_history(items) if realtime else ([], items)
+        if realtime and not realtime_text(items):
             raise ClientProtocolError(
                 "missing_input",
                 "This model only answers new user input: add a user message (conversation.item.create) "
                 "or audio before response.create.",
             )
+        state.turn_history = []
+        superseded = supersede_pending(state)  # a new turn while calls are pending: answered first (issue #13)
+        out = [*self._send(superseded), *self.release_held_audio()] if superseded is not None else []
+        if state.activity_open:
+            state.activity_open = False  # manual turns: the end of the user's activity starts the reply
+            return out + self._send({"realtimeInput": {"activityEnd": {}}})
+        if realtime:
+            return out + self._realtime_text_trigger(history, items, note if instructions else [])
+        turns = as_turns((note if instructions else []) + items)
+        state.turn_items = [item["id"] for item in items]
+        state.turn_history = list(turns)
+        state.unsent_items.clear()
+        trigger = {"clientContent": {"turns": turns, "turnComplete": True} if turns else {"turnComplete": True}}
+        state.turn_trigger = trigger
+        return out + self._send(trigger)
+
+    def _split_history(self, items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """3.x models before the first connect: the items before the trailing user text are history."""
+        if self.state.phase is not UpstreamPhase.IDLE:
+            return [], items
+        start = len(items)
+        while start and items[start - 1].get("role") == "user":
+            start -= 1
+        return items[:start], items[start:]
+
+    def _realtime_text_trigger(
+        self, history: list[dict[str, Any]], items: list[dict[str, Any]], note: list[dict[str, Any]]
+    ) -> list[Command]:
+        """3.x models: new user text as realtime text; before the first connect, older items are history."""
+        state = self.state
+        text = realtime_text(note + items)
         state.unsent_items.clear()
         state.turn_items = [item["id"] for item in items]
         state.turn_trigger = {"realtimeInput": {"text": text}}

@@ -15,6 +15,7 @@ from translators.commands import Command, ConnectUpstream
 from translators.history import history_message
 from translators.session_config import build_setup, upstream_is_text
 from translators.state import SessionState, UpstreamPhase
+from translators.supersede import as_heard
 
 MAX_RESUME_ATTEMPTS = 3  # consecutive failed resumptions before the client is told
 BACKOFF_S = (0.0, 0.25, 1.0)  # wait before each resumption attempt
@@ -30,7 +31,7 @@ class Retry(enum.Enum):
 
 def connect(state: SessionState, history: list[dict[str, Any]], *, delay_s: float = 0.0) -> list[Command]:
     """Dial with the session's current setup; `history` items go first, before any other message."""
-    message = history_message(history, state.profile) if history else None
+    message = history_message(as_heard(history, state), state.profile) if history else None
     initial_history = message is not None and state.profile.history_at_start_only
     setup = build_setup(state.config, state.profile, state.model_resource, initial_history=initial_history)
     if state.resumption_handle:

@@ -29,6 +29,7 @@ class CallStatus(enum.Enum):
     PENDING = "pending"  # Gemini waits for its output
     ANSWERED = "answered"  # the client gave its output
     CANCELLED = "cancelled"  # toolCallCancellation: outputs are refused
+    SUPERSEDED = "superseded"  # a new user turn came first: the gateway answered it (translators/supersede.py)
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Call:
     name: str
     gemini_id: str | None  # the id to echo in toolResponse (Vertex may omit it)
     status: CallStatus = CallStatus.PENDING
+    superseded: bool = False  # Gemini got the gateway's "superseded" answer; the client's output is context
 
 
 def check_tools(tools: tuple[dict[str, Any], ...], tool_choice: Any, param: str) -> None:

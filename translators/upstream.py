@@ -136,7 +136,7 @@ class UpstreamTranslator:
         out: list[Command] = []
         if "inputTranscription" in content:
             out += self._user_transcript(content["inputTranscription"])
-        if content.get("interrupted"):
+        if content.get("interrupted") and not state.drain_turns:  # while draining, it is the dropped turn's
             out += self._interrupted(bool(content.get("turnComplete")))
         if content.get("turnComplete"):
             state.turn_trigger, state.turn_items, state.handle_fresh = None, [], False
@@ -196,7 +196,7 @@ class UpstreamTranslator:
         state = self.state
         ids = set(body.get("ids") or ())
         for call in state.calls.values():
-            if call.gemini_id in ids and call.status is not CallStatus.CANCELLED:
+            if call.gemini_id in ids and call.status in (CallStatus.PENDING, CallStatus.ANSWERED):
                 call.status = CallStatus.CANCELLED
         state.tool_outputs = [answer for answer in state.tool_outputs if answer.get("id") not in ids]
         return [SendUpstream(message) for message in state.take_held_audio()]
