@@ -253,6 +253,13 @@ def test_tool_call_args_and_continuation() -> None:
     assert [turn.role for turn in state.history] == ["user", "model", "user", "model"]
 
 
+def test_a_result_reported_in_words_triggers_no_call() -> None:
+    """`[get_weather returned] …` is a result in words (livegate's late outputs): answered, never a call."""
+    state = tool_state()
+    frames = sent(feed(state, {"realtimeInput": {"text": "[get_weather returned] sunny"}}))
+    assert "toolCall" not in frames[0] and transcript(frames) == "You said: [get_weather returned] sunny"
+
+
 def test_tool_call_trigger_rules() -> None:
     """Whole words only; `parameters` (OpenAPI, uppercase types) works too; no schema gives {}."""
     state = tool_state()
