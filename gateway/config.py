@@ -29,6 +29,9 @@ ENV_LOCATION = "DEFAULT_VERTEXAI_LOCATION"
 ENV_CREDENTIALS = "DEFAULT_GOOGLE_APPLICATION_CREDENTIALS"
 
 
+TRANSCRIPTION_MODE = "realtime_transcription"  # model_info.mode of an alias serving transcription sessions
+
+
 class ConfigError(Exception):
     """The config file cannot be used; the message says exactly where and why."""
 
@@ -54,6 +57,7 @@ class Deployment:
     vertex_location: str | None = None
     vertex_credentials: str | None = field(default=None, repr=False)
     rest_fallback: str | None = None  # opt-in generateContent model for text turns (model_info.rest_fallback)
+    mode: str = "realtime"  # model_info.mode; `realtime_transcription` serves transcription sessions
 
     def describe(self) -> dict[str, Any]:
         """For `check-config`: the resolved alias with secrets masked."""
@@ -68,6 +72,7 @@ class Deployment:
             "vertex_location": self.vertex_location,
             "vertex_credentials": _mask(self.vertex_credentials),
             "rest_fallback": self.rest_fallback,
+            "mode": self.mode,
             "profile": {name: _plain(getattr(self.profile, name)) for name in sorted(PROFILE_FIELDS)},
         }
 
@@ -103,6 +108,14 @@ class GatewayConfig:
     master_key: str | None = field(default=None, repr=False)  # None: no gateway key is required
     passthrough: PassthroughSettings = PassthroughSettings()  # /v1/vertex-ai/live
     limits: Limits = field(default_factory=Limits)  # general_settings.limits: durations, caps, backlogs, shutdown grace
+
+    @property
+    def transcription_alias(self) -> str | None:
+        """The alias `?intent=transcription` sessions get when they name no model: the first marked
+        `mode: realtime_transcription`, else the first whose model transcribes only."""
+        marked = [alias for alias, group in self.deployments.items() if group[0].mode == TRANSCRIPTION_MODE]
+        capable = [alias for alias, group in self.deployments.items() if group[0].profile.transcription_only]
+        return next(iter(marked + capable), None)
 
     @property
     def uses_emulator(self) -> bool:
@@ -208,6 +221,12 @@ def _deployment(entry: ModelEntry, defaults: DefaultVertexConfig, where: str) ->
         profile = profile_for(model_id).with_overrides(overrides)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: model_info: {exc}") from None
+    mode = entry.model_info.mode or "realtime"
+    if mode == TRANSCRIPTION_MODE and not profile.transcription_only:
+        raise ConfigError(
+            f"{where}: model_info.mode: {TRANSCRIPTION_MODE} needs a Gemini transcription model such as "
+            f"gemini-3.5-transcribe-live (or model_info.transcription_only: true for one livegate does not know)"
+        )
     if provider is Provider.GEMINI and not params.api_key:
         raise ConfigError(f"{where}: litellm_params.api_key: a Gemini API key is required for gemini/ models")
     # Vertex defaults apply to vertex_ai/ entries only: on an emulator entry a project selects the Vertex path.
@@ -231,6 +250,7 @@ def _deployment(entry: ModelEntry, defaults: DefaultVertexConfig, where: str) ->
         vertex_location=params.vertex_location or vertex.vertex_location,
         vertex_credentials=params.vertex_credentials or vertex.vertex_credentials,
         rest_fallback=entry.model_info.rest_fallback,
+        mode=mode,
     )
 
 

@@ -30,7 +30,6 @@ from gateway.upstream.dial import (
 )
 from schemas.limits import Limits
 from schemas.openai import Dialect, binary_frame_error, parse_client_event_tolerant
-from translators.client import ClientTranslator
 from translators.commands import (
     CloseClient,
     Command,
@@ -41,10 +40,10 @@ from translators.commands import (
 )
 from translators.errors import ClientProtocolError, SessionEnd
 from translators.ids import IdFactory
+from translators.pair import translators_for
 from translators.resume import Retry, adopt_deployment, at_turn_boundary, setup_for_profile
 from translators.session_config import SessionConfig
-from translators.state import SessionState, UpstreamPhase
-from translators.upstream import UpstreamTranslator
+from translators.state import SessionKind, SessionState, UpstreamPhase
 
 log = logging.getLogger("livegate.session")
 
@@ -65,6 +64,7 @@ class Session:
         ctx: UpstreamContext,
         dialect: Dialect,
         limits: Limits | None = None,
+        kind: SessionKind = SessionKind.REALTIME,
     ) -> None:
         self._client = channel  # the client's transport (WebSocket, …), already accepted
         self._limits = limits or Limits()  # caps on duration, idleness and backlogs
@@ -78,9 +78,9 @@ class Session:
             config=SessionConfig(model=deployment.alias),
             ids=IdFactory(),
             created_at=int(time.time()),
+            kind=kind,
         )
-        self.client = ClientTranslator(self.state)
-        self.upstream = UpstreamTranslator(self.state)
+        self.client, self.upstream = translators_for(self.state)
         self._to_client: asyncio.Queue[str | _Close] = asyncio.Queue()  # frames for the client, in order
         self._to_upstream: asyncio.Queue[bytes] = asyncio.Queue()  # frames for Gemini, in order
         self._link_task: asyncio.Task[None] | None = None  # the current upstream link's dial + read loop

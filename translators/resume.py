@@ -14,8 +14,9 @@ from schemas.profiles import ModelProfile, UserText
 from translators.commands import Command, ConnectUpstream
 from translators.history import history_message
 from translators.session_config import build_setup, upstream_is_text
-from translators.state import SessionState, UpstreamPhase
+from translators.state import SessionKind, SessionState, UpstreamPhase
 from translators.supersede import as_heard
+from translators.transcription_config import transcription_setup
 
 MAX_RESUME_ATTEMPTS = 3  # consecutive failed resumptions before the client is told
 BACKOFF_S = (0.0, 0.25, 1.0)  # wait before each resumption attempt
@@ -31,6 +32,9 @@ class Retry(enum.Enum):
 
 def connect(state: SessionState, history: list[dict[str, Any]], *, delay_s: float = 0.0) -> list[Command]:
     """Dial with the session's current setup; `history` items go first, before any other message."""
+    if state.kind is SessionKind.TRANSCRIPTION:  # nothing to restore: the new upstream just listens
+        state.phase, state.upstream_text = UpstreamPhase.CONNECTING, True
+        return [ConnectUpstream(transcription_setup(state.config, state.model_resource), delay_s)]
     message = history_message(as_heard(history, state), state.profile) if history else None
     initial_history = message is not None and state.profile.history_at_start_only
     setup = build_setup(state.config, state.profile, state.model_resource, initial_history=initial_history)
@@ -88,7 +92,7 @@ def setup_for_profile(
     state: SessionState, setup: dict[str, Any], profile: ModelProfile, model_resource: str
 ) -> dict[str, Any]:
     """The setup for a fallback deployment (seed 002): rebuilt when its model takes different input."""
-    if profile == state.profile:
+    if profile == state.profile or state.kind is SessionKind.TRANSCRIPTION:
         return setup
     rebuilt = build_setup(state.config, profile, model_resource, initial_history="historyConfig" in setup["setup"])
     rebuilt["setup"]["sessionResumption"] = setup["setup"].get("sessionResumption", {})

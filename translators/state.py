@@ -22,6 +22,13 @@ if TYPE_CHECKING:
 SESSION_LIFETIME_S = 3600  # what OpenAI's GA server reports in expires_at (§3.1); resumption keeps it
 
 
+class SessionKind(enum.Enum):
+    """What the OpenAI session is for, fixed at the handshake (OPENAI_REALTIME.md §1.1, §3.8)."""
+
+    REALTIME = "realtime"  # a conversation: responses, tools, items
+    TRANSCRIPTION = "transcription"  # `?intent=transcription`: input transcription only (translators/transcription.py)
+
+
 class UpstreamPhase(enum.Enum):
     """Where the Gemini connection is."""
 
@@ -41,6 +48,7 @@ class SessionState:
     config: SessionConfig  # the effective OpenAI session config
     ids: IdFactory  # id source for this session
     created_at: int  # unix seconds when the client connected (the gateway's clock, injected)
+    kind: SessionKind = SessionKind.REALTIME  # conversation or transcription-only, fixed at the handshake
     session_id: str = ""  # sess_… shown in session.created
     conversation_id: str = ""  # conv_… shown in responses
     conversation: Conversation = field(default_factory=Conversation)  # the items, in order

@@ -603,6 +603,8 @@ def _on_context_update(state: SessionState, message: ContextUpdateMessage) -> li
 
 def _new_input(state: SessionState) -> list[Action]:
     """Typed input (clientContent, realtime text): refused during a pending call (§3.4), else interrupts."""
+    if _config(state).profile.transcription_only:  # a transcription model only listens
+        raise GeminiProtocolError(reason=invalid_argument("text input is not supported for this model."))
     if state.phase is Phase.TOOL_CALL and state.script.abort_on_input_during_tool_call:
         raise GeminiProtocolError(code=1008, reason=OPERATION_ABORTED)
     return _interrupt(state)
@@ -650,6 +652,8 @@ def _speech_start(state: SessionState, offset_ms: float) -> list[Action]:
     state._speech = transcripts[n - 1] if n <= len(transcripts) else f"user speech {n}"
     state.speech_segments.append((offset_ms, None))
     words = replies.word_chunks(state._speech)
+    if words and _config(state).profile.transcription_only:  # live transcription: a running snapshot
+        return [Send(replies.interim_transcript_frame(words[0].strip()))]
     if not (_config(state).input_transcription and words):
         return []
     return [Send(replies.input_transcript_frame(words[0]))]
@@ -660,6 +664,8 @@ def _speech_end(state: SessionState, offset_ms: float) -> list[Action]:
     transcript, state._speech = state._speech or "", None
     start, _ = state.speech_segments[-1]
     state.speech_segments[-1] = (start, offset_ms)
+    if _config(state).profile.transcription_only:
+        return _transcribed(state, transcript, (offset_ms - start) / 1000)
     actions: list[Action] = []
     rest = "".join(replies.word_chunks(transcript)[1:])
     if _config(state).input_transcription and rest:
@@ -668,6 +674,18 @@ def _speech_end(state: SessionState, offset_ms: float) -> list[Action]:
         actions += _interrupt(state)
     state.history.append(Content(role="user", parts=[Part(text=transcript)]))
     return actions + _model_turn(state)
+
+
+def _transcribed(state: SessionState, transcript: str, seconds: float) -> list[Action]:
+    """A transcription model's utterance end: the whole snapshot, the final transcript (no `finished`), then
+    generationComplete with the utterance's usage; no model turn and no turnComplete (live-transcribe)."""
+    tokens = {"AUDIO": round(seconds * state.script.audio_tokens_per_second)}
+    usage = replies.usage(state.route.backend, tokens, replies.count_tokens(transcript), "TEXT")
+    return [
+        Send(replies.interim_transcript_frame(transcript)),
+        Send(replies.input_transcript_frame(transcript)),
+        Send(replies.generation_complete_frame(usage)),
+    ]
 
 
 # --- model turns --------------------------------------------------------------------------------------

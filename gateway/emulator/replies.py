@@ -138,8 +138,14 @@ def input_transcript_frame(text: str) -> dict[str, Any]:
     return _content(input_transcription=Transcription(text=text))
 
 
-def generation_complete_frame() -> dict[str, Any]:
-    return _content(generation_complete=True)
+def interim_transcript_frame(text: str) -> dict[str, Any]:
+    """A transcription model's running snapshot of the utterance so far (resent whole each time)."""
+    return _content(interim_input_transcription=Transcription(text=text))
+
+
+def generation_complete_frame(usage_metadata: UsageMetadata | None = None) -> dict[str, Any]:
+    content = ServerContent(generation_complete=True)
+    return ServerMessage(server_content=content, usage_metadata=usage_metadata).to_wire()
 
 
 def turn_complete_frame(usage_metadata: UsageMetadata | None = None) -> dict[str, Any]:

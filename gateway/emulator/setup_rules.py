@@ -132,8 +132,11 @@ def _resolve_model(model: str, route: Route) -> tuple[str, ModelProfile]:
 
 
 def _check_modalities(modalities: Sequence[str], profile: ModelProfile) -> str:
-    # §3.1: exactly one modality; TEXT only on the half-cascade models (profile.text_output).
+    # §3.1: exactly one modality; TEXT only on the half-cascade models (profile.text_output); transcription
+    # models answer in text only (live-transcribe page: response_modalities=["TEXT"]).
     allowed = {"AUDIO"} | ({"TEXT"} if profile.text_output else set())
+    if profile.transcription_only:
+        allowed = {"TEXT"}
     if len(modalities) != 1 or modalities[0] not in allowed:
         raise GeminiProtocolError(reason=_MODALITIES_REFUSED.format(", ".join(modalities)))
     return modalities[0]
@@ -173,6 +176,8 @@ def _check_voice(generation: GenerationConfig) -> None:
 def check_tools(tools: list[Tool], profile: ModelProfile) -> None:
     """§3.1 tools, §5.1: code execution and URL context refused on audio models; declarations checked."""
     names: set[str] = set()
+    if tools and profile.transcription_only:  # live-transcribe: speech-to-text only, no function calling
+        raise GeminiProtocolError(reason=invalid_argument("tools are not supported for this model."))
     for tool in tools:
         if tool.code_execution is not None and not profile.text_output:
             raise GeminiProtocolError(reason="Code Execution tool is not supported for this model")

@@ -19,7 +19,6 @@ from typing import Any
 
 from schemas.gemini import FunctionDeclaration, Tool
 
-
 _RESULT_IN_WORDS = re.compile(r"^\[[\w.:-]+ returned\] ")
 
 

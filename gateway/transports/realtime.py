@@ -15,9 +15,11 @@ from gateway.transports.channel import WebSocketChannel
 from gateway.transports.handshake import chosen_subprotocol, dialect_of, presented_key
 from gateway.upstream.dial import UpstreamContext
 from schemas.openai import Dialect
+from schemas.profiles import ModelProfile
 from translators.commands import SendClient
 from translators.emit import Emitter
 from translators.ids import IdFactory
+from translators.state import SessionKind
 
 log = logging.getLogger("livegate.realtime")
 
@@ -35,6 +37,14 @@ async def _reject(websocket: WebSocket, dialect: Dialect, code: str | None, mess
     await websocket.close(close, f"invalid_request_error.{code}" if code else "invalid_request_error")
 
 
+def session_kind(transcription: bool, profile: ModelProfile) -> SessionKind | None:
+    """A transcription model serves transcription sessions only, whatever the URL says; `?intent=transcription`
+    on another model is refused (None): a conversational model answers every turn it hears."""
+    if profile.transcription_only:
+        return SessionKind.TRANSCRIPTION
+    return None if transcription else SessionKind.REALTIME
+
+
 async def realtime(websocket: WebSocket) -> None:
     config: GatewayConfig = websocket.app.state.config
     gate: KeyGate = websocket.app.state.gate
@@ -50,9 +60,12 @@ async def realtime(websocket: WebSocket) -> None:
         else:
             await _reject(websocket, dialect, "invalid_api_key", "Incorrect API key provided.", AUTH_CLOSE)
         return
-    alias = websocket.query_params.get("model")
+    transcription = websocket.query_params.get("intent") == "transcription"
+    alias = websocket.query_params.get("model") or (config.transcription_alias if transcription else None)
     if not alias:
         message = "Missing required parameter: 'model'. Connect to /v1/realtime?model=<alias>."
+        if transcription:
+            message = "No transcription model is configured (model_info.mode: realtime_transcription)."
         await _reject(websocket, dialect, "missing_model", message, REQUEST_CLOSE)
         return
     deployments = config.deployments.get(alias)
@@ -61,13 +74,18 @@ async def realtime(websocket: WebSocket) -> None:
         message = f"Invalid model: '{alias}'. This gateway serves: {known}."
         await _reject(websocket, dialect, "invalid_model", message, REQUEST_CLOSE)
         return
+    kind = session_kind(transcription, deployments[0].profile)
+    if kind is None:
+        message = f"Invalid model for a transcription session: '{alias}' is not a transcription model."
+        await _reject(websocket, dialect, "invalid_model", message, REQUEST_CLOSE)
+        return
     counter: SessionCounter = websocket.app.state.sessions
     refusal = counter.try_acquire(key)
     if refusal is not None:
         await _reject(websocket, dialect, "rate_limit_exceeded", refusal, TRY_LATER_CLOSE)
         return
     ctx: UpstreamContext = websocket.app.state.upstream
-    session = Session(WebSocketChannel(websocket), deployments, ctx, dialect, websocket.app.state.limits)
+    session = Session(WebSocketChannel(websocket), deployments, ctx, dialect, websocket.app.state.limits, kind)
     live: set[Session] = websocket.app.state.live_sessions
     live.add(session)
     try:
