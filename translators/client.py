@@ -17,7 +17,7 @@ from translators.commands import CloseClient, Command, SendUpstream
 from translators.context_update import context_update
 from translators.errors import ClientProtocolError, SessionEnd
 from translators.history import as_turns, realtime_text
-from translators.items import output_item, server_item
+from translators.items import message_item, output_item
 from translators.response import Response
 from translators.response_params import response_options
 from translators.resume import connect, ready_to_switch, reconnect
@@ -191,10 +191,14 @@ class ClientTranslator:
     def _on_conversation_item_create(self, event: dict[str, Any]) -> list[Command]:
         state = self.state
         kind = event["item"].get("type")
-        item = (
-            output_item(event["item"], state) if kind == "function_call_output" else server_item(event["item"], state)
-        )
+        blobs: list[dict[str, Any]] = []
+        if kind == "function_call_output":
+            item = output_item(event["item"], state)
+        else:
+            item, blobs = message_item(event["item"], state)
         previous = state.conversation.insert(item, event.get("previous_item_id"))
+        if blobs:
+            state.media[item["id"]] = blobs
         if kind == "function_call_output":
             take_output(state, item)
         else:
@@ -213,6 +217,7 @@ class ClientTranslator:
         item_id = event["item_id"]
         self._existing_item(item_id, "item_delete_invalid_item_id", "deleting")
         self.state.conversation.delete(item_id)
+        self.state.media.pop(item_id, None)
         if item_id in self.state.unsent_items:
             self.state.unsent_items.remove(item_id)
         return list(self.state.emit("conversation.item.deleted", {"item_id": item_id}))
@@ -300,7 +305,7 @@ class ClientTranslator:
             return out + self._send({"realtimeInput": {"activityEnd": {}}})
         if realtime:
             return out + self._realtime_text_trigger(history, items, note if instructions else [])
-        turns = as_turns((note if instructions else []) + items)
+        turns = as_turns((note if instructions else []) + items, state.media)
         state.turn_items = [item["id"] for item in items]
         state.turn_history = list(turns)
         state.unsent_items.clear()
@@ -323,10 +328,19 @@ class ClientTranslator:
         """3.x models: new user text as realtime text; before the first connect, older items are history."""
         state = self.state
         text = realtime_text(note + items)
+        frames = [  # images go as video frames just before the words (Live API: JPEG/PNG frames)
+            {"realtimeInput": {"video": blob}}
+            for item in items
+            for blob in state.media.get(item["id"], ())
+            if blob["mimeType"].startswith("image/")
+        ]
         state.unsent_items.clear()
         state.turn_items = [item["id"] for item in items]
         state.turn_trigger = {"realtimeInput": {"text": text}}
-        return self._connect(history) + self._send(state.turn_trigger)
+        out = self._connect(history)
+        for frame in frames:
+            out += self._send(frame)
+        return out + self._send(state.turn_trigger)
 
     def _tool_response(self) -> dict[str, Any]:
         """Outputs go back to Gemini together; held mic audio follows them (see `_send_trigger`)."""

@@ -35,7 +35,7 @@ def connect(state: SessionState, history: list[dict[str, Any]], *, delay_s: floa
     if state.kind is SessionKind.TRANSCRIPTION:  # nothing to restore: the new upstream just listens
         state.phase, state.upstream_text = UpstreamPhase.CONNECTING, True
         return [ConnectUpstream(transcription_setup(state.config, state.model_resource), delay_s)]
-    message = history_message(as_heard(history, state), state.profile) if history else None
+    message = history_message(as_heard(history, state), state.profile, state.media) if history else None
     initial_history = message is not None and state.profile.history_at_start_only
     setup = build_setup(state.config, state.profile, state.model_resource, initial_history=initial_history)
     if state.resumption_handle:

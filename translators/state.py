@@ -56,6 +56,7 @@ class SessionState:
     upstream_text: bool = False  # the setup asked for TEXT (else AUDIO + output transcription)
     pending_upstream: list[dict[str, Any]] = field(default_factory=list)  # queued until setupComplete
     unsent_items: list[str] = field(default_factory=list)  # conversation items Gemini has not seen
+    media: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # item id → its image/audio blobs
     response: Response | None = None  # the response being streamed to the client, if any
     user_turn: UserTurn | None = None  # the latest user audio turn (speaking, or awaiting its transcript)
     input_ms: float = 0.0  # input audio received this session, in ms: the clock of audio_start/end_ms

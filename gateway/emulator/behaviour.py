@@ -64,6 +64,7 @@ GO_AWAY_EXPIRED = truncate_reason(
     "once the session duration expired"
 )
 GO_AWAY_CLOSE_CODE = 1008
+_INLINE_IMAGES = frozenset({"image/jpeg", "image/png"})  # images Live takes (JPEG frames; PNG per Firebase)
 
 
 class Phase(Enum):
@@ -265,6 +266,7 @@ class SessionState:
         self.audio_seconds = 0.0  # duration of the PCM part of it, billed as AUDIO prompt tokens
         self.audio_ms = 0.0  # PCM audio time received on this connection (speech_segments' clock)
         self.video_frames = 0  # realtime video/image frames received
+        self.frames_unanswered = 0  # of them, frames since the model last answered (it mentions them)
         self.vad: Vad | None = None  # automatic activity detection (None: manual, §3.3)
         self.activity_open = False  # between activityStart and activityEnd (manual VAD, §3.3)
         self.spoken_turns = 0  # user speech segments so far (numbers the placeholder transcripts)
@@ -479,6 +481,8 @@ def _on_client_content(state: SessionState, message: ClientContentMessage) -> li
     for turn in content.turns or []:
         if turn.role not in (None, "user", "model"):
             raise GeminiProtocolError(reason="Please use a valid role: user, model.")
+        _check_inline(turn)
+        state.audio_seconds += replies.inline_media(turn)[1] / 1000  # given audio is billed like streamed audio
     actions = _new_input(state)
     state.history.extend(content.turns or [])
     if not content.turn_complete:
@@ -487,6 +491,14 @@ def _on_client_content(state: SessionState, message: ClientContentMessage) -> li
         state.phase = Phase.LIVE
         return actions
     return actions + _model_turn(state)
+
+
+def _check_inline(turn: Content) -> None:
+    """Inline data in a turn: images (JPEG/PNG) and PCM audio (§3.3 formats); anything else is refused."""
+    for part in turn.parts:
+        mime = (part.inline_data.mime_type or "") if part.inline_data is not None else None
+        if mime is not None and mime not in _INLINE_IMAGES and not mime.startswith("audio/pcm"):
+            raise GeminiProtocolError(reason=invalid_argument(f'unsupported inline data mime type "{mime}".'))
 
 
 def _on_realtime_input(state: SessionState, message: RealtimeInputMessage) -> list[Action]:
@@ -546,6 +558,7 @@ def _take_video(state: SessionState, blob: Blob, where: str) -> None:
     if not mime.startswith("image/"):  # §3.3: frames are JPEG/PNG images
         raise GeminiProtocolError(reason=invalid_argument(f'unsupported mime type "{mime}" in {where}.'))
     state.video_frames += 1
+    state.frames_unanswered += 1
 
 
 def _on_tool_response(state: SessionState, message: ToolResponseMessage) -> list[Action]:
@@ -699,11 +712,12 @@ def _pending_user_text(history: list[Content]) -> str:
 
 
 def _prompt_tokens(state: SessionState) -> dict[str, int]:
-    # §7: every turn re-bills the whole context (system instruction, history, audio so far).
+    # §7: every turn re-bills the whole context (system instruction, history, audio so far, images, frames).
     system = state.system_instruction.text() if state.system_instruction else ""
     text = replies.count_tokens(system) + sum(replies.content_tokens(turn) for turn in state.history)
     audio = round(state.audio_seconds * state.script.audio_tokens_per_second)
-    return {"TEXT": text, "AUDIO": audio}
+    images = sum(replies.inline_media(turn)[0] for turn in state.history) * replies.IMAGE_TOKENS
+    return {"TEXT": text, "AUDIO": audio, "IMAGE": images, "VIDEO": state.video_frames * replies.IMAGE_TOKENS}
 
 
 def _is_user_text(content: Content) -> bool:
@@ -750,7 +764,11 @@ def _model_turn(state: SessionState) -> list[Action]:
     declaration = match_declaration(state.tools, user_text) if state.script.tool_calls and user_text else None
     if declaration is not None:
         return actions + _call_function(state, turn, declaration, user_text)
-    return actions + _reply(state, turn, replies.reply_text(user_text))
+    last = state.history[-1] if state.history and state.history[-1].role in (None, "user") else None
+    images, audio_ms = replies.inline_media(last) if last is not None else (0, 0)
+    note = replies.media_note(images + state.frames_unanswered, audio_ms)
+    state.frames_unanswered = 0
+    return actions + _reply(state, turn, replies.reply_text((user_text + note).strip()))
 
 
 def _function_answers(history: list[Content]) -> list[FunctionResponse]:
