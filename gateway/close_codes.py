@@ -111,8 +111,16 @@ def should_retry(code: int | None, reason: str) -> Retry:
     return Retry.RESUME if code is None or code in _RESUMABLE else Retry.NO
 
 
-def redial_policy(detail: str, ever_ready: bool) -> Retry:
-    """A failed redial: a refused handle is replayed without it; before any setupComplete, nothing is."""
+def redial_policy(detail: str, ever_ready: bool, close: ClientClose | None = None, resuming: bool = False) -> Retry:
+    """A failed redial: a refused handle is replayed without it; before any setupComplete, nothing is.
+
+    A resumption refused as an invalid argument (1007) is a refused handle too: reported for Gemini 3.8
+    sessions resumed after their deadline (discuss.ai.google.dev, unconfirmed by Google's docs), and a
+    replay costs one connection at worst. A fresh setup refused that way is final.
+    """
     if "session not found" in detail:
         return Retry.REPLAY
-    return Retry.RESUME if ever_ready else Retry.NO
+    invalid = close is UPSTREAM_TO_CLIENT[CloseCode.INVALID_DATA]
+    if invalid and resuming:
+        return Retry.REPLAY
+    return Retry.RESUME if ever_ready and not invalid else Retry.NO

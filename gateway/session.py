@@ -35,6 +35,7 @@ from translators.commands import (
     Command,
     ConnectUpstream,
     PrepareUpstream,
+    RequestWakeup,
     SendClient,
     SendUpstream,
 )
@@ -94,6 +95,7 @@ class Session:
         self._last_frame = 0.0  # loop time of the client's last frame (idle timeout)
         self._last_upstream = 0.0  # loop time of Gemini's last frame (stall detection)
         self._draining = False  # the server is shutting down: close at the next turn boundary
+        self._wakeups: list[asyncio.TimerHandle] = []  # translators' RequestWakeup timers, cancelled at the end
 
     async def run(self) -> None:
         writer = asyncio.create_task(self._client_writer())
@@ -164,6 +166,13 @@ class Session:
                 self._to_client.put_nowait(_Close(command.code, command.reason))
             elif isinstance(command, PrepareUpstream) and self._spare is None:
                 self._spare = asyncio.create_task(dial_spare(self._deployments[0], self._ctx))
+            elif isinstance(command, RequestWakeup):
+                loop = asyncio.get_running_loop()
+                self._wakeups.append(loop.call_later(command.delay_s, self._wakeup, command.token))
+
+    def _wakeup(self, token: int) -> None:
+        if not self._closing:
+            self._execute(self.upstream.wakeup(token))
 
     def _overflow(self) -> None:
         """The client reads too slowly: drop what it has not read and end the session (bounded memory)."""
@@ -220,7 +229,9 @@ class Session:
         except asyncio.CancelledError:
             raise
         except UpstreamUnavailable as exc:
-            self._lost(exc.close, exc.detail, close_codes.redial_policy(exc.detail, self.state.ever_ready))
+            resuming = bool(command.setup["setup"].get("sessionResumption", {}).get("handle"))
+            retry = close_codes.redial_policy(exc.detail, self.state.ever_ready, exc.close, resuming)
+            self._lost(exc.close, exc.detail, retry)
         except Exception:  # our own bug: never leave the client hanging, never forward the text
             log.exception("upstream pump failed for %s", self.state.session_id)
             self._fail(close_codes.UNKNOWN, "internal gateway error")
@@ -301,6 +312,8 @@ class Session:
 
     async def _shutdown(self, writer: asyncio.Task[None]) -> None:
         self._closing = True
+        for timer in self._wakeups:
+            timer.cancel()
         if self._spare is not None:  # a socket dialled for a switch that never came
             spare, self._spare = self._spare, None
             with contextlib.suppress(Exception):

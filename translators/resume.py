@@ -11,7 +11,7 @@ import enum
 from typing import Any
 
 from schemas.profiles import ModelProfile, UserText
-from translators.commands import Command, ConnectUpstream
+from translators.commands import Command, ConnectUpstream, RequestWakeup
 from translators.history import history_message
 from translators.session_config import build_setup, upstream_is_text
 from translators.state import SessionKind, SessionState, UpstreamPhase
@@ -38,13 +38,17 @@ def connect(state: SessionState, history: list[dict[str, Any]], *, delay_s: floa
     message = history_message(as_heard(history, state), state.profile, state.media) if history else None
     initial_history = message is not None and state.profile.history_at_start_only
     setup = build_setup(state.config, state.profile, state.model_resource, initial_history=initial_history)
+    out: list[Command] = [ConnectUpstream(setup, delay_s)]
     if state.resumption_handle:
         setup["setup"]["sessionResumption"] = {"handle": state.resumption_handle}
+    elif state.profile.fresh_session_after_s is not None:  # a new Gemini session: its age starts now
+        state.session_epoch += 1
+        out.append(RequestWakeup(delay_s + state.profile.fresh_session_after_s, state.session_epoch))
     state.phase = UpstreamPhase.CONNECTING
     state.upstream_text = upstream_is_text(state.config, state.profile)
     if message is not None:
         state.pending_upstream.insert(0, message)
-    return [ConnectUpstream(setup, delay_s)]
+    return out
 
 
 def reconnect(state: SessionState, *, delay_s: float = 0.0) -> list[Command]:

@@ -81,6 +81,8 @@ class SessionState:
     resumption_handle: str | None = None  # latest resumable handle from sessionResumptionUpdate
     context_update_in_flight: bool = False  # a contextUpdate went out and no turn has completed since
     context_update_refused: bool = False  # Gemini refused a contextUpdate: setup changes reconnect instead
+    session_epoch: int = 0  # fresh Gemini sessions started (no handle): the token of their wakeup
+    fresh_session_due: bool = False  # the Gemini session reached profile.fresh_session_after_s: replay soon
     emit: Emitter = field(init=False)  # event builder for the client's dialect
 
     def __post_init__(self) -> None:

@@ -48,6 +48,9 @@ class TranscriptionUpstream:
                 out += self._base.feed({key: value}) + switch_when_quiet(self.state)
         return out
 
+    def wakeup(self, token: int) -> list[Command]:
+        return self._base.wakeup(token)
+
     def upstream_failed(self, error_type: str, code: str, message: str, close_code: int) -> list[Command]:
         return self._base.upstream_failed(error_type, code, message, close_code)
 

@@ -13,7 +13,7 @@ from schemas.profiles import UserText
 from translators.commands import CloseClient, Command, PrepareUpstream, SendUpstream
 from translators.context_update import refused
 from translators.response import Mode, Response
-from translators.resume import BACKOFF_S, MAX_RESUME_ATTEMPTS, Retry, ready_to_switch, reconnect
+from translators.resume import BACKOFF_S, MAX_RESUME_ATTEMPTS, Retry, at_turn_boundary, ready_to_switch, reconnect
 from translators.state import SessionState, UpstreamPhase
 from translators.tools import Call, CallStatus, arguments_json
 from translators.turns import UserPhase, UserTurn
@@ -108,6 +108,15 @@ class UpstreamTranslator:
                 call.status = CallStatus.CANCELLED
         state.tool_outputs = []
         return []
+
+    def wakeup(self, token: int) -> list[Command]:
+        """The Gemini session `token` reached `profile.fresh_session_after_s`: at the next turn boundary the
+        gateway starts a fresh one, replaying the conversation, before the model's fixed deadline ends it
+        (reported for 3.8 at 58:00; a spare socket is dialled meanwhile)."""
+        if token != self.state.session_epoch:
+            return []  # a session that has been replaced already
+        self.state.fresh_session_due = True
+        return [PrepareUpstream(), *self._at_boundary()]
 
     # ---- lifecycle -----------------------------------------------------------------------------
     def _on_setup_complete(self, body: dict[str, Any]) -> list[Command]:
@@ -292,6 +301,9 @@ class UpstreamTranslator:
     def _at_boundary(self) -> list[Command]:
         """A reconnect that waited for the turn to end (reconfiguration, goAway) happens now."""
         state = self.state
+        if state.fresh_session_due and at_turn_boundary(state):
+            state.fresh_session_due, state.resumption_handle = False, None  # a new session: replayed, no handle
+            return reconnect(state)
         if state.reconnect_pending and ready_to_switch(state):
             return reconnect(state)
         return []

@@ -64,6 +64,8 @@ GO_AWAY_EXPIRED = truncate_reason(
     "once the session duration expired"
 )
 GO_AWAY_CLOSE_CODE = 1008
+# The close at a session's deadline ([FIELD] google/adk-python#4140, kazunori279/adk-streaming-guide#11).
+DEADLINE_EXPIRED = "Deadline expired before operation could complete."
 _INLINE_IMAGES = frozenset({"image/jpeg", "image/png"})  # images Live takes (JPEG frames; PNG per Firebase)
 
 
@@ -187,6 +189,7 @@ class Snapshot:
     audio_seconds: float = 0.0
     spoken_turns: int = 0
     saved_at: float = 0.0
+    started_at: float = 0.0  # when the Gemini session began (its deadline counts from here)
 
 
 class ResumptionStore:
@@ -201,12 +204,17 @@ class ResumptionStore:
         self._clock = clock
         self._snapshots: dict[str, Snapshot] = {}  # handle → state when it was issued
 
-    def save(self, history: list[Content], audio_seconds: float = 0.0, spoken_turns: int = 0) -> str:
+    def now(self) -> float:
+        return self._clock()
+
+    def save(
+        self, history: list[Content], audio_seconds: float = 0.0, spoken_turns: int = 0, started_at: float = 0.0
+    ) -> str:
         now = self._clock()
         if self.ttl_s is not None:  # forget expired handles
             self._snapshots = {h: s for h, s in self._snapshots.items() if now - s.saved_at <= self.ttl_s}
         handle = f"emulator-{uuid.uuid4().hex}"
-        self._snapshots[handle] = Snapshot(tuple(history), audio_seconds, spoken_turns, now)
+        self._snapshots[handle] = Snapshot(tuple(history), audio_seconds, spoken_turns, now, started_at)
         return handle
 
     def load(self, handle: str) -> Snapshot | None:
@@ -261,6 +269,7 @@ class SessionState:
         self.system_instruction: Content | None = None  # from setup, replaced by contextUpdate
         self.tools: list[Tool] = []  # from setup, replaced by contextUpdate
         self.resumed_handle: str | None = None  # the handle this session was resumed from
+        self.started_at = self.store.now()  # when the Gemini session began; a resumption keeps the original
         # user input
         self.audio_bytes = 0  # realtime audio received (any format)
         self.audio_seconds = 0.0  # duration of the PCM part of it, billed as AUDIO prompt tokens
@@ -358,7 +367,7 @@ def commit(state: SessionState, action: Action) -> list[Action]:
 
 
 def on_timer(state: SessionState, name: str) -> list[Action]:
-    """A `Timer` ran out: "go_away" sends the goAway, "go_away_expired" closes the connection (§5)."""
+    """A `Timer` ran out: "go_away" sends the goAway, "go_away_expired" and "deadline" close the connection (§5)."""
     if state.phase is Phase.CLOSED:
         return []
     if name == "go_away":
@@ -366,6 +375,9 @@ def on_timer(state: SessionState, name: str) -> list[Action]:
     if name == "go_away_expired":
         state.phase = Phase.CLOSED
         return [Close(GO_AWAY_CLOSE_CODE, GO_AWAY_EXPIRED)]
+    if name == "deadline":
+        state.phase = Phase.CLOSED
+        return [Close(1011, DEADLINE_EXPIRED)]
     raise ValueError(f"unknown timer {name!r}")
 
 
@@ -432,9 +444,13 @@ def _on_setup(state: SessionState, message: SetupMessage) -> list[Action]:
         snapshot = state.store.load(config.resume_handle)
         if snapshot is None:  # §5.1: a stale or invalid handle
             raise GeminiProtocolError(code=1008, reason=SESSION_NOT_FOUND)
+        deadline = state.script.session_deadline_s
+        if deadline is not None and state.store.now() - snapshot.started_at >= deadline:
+            raise GeminiProtocolError(reason=INVALID_ARGUMENT)  # a session past its deadline cannot resume
         state.history = list(snapshot.history)
         state.audio_seconds = snapshot.audio_seconds
         state.spoken_turns = snapshot.spoken_turns
+        state.started_at = snapshot.started_at
         state.resumed_handle = config.resume_handle
     state.config = config
     state.system_instruction = setup.system_instruction
@@ -462,6 +478,9 @@ def _on_setup(state: SessionState, message: SetupMessage) -> list[Action]:
     script = state.script
     if script.go_away_after_s is not None and script.applies_to(state.connection_index):
         actions.append(Timer(script.go_away_after_s, "go_away"))
+    if script.session_deadline_s is not None:
+        left = script.session_deadline_s - (state.store.now() - state.started_at)
+        actions.append(Timer(max(left, 0.0), "deadline"))
     return actions
 
 
@@ -880,7 +899,7 @@ def _end_turn(state: SessionState, turn: ModelTurn) -> list[Action]:
     config, script = _config(state), state.script
     follow: list[Action] = []
     if config.resumable and not state.turns:
-        handle = state.store.save(state.history, state.audio_seconds, state.spoken_turns)
+        handle = state.store.save(state.history, state.audio_seconds, state.spoken_turns, state.started_at)
         last = state.client_messages - 1 if config.transparent else None
         follow.append(Send(replies.resumption_frame(handle, last)))
     if (

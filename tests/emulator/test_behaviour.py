@@ -5,18 +5,23 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import orjson
 import pytest
 
 from gateway.emulator.behaviour import (
     API_KEY_INVALID,
+    DEADLINE_EXPIRED,
     TRANSITIONS,
     Close,
     Phase,
     ResumptionStore,
     SessionState,
+    Timer,
     on_open,
+    on_timer,
     receive,
 )
+from gateway.emulator.script import Script
 
 from .helpers import AUDIO_MODEL, LIVE_31, LIVE_38, TEXT_MODEL, VERTEX_PREFIX
 from .pure import DEV, VERTEX, closed_with, feed, sent, started, user
@@ -235,3 +240,22 @@ def test_recording_can_be_turned_off() -> None:
     actions = receive(state, b'{"setup": {"model": "models/nope"}}')
     assert closed_with(actions)[0] == 1008
     assert state.messages == [] and state.setup == {"model": "models/nope"}
+
+
+def test_session_deadline_closes_and_refuses_a_late_resumption() -> None:
+    """Script.session_deadline_s: the connection closes 1011 "Deadline expired…" at the session's age; a
+    resumption keeps the original start, and one past the deadline is refused with 1007."""
+    now = [100.0]
+    store = ResumptionStore(clock=lambda: now[0])
+    script = Script(session_deadline_s=60.0)
+    first = SessionState(DEV, script=script, store=store)
+    actions = receive(first, orjson.dumps({"setup": {"model": f"models/{AUDIO_MODEL}", "sessionResumption": {}}}))
+    assert Timer(60.0, "deadline") in actions
+    handle = sent(feed(first, user("hi")))[-1]["sessionResumptionUpdate"]["newHandle"]
+    assert on_timer(first, "deadline") == [Close(1011, DEADLINE_EXPIRED)]
+    now[0] = 130.0
+    second = SessionState(DEV, script=script, store=store)
+    setup = {"setup": {"model": f"models/{AUDIO_MODEL}", "sessionResumption": {"handle": handle}}}
+    assert Timer(30.0, "deadline") in receive(second, orjson.dumps(setup))
+    now[0] = 161.0
+    assert closed_with(feed(SessionState(DEV, script=script, store=store), setup))[0] == 1007
