@@ -19,7 +19,8 @@ from translators.errors import ClientProtocolError, SessionEnd
 from translators.history import as_turns, realtime_text
 from translators.items import message_item, output_item
 from translators.response import Response
-from translators.response_params import response_options
+from translators.response_input import input_items, input_messages, instruction_note
+from translators.response_params import ResponseOptions, response_options
 from translators.resume import connect, ready_to_switch, reconnect
 from translators.session_config import SessionConfig, build_setup
 from translators.state import SessionState, UpstreamPhase
@@ -269,7 +270,7 @@ class ClientTranslator:
                 "Per-response instructions can only go with a text turn on Gemini (not after audio or tool output).",
                 param="response.instructions",
             )
-        trigger = self._trigger(options.instructions)
+        trigger = self._trigger(options.instructions) if options.input is None else self._input_trigger(options)
         response = Response(state, options.mode, in_conversation=options.in_conversation, metadata=options.metadata)
         state.response = response
         return response.created() + trigger
@@ -288,7 +289,7 @@ class ClientTranslator:
         if state.tool_outputs:
             return self._send(self._tool_response()) + self.release_held_audio()
         items = as_heard([item for item in map(state.conversation.get, state.unsent_items) if item], state)
-        note = [{"type": "message", "role": "system", "content": [{"type": "input_text", "text": instructions}]}]
+        note = instruction_note(instructions)
         realtime = not state.activity_open and state.profile.user_text is UserText.REALTIME_TEXT
         history, items = self._split_history(items) if realtime else ([], items)
         if realtime and not realtime_text(items):
@@ -304,14 +305,34 @@ class ClientTranslator:
             state.activity_open = False  # manual turns: the end of the user's activity starts the reply
             return out + self._send({"realtimeInput": {"activityEnd": {}}})
         if realtime:
-            return out + self._realtime_text_trigger(history, items, note if instructions else [])
-        turns = as_turns((note if instructions else []) + items, state.media)
+            return out + self._realtime_text_trigger(history, items, note)
+        turns = as_turns(note + items, state.media)
         state.turn_items = [item["id"] for item in items]
         state.turn_history = list(turns)
         state.unsent_items.clear()
         trigger = {"clientContent": {"turns": turns, "turnComplete": True} if turns else {"turnComplete": True}}
         state.turn_trigger = trigger
         return out + self._send(trigger)
+
+    def _input_trigger(self, options: ResponseOptions) -> list[Command]:
+        """response.input: the given items are the turn (translators/response_input.py); pending calls are
+        answered first as for any new turn; the conversation's unsent items wait for a default response."""
+        state = self.state
+        if state.tool_outputs or state.activity_open:
+            raise ClientProtocolError(
+                "invalid_value",
+                "Answer the pending function outputs or audio first (response.create without input).",
+                param="response.input",
+            )
+        items, media = input_items(options.input or [], state)
+        messages = input_messages(items, instruction_note(options.instructions), state, media)
+        superseded = supersede_pending(state)
+        out = [*self._send(superseded), *self.release_held_audio()] if superseded is not None else []
+        for message in messages:
+            out += self._send(message)
+        state.turn_items, state.turn_trigger = [], messages[-1]
+        state.turn_history = list((messages[-1].get("clientContent") or {}).get("turns", ()))
+        return out
 
     def _split_history(self, items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """3.x models before the first connect: the items before the trailing user text are history."""

@@ -25,6 +25,7 @@ class ResponseOptions:
     in_conversation: bool
     metadata: dict[str, Any] | None
     instructions: str
+    input: list[dict[str, Any]] | None = None  # response.input: the items this response answers
 
 
 def _fixed(params: dict[str, Any], state: SessionState, shape: Dialect) -> dict[str, tuple[Any, Any]]:
@@ -65,13 +66,10 @@ def response_options(params: dict[str, Any], state: SessionState, shape: Dialect
                 "change it with session.update instead.",
                 param=path,
             )
-    for unsupported in ("input", "prompt"):
-        if params.get(unsupported):
-            raise ClientProtocolError(
-                "invalid_value",
-                f"'response.{unsupported}' is not available through this gateway.",
-                param=f"response.{unsupported}",
-            )
+    if params.get("prompt"):
+        raise ClientProtocolError(
+            "invalid_value", "'response.prompt' is not available through this gateway.", param="response.prompt"
+        )
     conversation = params.get("conversation", "auto")
     if conversation not in ("auto", "none"):
         raise ClientProtocolError(
@@ -85,4 +83,5 @@ def response_options(params: dict[str, Any], state: SessionState, shape: Dialect
             "This session was started with text output; switch it to audio with session.update first.",
             param="response.output_modalities" if shape is Dialect.GA else "response.modalities",
         )
-    return ResponseOptions(mode, conversation == "auto", params.get("metadata"), params.get("instructions") or "")
+    instructions = params.get("instructions") or ""
+    return ResponseOptions(mode, conversation == "auto", params.get("metadata"), instructions, params.get("input"))
