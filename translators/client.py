@@ -146,7 +146,8 @@ class ClientTranslator:
         return out + self._send(message)
 
     def _hold(self, message: dict[str, Any], ms: float) -> list[Command]:
-        """Gemini aborts a session that hears audio during a pending call (GEMINI_LIVE.md §3.4): hold it."""
+        """Audio during a pending call: 2.5 aborts the session (GEMINI_LIVE.md §3.4, field reports), 3.8 cancels
+        a BLOCKING call on new input (its migration guide): hold it until the outputs went out."""
         state = self.state
         if state.held_ms + ms > MAX_HELD_MS:
             raise ClientProtocolError(

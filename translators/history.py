@@ -1,10 +1,11 @@
 """The conversation as Gemini hears it: items as turns, initial history, and text for 3.x models.
 
 GEMINI_LIVE.md §3.2: 2.x models take `clientContent` turns any time (`turnComplete: false` appends
-without a reply); 3.x models take them only as initial history (`historyConfig`), and mid-session user
-text as `realtimeInput.text`. Gemini turns have no system role, so system text goes as a labelled user
-turn; audio items go as their transcript, or as the audio itself when the client gave it (with images, as
-`inlineData` parts: translators/media.py).
+without a reply), and so does gemini-3.8-live ("for the entire session lifecycle with explicit roles", its
+model page); 3.1 takes them only as initial history (`historyConfig`), and mid-session user text as
+`realtimeInput.text` (schemas/profiles.py `user_text`). Gemini turns have no system role, so system text
+goes as a labelled user turn; audio items go as their transcript, or as the audio itself when the client
+gave it (with images, as `inlineData` parts: translators/media.py).
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """(Re)connecting the upstream: the first setup, reconfiguration, and resumption after a drop.
 
-GEMINI_LIVE.md §3.1 sessionResumption, §3.5 (all config but the model may change on resume), §9.9. With
-a resumption handle Gemini restores the conversation; without one, what Gemini had heard is replayed as
-history so the new connection knows the conversation all the same.
+GEMINI_LIVE.md §3.1 sessionResumption, §9.9; all config but the model may change on resume (Google's
+forum answer on mid-session config changes; instructions and tools change in place where a model takes
+`contextUpdate`: translators/context_update.py). With a resumption handle Gemini restores the conversation;
+without one (refused, or a session past its lifetime), what Gemini had heard is replayed as history so the
+new connection knows the conversation all the same.
 """
 
 from __future__ import annotations

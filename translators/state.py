@@ -96,7 +96,8 @@ class SessionState:
 
     @property
     def calls_pending(self) -> bool:
-        """Gemini waits for function outputs: it must hear nothing else first (GEMINI_LIVE.md §3.4)."""
+        """Gemini waits for function outputs: it must hear nothing else first (GEMINI_LIVE.md §3.4); a new
+        user turn answers them first (translators/supersede.py)."""
         return any(call.status.value == "pending" for call in self.calls.values()) or bool(self.tool_outputs)
 
     def take_held_audio(self) -> list[dict[str, Any]]:
