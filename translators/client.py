@@ -116,7 +116,7 @@ class ClientTranslator:
     def _on_transcription_session_update(self, event: dict[str, Any]) -> list[Command]:
         raise ClientProtocolError(
             "invalid_value",
-            "Transcription-only sessions are not available through this gateway yet.",
+            "This is a conversation session: for transcription only, connect with ?intent=transcription.",
             param="type",
         )
 
