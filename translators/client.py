@@ -16,10 +16,11 @@ from translators.audio import InputDecoder, law_of, pcm_ms
 from translators.commands import CloseClient, Command, SendUpstream
 from translators.context_update import context_update
 from translators.errors import ClientProtocolError, SessionEnd
-from translators.history import as_turns, realtime_text
+from translators.history import as_turns, realtime_text, split_history
 from translators.items import message_item, output_item
+from translators.media import video_frames
 from translators.response import Response
-from translators.response_input import input_items, input_messages, instruction_note
+from translators.response_input import input_turn, instruction_note
 from translators.response_params import ResponseOptions, response_options
 from translators.resume import connect, ready_to_switch, reconnect
 from translators.session_config import SessionConfig, build_setup
@@ -292,7 +293,7 @@ class ClientTranslator:
         items = as_heard([item for item in map(state.conversation.get, state.unsent_items) if item], state)
         note = instruction_note(instructions)
         realtime = not state.activity_open and state.profile.user_text is UserText.REALTIME_TEXT
-        history, items = self._split_history(items) if realtime else ([], items)
+        history, items = split_history(items) if realtime and state.phase is UpstreamPhase.IDLE else ([], items)
         if realtime and not realtime_text(items):
             raise ClientProtocolError(
                 "missing_input",
@@ -300,8 +301,7 @@ class ClientTranslator:
                 "or audio before response.create.",
             )
         state.turn_history = []
-        superseded = supersede_pending(state)  # a new turn while calls are pending: answered first (issue #13)
-        out = [*self._send(superseded), *self.release_held_audio()] if superseded is not None else []
+        out = self._answer_pending()
         if state.activity_open:
             state.activity_open = False  # manual turns: the end of the user's activity starts the reply
             return out + self._send({"realtimeInput": {"activityEnd": {}}})
@@ -316,33 +316,17 @@ class ClientTranslator:
         return out + self._send(trigger)
 
     def _input_trigger(self, options: ResponseOptions) -> list[Command]:
-        """response.input: the given items are the turn (translators/response_input.py); pending calls are
-        answered first as for any new turn; the conversation's unsent items wait for a default response."""
-        state = self.state
-        if state.tool_outputs or state.activity_open:
-            raise ClientProtocolError(
-                "invalid_value",
-                "Answer the pending function outputs or audio first (response.create without input).",
-                param="response.input",
-            )
-        items, media = input_items(options.input or [], state)
-        messages = input_messages(items, instruction_note(options.instructions), state, media)
-        superseded = supersede_pending(state)
-        out = [*self._send(superseded), *self.release_held_audio()] if superseded is not None else []
+        """response.input: the given items are the turn (translators/response_input.py)."""
+        messages = input_turn(self.state, options.input or [], options.instructions)  # checked before any change
+        out = self._answer_pending()
         for message in messages:
             out += self._send(message)
-        state.turn_items, state.turn_trigger = [], messages[-1]
-        state.turn_history = list((messages[-1].get("clientContent") or {}).get("turns", ()))
         return out
 
-    def _split_history(self, items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """3.x models before the first connect: the items before the trailing user text are history."""
-        if self.state.phase is not UpstreamPhase.IDLE:
-            return [], items
-        start = len(items)
-        while start and items[start - 1].get("role") == "user":
-            start -= 1
-        return items[:start], items[start:]
+    def _answer_pending(self) -> list[Command]:
+        """A new turn while calls are pending: the calls are answered first (translators/supersede.py)."""
+        superseded = supersede_pending(self.state)
+        return [*self._send(superseded), *self.release_held_audio()] if superseded is not None else []
 
     def _realtime_text_trigger(
         self, history: list[dict[str, Any]], items: list[dict[str, Any]], note: list[dict[str, Any]]
@@ -350,12 +334,7 @@ class ClientTranslator:
         """3.x models: new user text as realtime text; before the first connect, older items are history."""
         state = self.state
         text = realtime_text(note + items)
-        frames = [  # images go as video frames just before the words (Live API: JPEG/PNG frames)
-            {"realtimeInput": {"video": blob}}
-            for item in items
-            for blob in state.media.get(item["id"], ())
-            if blob["mimeType"].startswith("image/")
-        ]
+        frames = video_frames(items, state.media)  # images go as frames just before the words
         state.unsent_items.clear()
         state.turn_items = [item["id"] for item in items]
         state.turn_trigger = {"realtimeInput": {"text": text}}

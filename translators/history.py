@@ -87,6 +87,14 @@ def history_message(
     return {"clientContent": {"turns": turns, "turnComplete": profile.history_at_start_only}}
 
 
+def split_history(items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """3.x models before the first connect: the items before the trailing user messages are history."""
+    start = len(items)
+    while start and items[start - 1].get("role") == "user":
+        start -= 1
+    return items[:start], items[start:]
+
+
 def realtime_text(items: Iterable[dict[str, Any]]) -> str:
     """New items as one realtime text (3.x mid-session); non-user items are labelled, as an approximation."""
     lines = []

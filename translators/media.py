@@ -78,6 +78,16 @@ def _decoded_size(data: str, param: str) -> int:
         raise ClientProtocolError("invalid_value", "Invalid base64 data.", param=param) from None
 
 
+def video_frames(items: list[dict[str, Any]], media: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The items' images as `realtimeInput.video` frames (3.x mid-session: Live takes JPEG/PNG frames)."""
+    return [
+        {"realtimeInput": {"video": blob}}
+        for item in items
+        for blob in media.get(str(item.get("id")), ())
+        if blob["mimeType"].startswith("image/")
+    ]
+
+
 def inline_parts(item_id: str, media: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """The item's images and audio as Gemini `inlineData` parts, in content order."""
     return [{"inlineData": blob} for blob in media.get(item_id, ())]

@@ -17,6 +17,7 @@ from schemas.profiles import UserText
 from translators.errors import ClientProtocolError
 from translators.history import as_turns, realtime_text
 from translators.items import message_item
+from translators.media import video_frames
 from translators.state import SessionState
 
 Item = dict[str, Any]
@@ -54,6 +55,22 @@ def input_items(entries: list[dict[str, Any]], state: SessionState) -> tuple[lis
     return [_in_words(item, state) if item.get("type") != "message" else item for item in items], media
 
 
+def input_turn(state: SessionState, entries: list[dict[str, Any]], instructions: str) -> list[Item]:
+    """The messages that make Gemini answer `entries`, checked; the turn is recorded as the one in flight.
+    The conversation's unsent items wait for a default response."""
+    if state.tool_outputs or state.activity_open:
+        raise ClientProtocolError(
+            "invalid_value",
+            "Answer the pending function outputs or audio first (response.create without input).",
+            param="response.input",
+        )
+    items, media = input_items(entries, state)
+    messages = input_messages(items, instruction_note(instructions), state, media)
+    state.turn_items, state.turn_trigger = [], messages[-1]
+    state.turn_history = list((messages[-1].get("clientContent") or {}).get("turns", ()))
+    return messages
+
+
 def instruction_note(instructions: str) -> list[Item]:
     """Per-response instructions as the labelled system item that travels with the turn (none: [])."""
     content = [{"type": "input_text", "text": instructions}]
@@ -73,13 +90,7 @@ def input_messages(
         raise ClientProtocolError(
             "missing_input", "This model answers words: response.input needs some text.", param="response.input"
         )
-    frames = [
-        {"realtimeInput": {"video": blob}}
-        for item in items
-        for blob in everything.get(str(item.get("id")), ())
-        if blob["mimeType"].startswith("image/")
-    ]
-    return [*frames, {"realtimeInput": {"text": text}}]
+    return [*video_frames(items, everything), {"realtimeInput": {"text": text}}]
 
 
 def _inline(entry: Item, state: SessionState, where: str, media: dict[str, list[Item]]) -> Item:

@@ -175,3 +175,12 @@ def test_a_config_change_reconnects_between_utterances_and_a_loss_closes_the_utt
     assert types(out)[-1] == "conversation.item.input_audio_transcription.completed"
     (setup,) = setups(out)
     assert "sessionResumption" not in setup["setup"] and upstream(out) == []
+
+
+def test_g711_input_is_decoded_in_transcription_sessions() -> None:
+    """Beta pcmu input: the audio reaches Gemini as pcm16 8 kHz, like in a conversation."""
+    play = transcribing(Dialect.BETA)
+    play.send({"type": "transcription_session.update", "session": {"input_audio_format": "g711_ulaw"}})
+    play.send({"type": "input_audio_buffer.append", "audio": "/////w=="})
+    (audio,) = upstream(play.connect())
+    assert audio["realtimeInput"]["audio"]["mimeType"] == "audio/pcm;rate=8000"
