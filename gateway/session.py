@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from gateway import close_codes
 from gateway.config import Deployment
 from gateway.transports.channel import ClientChannel, ClientGone
+from gateway.upstream.backoff import jittered
 from gateway.upstream.dial import (
     LiveSocket,
     UpstreamContext,
@@ -39,12 +40,13 @@ from translators.commands import (
     SendClient,
     SendUpstream,
 )
+from translators.context import SessionKind
 from translators.errors import ClientProtocolError, SessionEnd
 from translators.ids import IdFactory
 from translators.pair import translators_for
 from translators.resume import Retry, adopt_deployment, at_turn_boundary, setup_for_profile
 from translators.session_config import SessionConfig
-from translators.state import SessionKind, SessionState, UpstreamPhase
+from translators.state import SessionState, UpstreamPhase
 
 log = logging.getLogger("livegate.session")
 
@@ -224,7 +226,7 @@ class Session:
     async def _upstream_main(self, command: ConnectUpstream, generation: int) -> None:
         try:
             if command.delay_s:
-                await asyncio.sleep(command.delay_s)
+                await asyncio.sleep(jittered(command.delay_s))  # full jitter: no lock-step redials
             await self._upstream_link(command.setup, generation)
         except asyncio.CancelledError:
             raise

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Any
 
 
 class UserText(Enum):
@@ -73,17 +72,6 @@ class ModelProfile:
     # Start a fresh Gemini session (the conversation replayed) at the first turn boundary after this many
     # seconds of one Gemini session; None: never. For a model whose sessions end at a fixed age.
     fresh_session_after_s: float | None = None
-
-    def with_overrides(self, overrides: dict[str, Any]) -> ModelProfile:
-        """A copy with per-alias `model_info` overrides applied (unknown keys are ignored by the caller)."""
-        fields = dict(overrides)
-        if "user_text" in fields and isinstance(fields["user_text"], str):
-            fields["user_text"] = UserText(fields["user_text"])
-        if "thinking" in fields and isinstance(fields["thinking"], str):
-            fields["thinking"] = Thinking(fields["thinking"])
-        if "tool_behavior" in fields and isinstance(fields["tool_behavior"], str):
-            fields["tool_behavior"] = ToolBehavior(fields["tool_behavior"])
-        return replace(self, **fields)
 
 
 PROFILE_FIELDS = frozenset(ModelProfile.__dataclass_fields__) - {"backends"}

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from translators.client import ClientTranslator
-from translators.state import SessionKind, SessionState
+from translators.context import SessionKind
+from translators.state import SessionState
 from translators.transcription import TranscriptionClient
 from translators.transcription_upstream import TranscriptionUpstream
 from translators.upstream import UpstreamTranslator

@@ -14,14 +14,17 @@ from typing import Any
 
 from schemas.profiles import ModelProfile, UserText
 from translators.commands import Command, ConnectUpstream, RequestWakeup
+from translators.context import SessionKind
 from translators.history import history_message
 from translators.session_config import build_setup, upstream_is_text
-from translators.state import SessionKind, SessionState, UpstreamPhase
+from translators.state import SessionState, UpstreamPhase
 from translators.supersede import as_heard
 from translators.transcription_config import transcription_setup
 
 MAX_RESUME_ATTEMPTS = 3  # consecutive failed resumptions before the client is told
-BACKOFF_S = (0.0, 0.25, 1.0)  # wait before each resumption attempt
+# The most to wait before each resumption attempt; the gateway waits a uniform draw below it (full jitter),
+# so even the first attempt is spread when Gemini drops every session at once.
+BACKOFF_S = (0.25, 0.5, 1.0)
 
 
 class Retry(enum.Enum):

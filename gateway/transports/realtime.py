@@ -9,6 +9,7 @@ from starlette.websockets import WebSocket
 
 from gateway.accounts.admission import SessionCounter
 from gateway.accounts.auth import KeyGate
+from gateway.close_codes import HandshakeRefusal
 from gateway.config import GatewayConfig
 from gateway.session import Session
 from gateway.transports.channel import WebSocketChannel
@@ -17,24 +18,20 @@ from gateway.upstream.dial import UpstreamContext
 from schemas.openai import Dialect
 from schemas.profiles import ModelProfile
 from translators.commands import SendClient
+from translators.context import SessionKind
 from translators.emit import Emitter
 from translators.ids import IdFactory
-from translators.state import SessionKind
 
 log = logging.getLogger("livegate.realtime")
 
-# Handshake failures, as the real server reports them (OPENAI_REALTIME.md §1.1, §1.2, §4.2).
-AUTH_CLOSE = 3000
-REQUEST_CLOSE = 4000
-TRY_LATER_CLOSE = 1013  # RFC 6455: try again later (a concurrency cap)
 
-
-async def _reject(websocket: WebSocket, dialect: Dialect, code: str | None, message: str, close: int) -> None:
+async def _reject(websocket: WebSocket, dialect: Dialect, refusal: HandshakeRefusal, **values: str) -> None:
     """An `error` event, then the close: the upgrade itself has already succeeded (§1.2)."""
-    for command in Emitter(dialect, IdFactory()).error(code, message):
+    refused = refusal.value
+    for command in Emitter(dialect, IdFactory()).error(refused.error_code, refused.text(**values)):
         if isinstance(command, SendClient):
             await websocket.send_json(command.event)
-    await websocket.close(close, f"invalid_request_error.{code}" if code else "invalid_request_error")
+    await websocket.close(refused.close_code, refused.reason)
 
 
 def session_kind(transcription: bool, profile: ModelProfile) -> SessionKind | None:
@@ -54,35 +51,27 @@ async def realtime(websocket: WebSocket) -> None:
 
     key = presented_key(websocket.headers, subprotocols)
     if not gate.allows(key):
-        if key is None:
-            message = "Missing bearer or basic authentication in header."
-            await _reject(websocket, dialect, None, message, AUTH_CLOSE)
-        else:
-            await _reject(websocket, dialect, "invalid_api_key", "Incorrect API key provided.", AUTH_CLOSE)
+        await _reject(websocket, dialect, HandshakeRefusal.MISSING_KEY if key is None else HandshakeRefusal.INVALID_KEY)
         return
     transcription = websocket.query_params.get("intent") == "transcription"
     alias = websocket.query_params.get("model") or (config.transcription_alias if transcription else None)
     if not alias:
-        message = "Missing required parameter: 'model'. Connect to /v1/realtime?model=<alias>."
-        if transcription:
-            message = "No transcription model is configured (model_info.mode: realtime_transcription)."
-        await _reject(websocket, dialect, "missing_model", message, REQUEST_CLOSE)
+        missing = HandshakeRefusal.NO_TRANSCRIPTION_MODEL if transcription else HandshakeRefusal.MISSING_MODEL
+        await _reject(websocket, dialect, missing)
         return
     deployments = config.deployments.get(alias)
     if not deployments:
         known = ", ".join(sorted(config.deployments))
-        message = f"Invalid model: '{alias}'. This gateway serves: {known}."
-        await _reject(websocket, dialect, "invalid_model", message, REQUEST_CLOSE)
+        await _reject(websocket, dialect, HandshakeRefusal.INVALID_MODEL, alias=alias, known=known)
         return
     kind = session_kind(transcription, deployments[0].profile)
     if kind is None:
-        message = f"Invalid model for a transcription session: '{alias}' is not a transcription model."
-        await _reject(websocket, dialect, "invalid_model", message, REQUEST_CLOSE)
+        await _reject(websocket, dialect, HandshakeRefusal.NOT_TRANSCRIPTION_MODEL, alias=alias)
         return
     counter: SessionCounter = websocket.app.state.sessions
     refusal = counter.try_acquire(key)
     if refusal is not None:
-        await _reject(websocket, dialect, "rate_limit_exceeded", refusal, TRY_LATER_CLOSE)
+        await _reject(websocket, dialect, HandshakeRefusal.OVER_CAPACITY, detail=refusal)
         return
     ctx: UpstreamContext = websocket.app.state.upstream
     session = Session(WebSocketChannel(websocket), deployments, ctx, dialect, websocket.app.state.limits, kind)

@@ -19,10 +19,11 @@ from translators.commands import (
     SendClient,
     SendUpstream,
 )
+from translators.context import SessionKind
 from translators.ids import IdFactory
 from translators.pair import translators_for
 from translators.session_config import SessionConfig
-from translators.state import SessionKind, SessionState
+from translators.state import SessionState
 
 _ID = re.compile(r"^(event|item|resp|sess|conv|call)_[0-9A-Za-z]+$")
 

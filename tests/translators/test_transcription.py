@@ -8,8 +8,8 @@ import pytest
 
 from schemas.openai import Dialect
 from tests.translators.harness import Playbook, events, setups, types, upstream
+from translators.context import SessionKind
 from translators.resume import Retry
-from translators.state import SessionKind
 
 MODEL = "gemini-3.5-transcribe-live"
 AUDIO = "AAAA" * 1600  # 100 ms of pcm16 24 kHz (4800 bytes)
