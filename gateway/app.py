@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
 from gateway.accounts.admission import SessionCounter
@@ -17,6 +18,7 @@ from gateway.config import GatewayConfig
 from gateway.ops.health import health, models
 from gateway.ops.logs import redact_server_logs
 from gateway.sweeper import sweep_sessions
+from gateway.transports.channel import TransportAbort
 from gateway.transports.passthrough import vertex_live
 from gateway.transports.realtime import realtime
 from gateway.upstream.dial import UpstreamContext
@@ -74,6 +76,7 @@ def create_app(
             Route("/health", health),
             Route("/v1/models", models),
         ],
+        middleware=[Middleware(TransportAbort)],  # a client that takes nothing can be dropped (issue #16 item 8)
         lifespan=lifespan,
     )
     app.state.config = config

@@ -7,6 +7,7 @@ and returns the commands to carry out. Setup is deferred until the first content
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +18,7 @@ from translators.commands import CloseClient, Command, SendUpstream
 from translators.context_update import context_update
 from translators.errors import ClientProtocolError, SessionEnd
 from translators.history import as_turns, realtime_text, split_history
-from translators.items import message_item, output_item
+from translators.items import check_room, message_item, output_item
 from translators.media import video_frames
 from translators.response import Response
 from translators.response_input import input_turn, instruction_note
@@ -88,11 +89,12 @@ class ClientTranslator:
         return connect(self.state, history or [])
 
     def _send(self, message: dict[str, Any]) -> list[Command]:
-        """To Gemini now if setupComplete was seen, else queued behind the setup."""
+        """To Gemini now if setupComplete was seen, else queued behind the setup (counted: the gateway caps it)."""
         out = self._connect()
         if self.state.phase is UpstreamPhase.READY:
             return [*out, SendUpstream(message)]
         self.state.pending_upstream.append(message)
+        self.state.pending_bytes += _weight(message)
         return out
 
     # ---- session -------------------------------------------------------------------------------
@@ -128,11 +130,13 @@ class ClientTranslator:
     def _on_input_audio_buffer_append(self, event: dict[str, Any]) -> list[Command]:
         state = self.state
         audio = event["audio"]
+        if not audio:  # no samples: nothing to forward, and no empty manual activity (Gemini would not reply)
+            return []
         ms = pcm_ms(audio, state.config.input_format)
         state.input_ms += ms
         state.buffer_ms += ms
         out: list[Command] = []
-        if state.config.manual_turns and not state.activity_open:
+        if state.manual_activity() and not state.activity_open:
             state.activity_open = True  # manual turns bracket the user's audio (GEMINI_LIVE.md §9.5)
             out = self._send({"realtimeInput": {"activityStart": {}}})
         decoder = state.input_decoder
@@ -174,7 +178,7 @@ class ClientTranslator:
             turn = state.user_turn = UserTurn(state, int(state.input_ms - state.buffer_ms))
         state.buffer_ms = 0.0
         out: list[Command] = list(turn.commit(int(state.input_ms), detected=False))
-        if not state.config.manual_turns:
+        if not state.manual_activity():
             out += self._send({"realtimeInput": {"audioStreamEnd": True}})  # flush Gemini's VAD now
         return out
 
@@ -199,6 +203,7 @@ class ClientTranslator:
             item = output_item(event["item"], state)
         else:
             item, blobs = message_item(event["item"], state)
+        check_room(state, item, sum(len(blob["data"]) for blob in blobs))
         previous = state.conversation.insert(item, event.get("previous_item_id"))
         if blobs:
             state.media[item["id"]] = blobs
@@ -304,7 +309,7 @@ class ClientTranslator:
         out = self._answer_pending()
         if state.activity_open:
             state.activity_open = False  # manual turns: the end of the user's activity starts the reply
-            return out + self._send({"realtimeInput": {"activityEnd": {}}})
+            return out + self._activity_items(items) + self._send({"realtimeInput": {"activityEnd": {}}})
         if realtime:
             return out + self._realtime_text_trigger(history, items, note)
         turns = as_turns(note + items, state.media)
@@ -314,6 +319,22 @@ class ClientTranslator:
         trigger = {"clientContent": {"turns": turns, "turnComplete": True} if turns else {"turnComplete": True}}
         state.turn_trigger = trigger
         return out + self._send(trigger)
+
+    def _activity_items(self, items: list[dict[str, Any]]) -> list[Command]:
+        """Items added during the user's activity join it, before its end starts the reply (issue #16 item 12):
+        2.x as appended turns (`turnComplete: false` adds without a reply), 3.x as realtime text in the activity."""
+        state = self.state
+        if not items:
+            return []
+        state.unsent_items.clear()
+        if state.profile.user_text is UserText.CLIENT_CONTENT:
+            turns = as_turns(items, state.media)
+            return self._send({"clientContent": {"turns": turns, "turnComplete": False}}) if turns else []
+        out: list[Command] = []
+        for frame in video_frames(items, state.media):
+            out += self._send(frame)
+        text = realtime_text(items)
+        return out + self._send({"realtimeInput": {"text": text}}) if text else out
 
     def _input_trigger(self, options: ResponseOptions) -> list[Command]:
         """response.input: the given items are the turn (translators/response_input.py)."""
@@ -363,6 +384,14 @@ class ClientTranslator:
         state.response = None
         state.drain_turns += 1  # Gemini's turn goes on; drop the rest of it (GEMINI_LIVE.md §9.3)
         return list(response.finish("cancelled", "client_cancelled"))
+
+
+def _weight(message: dict[str, Any]) -> int:
+    """About the bytes a queued message will take on the wire: audio by its base64, the rest (rare) as JSON."""
+    audio = (message.get("realtimeInput") or {}).get("audio")
+    if audio is not None:
+        return len(audio["data"]) + 64
+    return len(json.dumps(message))
 
 
 def _setup_changed(state: SessionState, before: SessionConfig) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.profiles import UserText
+from translators.conversation import item_bytes
 from translators.errors import ClientProtocolError
 from translators.media import audio_blob, image_blob
 from translators.state import SessionState
@@ -111,3 +112,20 @@ def answer(state: SessionState, item: dict[str, Any]) -> dict[str, Any]:
     if call.gemini_id is not None:
         answer["id"] = call.gemini_id
     return answer
+
+
+def check_room(state: SessionState, item: dict[str, Any], media_bytes: int = 0) -> None:
+    """A client item that would grow the conversation past its cap is refused (issue #16 item 13); the
+    session goes on, and deleting items makes room. Items Gemini's answers add are never refused. The images
+    and audio kept beside the items (`state.media`, `media_bytes` for this item's) count too."""
+    conversation, cap = state.conversation, state.max_conversation_bytes
+    kept = sum(len(blob["data"]) for blobs in state.media.values() for blob in blobs)
+    size = item_bytes(item) + media_bytes + kept
+    if conversation.size + size > cap:
+        raise ClientProtocolError(
+            "conversation_too_large",
+            f"This item would bring the session's conversation to {conversation.size + size} bytes, over its "
+            f"limit of {cap} (general_settings.limits.max_conversation_bytes). Delete items with "
+            "conversation.item.delete, or start a new session.",
+            param="item",
+        )

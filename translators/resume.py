@@ -39,6 +39,7 @@ def connect(state: SessionState, history: list[dict[str, Any]], *, delay_s: floa
     """Dial with the session's current setup; `history` items go first, before any other message."""
     if state.kind is SessionKind.TRANSCRIPTION:  # nothing to restore: the new upstream just listens
         state.phase, state.upstream_text = UpstreamPhase.CONNECTING, True
+        state.link_manual = state.config.manual_turns
         return [ConnectUpstream(transcription_setup(state.config, state.model_resource), delay_s)]
     message = history_message(as_heard(history, state), state.profile, state.media) if history else None
     initial_history = message is not None and state.profile.history_at_start_only
@@ -51,6 +52,7 @@ def connect(state: SessionState, history: list[dict[str, Any]], *, delay_s: floa
         out.append(RequestWakeup(delay_s + state.profile.fresh_session_after_s, state.session_epoch))
     state.phase = UpstreamPhase.CONNECTING
     state.upstream_text = upstream_is_text(state.config, state.profile)
+    state.link_manual = state.config.manual_turns  # what this setup asks of Gemini's VAD
     if message is not None:
         state.pending_upstream.insert(0, message)
     return out

@@ -92,7 +92,7 @@ class TranscriptionUpstream:
         """speech_started for a new utterance (server VAD); in manual mode the client's commit makes the item."""
         state = self.state
         turn = state.user_turn
-        if state.config.manual_turns or (turn is not None and turn.phase is not UserPhase.TRANSCRIBED):
+        if state.manual_activity() or (turn is not None and turn.phase is not UserPhase.TRANSCRIBED):
             return []
         state.user_turn = UserTurn(state, int(state.input_ms))
         return state.user_turn.speech_started()
