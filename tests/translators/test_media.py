@@ -124,3 +124,16 @@ def test_a_replay_keeps_the_media_and_a_deleted_item_drops_it() -> None:
     item_id = play.state.conversation.items()[0]["id"]
     assert types(play.send({"type": "conversation.item.delete", "item_id": item_id})) == ["conversation.item.deleted"]
     assert play.state.media == {}
+
+
+def test_item_media_counts_against_the_conversation_cap() -> None:
+    """The audio an item carries counts toward max_conversation_bytes; deleting the item frees it."""
+    play = session(NATIVE_25)
+    play.state.max_conversation_bytes = 4 * 6400
+    first = create({"type": "input_audio", "audio": AUDIO * 2})
+    assert types(play.send(first)) == ["conversation.item.added", "conversation.item.done"]
+    (error,) = events(play.send(create({"type": "input_audio", "audio": AUDIO * 2})))
+    assert error["error"]["code"] == "conversation_too_large"
+    item_id = play.state.conversation.items()[0]["id"]
+    play.send({"type": "conversation.item.delete", "item_id": item_id})
+    assert types(play.send(create({"type": "input_audio", "audio": AUDIO * 2})))[0] == "conversation.item.added"
