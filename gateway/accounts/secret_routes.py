@@ -108,6 +108,9 @@ def _alias(config: GatewayConfig, requested: Any, param: str) -> str:
         known = ", ".join(sorted(config.deployments))
         message = f"Invalid model: '{alias}'. This gateway serves: {known}."
         raise MintError(400, ErrorBody(message=message, param=param, code="invalid_model"))
+    if config.deployments[alias][0].profile.transcription_only:
+        message = f"Model '{alias}' serves transcription sessions only; client secrets are for realtime sessions."
+        raise MintError(400, ErrorBody(message=message, param=param, code="invalid_model"))
     return alias
 
 

@@ -18,7 +18,9 @@ from gateway.transports.channel import WebSocketChannel
 from gateway.transports.handshake import chosen_subprotocol, dialect_of, presented_key
 from gateway.upstream.dial import UpstreamContext
 from schemas.openai import Dialect
+from schemas.profiles import ModelProfile
 from translators.commands import SendClient
+from translators.context import SessionKind
 from translators.emit import Emitter
 from translators.errors import ClientProtocolError
 from translators.ids import IdFactory
@@ -35,6 +37,14 @@ async def _reject(websocket: WebSocket, dialect: Dialect, refusal: HandshakeRefu
     await websocket.close(refused.close_code, refused.reason)
 
 
+def session_kind(transcription: bool, profile: ModelProfile) -> SessionKind | None:
+    """A transcription model serves transcription sessions only, whatever the URL says; `?intent=transcription`
+    on another model is refused (None): a conversational model answers every turn it hears."""
+    if profile.transcription_only:
+        return SessionKind.TRANSCRIPTION
+    return None if transcription else SessionKind.REALTIME
+
+
 async def realtime(websocket: WebSocket) -> None:
     config: GatewayConfig = websocket.app.state.config
     credentials: Credentials = websocket.app.state.credentials
@@ -47,20 +57,27 @@ async def realtime(websocket: WebSocket) -> None:
         await _reject(websocket, dialect, principal)
         return
     grant = principal.grant
+    transcription = websocket.query_params.get("intent") == "transcription"
     alias = websocket.query_params.get("model") or (grant.alias if grant else None)
+    alias = alias or (config.transcription_alias if transcription else None)
     if grant is not None and alias != grant.alias:  # ?model= may be left out with a secret, never changed
         await _reject(websocket, dialect, HandshakeRefusal.SECRET_OTHER_MODEL, minted=grant.alias, alias=str(alias))
         return
     if not alias:
-        await _reject(websocket, dialect, HandshakeRefusal.MISSING_MODEL)
+        missing = HandshakeRefusal.NO_TRANSCRIPTION_MODEL if transcription else HandshakeRefusal.MISSING_MODEL
+        await _reject(websocket, dialect, missing)
         return
     deployments = config.deployments.get(alias)
     if not deployments:
         known = ", ".join(sorted(config.deployments))
         await _reject(websocket, dialect, HandshakeRefusal.INVALID_MODEL, alias=alias, known=known)
         return
-    try:
-        preset = grant_preset(grant) if grant is not None else None
+    kind = session_kind(transcription, deployments[0].profile)
+    if kind is None:
+        await _reject(websocket, dialect, HandshakeRefusal.NOT_TRANSCRIPTION_MODEL, alias=alias)
+        return
+    try:  # a secret's session is a conversation's (mint refuses transcription-only aliases)
+        preset = grant_preset(grant) if grant is not None and kind is SessionKind.REALTIME else None
     except ClientProtocolError as exc:  # minted by a replica whose checks differ from ours
         await _reject(websocket, dialect, HandshakeRefusal.SECRET_SESSION, detail=exc.message)
         return
@@ -70,7 +87,8 @@ async def realtime(websocket: WebSocket) -> None:
         await _reject(websocket, dialect, HandshakeRefusal.OVER_CAPACITY, detail=refusal)
         return
     ctx: UpstreamContext = websocket.app.state.upstream
-    session = Session(WebSocketChannel(websocket), deployments, ctx, dialect, websocket.app.state.limits, preset)
+    limits = websocket.app.state.limits
+    session = Session(WebSocketChannel(websocket), deployments, ctx, dialect, limits, kind, preset)
     live: set[Session] = websocket.app.state.live_sessions
     live.add(session)
     try:

@@ -96,7 +96,11 @@ async def _opening(
     websocket: WebSocket, config: GatewayConfig, principal: Principal, translator: SimpleTranslator
 ) -> tuple[str, SessionConfig, list[dict[str, Any]]] | None:
     """Read until the first usable message: the alias, the preset session and the OpenAI events to start with."""
-    aliases = {alias: deployments[0].model_id for alias, deployments in config.deployments.items()}
+    aliases = {  # conversations only: a transcription-only model answers nothing
+        alias: deployments[0].model_id
+        for alias, deployments in config.deployments.items()
+        if not deployments[0].profile.transcription_only
+    }
     grant = principal.grant
     while True:
         raw = await _read(websocket)
@@ -149,7 +153,7 @@ async def simple_ws(websocket: WebSocket) -> None:
         alias, preset, events = opening
         channel = SimpleChannel(websocket, translator, events)
         deployments = state.config.deployments[alias]
-        session = Session(channel, deployments, state.upstream, Dialect.GA, state.limits, preset)
+        session = Session(channel, deployments, state.upstream, Dialect.GA, state.limits, preset=preset)
         state.live_sessions.add(session)
         try:
             await session.run()

@@ -34,6 +34,8 @@ async def console_options(request: Request) -> JSONResponse:
     gate: KeyGate = request.app.state.gate
     aliases = []
     for alias, deployments in config.deployments.items():
+        if deployments[0].profile.transcription_only:  # the console holds conversations
+            continue
         price = price_for(deployments[0].model_id)
         aliases.append({"id": alias, "price": asdict(price) if price else None})
     voices = sorted(OPENAI_TO_GEMINI_VOICE) + sorted(GEMINI_VOICES)

@@ -177,6 +177,7 @@ async def test_beta_sessions_create(gateway: LiveGateway) -> None:
         ({"expires_after": {"seconds": 7201}}, "expires_after.seconds", "integer_above_max_value"),
         ({"expires_after": {"anchor": "now"}}, "expires_after.anchor", "invalid_value"),
         ({"session": {"type": "realtime", "model": "gpt-realtime"}}, "session.model", "invalid_model"),
+        ({"session": {"type": "realtime", "model": "gemini-transcribe"}}, "session.model", "invalid_model"),
         ({"session": {"type": "realtime", "bogus": 1}}, "session.bogus", "unknown_parameter"),
         ({"session": {"type": "realtime", "audio": {"output": {"voice": "nobody"}}}}, "session.audio.output.voice", ""),
         ({"session": {"type": "transcription"}}, "session.type", "invalid_value"),
