@@ -1,5 +1,5 @@
-"""The Starlette app: routes from each room (transports, ops), and the lifespan that owns the built-in emulator,
-the Google token sources and the session sweeper."""
+"""The Starlette app: routes from each room (transports, accounts, ops), and the lifespan that owns the database
+and spend queue, the built-in emulator, the Google token sources and the session sweeper."""
 
 from __future__ import annotations
 
@@ -9,13 +9,17 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
-from gateway.accounts.admission import SessionCounter
-from gateway.accounts.auth import KeyGate
+from gateway.accounts import admin
+from gateway.accounts.counters import Counters
+from gateway.accounts.origins import OriginGate
+from gateway.accounts.services import account_services
 from gateway.config import GatewayConfig
-from gateway.ops.health import health, models
+from gateway.ops.health import health, liveliness, models, readiness
 from gateway.ops.logs import redact_server_logs
+from gateway.ops.metrics import Metrics, metrics_endpoint
 from gateway.sweeper import sweep_sessions
 from gateway.transports.passthrough import vertex_live
 from gateway.transports.realtime import realtime
@@ -40,11 +44,16 @@ async def _builtin_emulator(config: GatewayConfig) -> AsyncIterator[str | None]:
 
 
 def create_app(
-    config: GatewayConfig, limits: Limits | None = None, *, google_auth: GoogleAuth | None = None
+    config: GatewayConfig,
+    limits: Limits | None = None,
+    *,
+    google_auth: GoogleAuth | None = None,
+    counters: Counters | None = None,
 ) -> Starlette:
     """The gateway for one validated config; starts the built-in emulator if an alias uses it.
 
-    `google_auth` replaces the Google token sources (tests inject a clock or stand-in ADC).
+    `google_auth` replaces the Google token sources (tests inject a clock or stand-in ADC); `counters` the
+    in-process admission counters (a shared store for several processes).
     """
     redact_server_logs()
     limits = limits or config.limits
@@ -54,9 +63,13 @@ def create_app(
         auth = google_auth or GoogleAuth()  # one token cache for every session (gateway/upstream/google_auth.py)
         app.state.google_auth = auth
         try:
-            async with _builtin_emulator(config) as emulator_url:
-                app.state.emulator_url = emulator_url
-                app.state.upstream = UpstreamContext(emulator_url=emulator_url, token_for=auth.token_for)
+            async with account_services(config, limits, counters) as services, _builtin_emulator(config) as emulator:
+                log.info(services.describe())
+                app.state.database, app.state.accounts = services.database, services.accounts
+                app.state.spend_store, app.state.spend_queue = services.spend_store, services.queue
+                app.state.metrics.watch_spend_queue(lambda: services.queue.pending, lambda: services.queue.dropped)
+                app.state.emulator_url = emulator
+                app.state.upstream = UpstreamContext(emulator_url=emulator, token_for=auth.token_for)
                 sweeper = asyncio.create_task(sweep_sessions(app.state.live_sessions, app.state.limits))
                 try:
                     yield
@@ -65,6 +78,7 @@ def create_app(
         finally:
             auth.close()
 
+    origins = config.accounts.allowed_origins
     app = Starlette(
         routes=[
             WebSocketRoute("/v1/realtime", realtime),
@@ -72,13 +86,18 @@ def create_app(
             WebSocketRoute("/v1/vertex-ai/live", vertex_live),
             WebSocketRoute("/vertex-ai/live", vertex_live),
             Route("/health", health),
+            Route("/health/liveliness", liveliness),
+            Route("/health/readiness", readiness),
+            Route("/metrics", metrics_endpoint),
             Route("/v1/models", models),
+            *admin.routes(),
         ],
+        middleware=[Middleware(OriginGate, allowed=origins)] if origins is not None else [],
         lifespan=lifespan,
     )
     app.state.config = config
-    app.state.gate = KeyGate(config.master_key)
     app.state.limits = limits
-    app.state.sessions = SessionCounter(limits)
+    app.state.metrics = Metrics()
+    app.state.draining = False  # set on SIGTERM: readiness answers 503, new sessions are refused
     app.state.live_sessions = set()  # open Session objects, drained on graceful shutdown
     return app

@@ -17,8 +17,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from schemas.config import DefaultVertexConfig, GatewayConfigFile, ModelEntry, check_location
+from schemas.config import DefaultVertexConfig, GatewayConfigFile, GeneralSettings, ModelEntry, check_location
 from schemas.limits import Limits
+from schemas.pricing import Price, price_for
 from schemas.profiles import PROFILE_FIELDS, ModelProfile, profile_for
 
 log = logging.getLogger("livegate.config")
@@ -54,6 +55,12 @@ class Deployment:
     vertex_location: str | None = None
     vertex_credentials: str | None = field(default=None, repr=False)
     rest_fallback: str | None = None  # opt-in generateContent model for text turns (model_info.rest_fallback)
+    price: Price | None = None  # schemas/pricing.py's rates with model_info overrides; None: unknown, cost 0
+
+    @property
+    def model(self) -> str:
+        """`provider/model id`, as the config names it (spend rows, logs)."""
+        return f"{self.provider.value}/{self.model_id}"
 
     def describe(self) -> dict[str, Any]:
         """For `check-config`: the resolved alias with secrets masked."""
@@ -68,6 +75,7 @@ class Deployment:
             "vertex_location": self.vertex_location,
             "vertex_credentials": _mask(self.vertex_credentials),
             "rest_fallback": self.rest_fallback,
+            "price_per_million_tokens": None if self.price is None else _plain_price(self.price),
             "profile": {name: _plain(getattr(self.profile, name)) for name in sorted(PROFILE_FIELDS)},
         }
 
@@ -95,6 +103,26 @@ class PassthroughSettings:
 
 
 @dataclass(frozen=True)
+class AccountSettings:
+    """Keys, spend and the operator's endpoints (`general_settings`, gateway/accounts/ and gateway/ops/)."""
+
+    database_url: str | None = field(default=None, repr=False)  # resolved async URL; None: no database
+    store_transcripts: bool = False  # transcripts in spend rows (opt-in)
+    batch_write_seconds: float = 2.0  # proxy_batch_write_at
+    max_spend_queue: int = 100_000  # rows held in memory while the database is down
+    metrics_key: str | None = field(default=None, repr=False)  # None: /metrics is open
+    allowed_origins: tuple[str, ...] | None = None  # browser Origins let in; None: any
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "database": _mask_url(self.database_url),
+            "store_transcripts": self.store_transcripts,
+            "metrics_key": bool(self.metrics_key),
+            "allowed_origins": list(self.allowed_origins) if self.allowed_origins is not None else None,
+        }
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     """The whole gateway's settings."""
 
@@ -103,6 +131,7 @@ class GatewayConfig:
     master_key: str | None = field(default=None, repr=False)  # None: no gateway key is required
     passthrough: PassthroughSettings = PassthroughSettings()  # /v1/vertex-ai/live
     limits: Limits = field(default_factory=Limits)  # general_settings.limits: durations, caps, backlogs, shutdown grace
+    accounts: AccountSettings = AccountSettings()  # database, spend, /metrics key, allowed origins
 
     @property
     def uses_emulator(self) -> bool:
@@ -133,8 +162,31 @@ def load_config(path: str | Path, environ: Mapping[str, str]) -> GatewayConfig:
     for alias, group in deployments.items():
         _warn_mixed_profiles(where, alias, group)
     passthrough = _passthrough(parsed, defaults)
-    return GatewayConfig(
-        where, deployments, parsed.general_settings.master_key, passthrough, parsed.general_settings.limits
+    general = parsed.general_settings
+    accounts = _accounts(general, Path(path), where)
+    return GatewayConfig(where, deployments, general.master_key, passthrough, general.limits, accounts)
+
+
+def _accounts(general: GeneralSettings, path: Path, where: str) -> AccountSettings:
+    """The database URL resolved (default: livegate.db beside the config when a master key can manage keys)."""
+    from gateway.accounts.database import default_url, normalize_url
+
+    url = general.database_url
+    if url is None and "database_url" not in general.model_fields_set and general.master_key:
+        url = default_url(path.resolve().parent)
+    if url is not None:
+        try:
+            url = normalize_url(url, path.resolve().parent)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: general_settings.database_url: {exc}") from None
+    origins = general.allowed_origins
+    return AccountSettings(
+        database_url=url,
+        store_transcripts=general.store_transcripts,
+        batch_write_seconds=general.proxy_batch_write_at,
+        max_spend_queue=general.max_spend_queue,
+        metrics_key=general.metrics_key,
+        allowed_origins=tuple(origins) if origins is not None else None,
     )
 
 
@@ -208,6 +260,7 @@ def _deployment(entry: ModelEntry, defaults: DefaultVertexConfig, where: str) ->
         profile = profile_for(model_id).with_overrides(overrides)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: model_info: {exc}") from None
+    price = price_for(model_id, entry.model_info.price_overrides())
     if provider is Provider.GEMINI and not params.api_key:
         raise ConfigError(f"{where}: litellm_params.api_key: a Gemini API key is required for gemini/ models")
     # Vertex defaults apply to vertex_ai/ entries only: on an emulator entry a project selects the Vertex path.
@@ -231,6 +284,7 @@ def _deployment(entry: ModelEntry, defaults: DefaultVertexConfig, where: str) ->
         vertex_location=params.vertex_location or vertex.vertex_location,
         vertex_credentials=params.vertex_credentials or vertex.vertex_credentials,
         rest_fallback=entry.model_info.rest_fallback,
+        price=price,
     )
 
 
@@ -264,6 +318,19 @@ def _mask(secret: str | None) -> str | None:
     if not secret:
         return secret
     return "****" + secret[-4:] if len(secret) > 12 else "****"
+
+
+def _mask_url(url: str | None) -> str | None:
+    """A database URL with any password hidden."""
+    if url is None:
+        return None
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _plain_price(price: Price) -> dict[str, float | None]:
+    return {name: getattr(price, name) for name in price.__dataclass_fields__}
 
 
 def _plain(value: Any) -> Any:

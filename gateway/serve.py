@@ -1,4 +1,5 @@
-"""Running the app under uvicorn with a graceful drain: open turns finish, then clients get 1001."""
+"""Running the app under uvicorn with a graceful drain: open turns finish, then clients get 1001, then the
+spend queue is written."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ class GracefulServer(uvicorn.Server):
         self._app = app  # whose app.state.live_sessions are drained
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        for server in self.servers:
-            server.close()
+        # Readiness answers 503 and new sessions are refused from now on; the listener stays open while
+        # sessions drain, so a load balancer's health check sees the 503 rather than a refused connection.
+        self._app.state.draining = True
         sessions = list(self._app.state.live_sessions)
         grace = self._app.state.limits.shutdown_grace_seconds
         if sessions:
@@ -31,7 +33,9 @@ class GracefulServer(uvicorn.Server):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*(s.drain() for s in sessions)), timeout=grace)
             await asyncio.sleep(0.05)  # let the close frames go out
-        await super().shutdown(sockets)
+        for server in self.servers:
+            server.close()
+        await super().shutdown(sockets)  # then the lifespan's exit flushes the spend queue
 
 
 def server_config(app: Starlette, host: str, port: int, **options: object) -> uvicorn.Config:

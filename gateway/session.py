@@ -19,6 +19,7 @@ from websockets.exceptions import ConnectionClosed
 
 from gateway import close_codes
 from gateway.config import Deployment
+from gateway.session_hooks import SessionHooks, Unwatched
 from gateway.transports.channel import ClientChannel, ClientGone
 from gateway.upstream.dial import (
     LiveSocket,
@@ -35,7 +36,9 @@ from translators.commands import (
     CloseClient,
     Command,
     ConnectUpstream,
+    Mark,
     PrepareUpstream,
+    RecordUsage,
     SendClient,
     SendUpstream,
 )
@@ -65,6 +68,9 @@ class Session:
         ctx: UpstreamContext,
         dialect: Dialect,
         limits: Limits | None = None,
+        *,
+        session_id: str | None = None,
+        hooks: SessionHooks | None = None,
     ) -> None:
         self._client = channel  # the client's transport (WebSocket, …), already accepted
         self._limits = limits or Limits()  # caps on duration, idleness and backlogs
@@ -78,6 +84,7 @@ class Session:
             config=SessionConfig(model=deployment.alias),
             ids=IdFactory(),
             created_at=int(time.time()),
+            session_id=session_id or "",
         )
         self.client = ClientTranslator(self.state)
         self.upstream = UpstreamTranslator(self.state)
@@ -94,15 +101,21 @@ class Session:
         self._last_frame = 0.0  # loop time of the client's last frame (idle timeout)
         self._last_upstream = 0.0  # loop time of Gemini's last frame (stall detection)
         self._draining = False  # the server is shutting down: close at the next turn boundary
+        self._hooks: SessionHooks = hooks or Unwatched()  # spend rows, metrics, log lines
+        self._stop_after_turn: SessionEnd | None = None  # end the session at the next turn boundary (budget)
+        self._sent_close: _Close | None = None  # the close the client got from us (None: it left first)
 
     async def run(self) -> None:
         writer = asyncio.create_task(self._client_writer())
         self._started = self._last_frame = asyncio.get_running_loop().time()
+        self._hooks.started()
         self._execute(self.client.start())
         try:
             await self._client_reader()
         finally:
             await self._shutdown(writer)
+            close = self._sent_close
+            self._hooks.ended(close.code if close else None, close.reason if close else None)
 
     async def drain(self) -> None:
         """Graceful shutdown: let the open turn finish, then close the client with 1001."""
@@ -155,21 +168,33 @@ class Session:
                 self._upstream_backlog += len(data)
                 self._to_upstream.put_nowait(data)
                 if self._upstream_backlog > self._limits.max_upstream_backlog_bytes:
+                    self._hooks.overflow("upstream")
                     self._end(SessionEnd.UPSTREAM_STALLED)
                     return
             elif isinstance(command, ConnectUpstream):
                 self._connect(command)
             elif isinstance(command, CloseClient):
                 self._closing = True
-                self._to_client.put_nowait(_Close(command.code, command.reason))
-            elif isinstance(command, PrepareUpstream) and self._spare is None:
-                self._spare = asyncio.create_task(dial_spare(self._deployments[0], self._ctx))
+                self._sent_close = _Close(command.code, command.reason)
+                self._to_client.put_nowait(self._sent_close)
+            elif isinstance(command, PrepareUpstream):
+                self._hooks.go_away()
+                if self._spare is None:
+                    self._spare = asyncio.create_task(dial_spare(self._deployments[0], self._ctx))
+            elif isinstance(command, RecordUsage):
+                if self._hooks.usage(command) and self._stop_after_turn is None:
+                    self._stop_after_turn = SessionEnd.BUDGET_EXCEEDED  # the response is done; no new turn
+            elif isinstance(command, Mark):
+                self._hooks.mark(command, asyncio.get_running_loop().time())
+        if self._stop_after_turn is not None and not self._closing and at_turn_boundary(self.state):
+            self._end(self._stop_after_turn)
 
     def _overflow(self) -> None:
         """The client reads too slowly: drop what it has not read and end the session (bounded memory)."""
         while not self._to_client.empty():
             self._to_client.get_nowait()
         self._client_backlog = 0
+        self._hooks.overflow("client")
         log.warning(
             "session %s: client backlog over %d bytes", self.state.session_id, self._limits.max_client_backlog_bytes
         )
@@ -231,9 +256,12 @@ class Session:
 
         spare, self._spare = self._spare, None
         warm = await spare if spare is not None else None  # a socket opened when goAway came (PrepareUpstream)
+        began = asyncio.get_running_loop().time()
         opened = await open_upstream(self._deployments, setup_for, self._ctx, read_first_frame=True, spare=warm)
         if warm is not None and opened.ws is not warm:
             await warm.close()
+        resumed = bool(setup["setup"].get("sessionResumption", {}).get("handle"))
+        self._hooks.dialled(asyncio.get_running_loop().time() - began, opened.deployment, resumed)
         adopt_deployment(self.state, opened.deployment.profile, model_resource(opened.deployment))
         ws = self._upstream_ws = opened.ws
         writer = asyncio.create_task(self._upstream_writer(ws))

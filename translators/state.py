@@ -15,6 +15,7 @@ from translators.session_config import SessionConfig
 
 if TYPE_CHECKING:
     from translators.audio import InputDecoder
+    from translators.commands import RecordUsage
     from translators.response import Response
     from translators.tools import Call
     from translators.turns import UserTurn
@@ -70,6 +71,7 @@ class SessionState:
     reconnect_pending: bool = False  # a setup change waits for the turn boundary to reconnect
     drain_turns: int = 0  # upstream turns whose remaining content is dropped (cancelled responses)
     resumption_handle: str | None = None  # latest resumable handle from sessionResumptionUpdate
+    unbilled: list[RecordUsage] = field(default_factory=list)  # cancelled responses awaiting their turn's usage
     emit: Emitter = field(init=False)  # event builder for the client's dialect
 
     def __post_init__(self) -> None:

@@ -1,4 +1,4 @@
-"""Operator endpoints: liveness and the model listing."""
+"""Operator endpoints: liveness, readiness, the model listing."""
 
 from __future__ import annotations
 
@@ -10,6 +10,25 @@ from gateway.config import GatewayConfig
 
 async def health(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
+
+
+async def liveliness(request: Request) -> JSONResponse:
+    """The process is up (LiteLLM's spelling)."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readiness(request: Request) -> JSONResponse:
+    """Ready for new sessions: not draining (SIGTERM) and the database, if any, reachable; else 503."""
+    state = request.app.state
+    database = state.database
+    body: dict[str, object] = {"status": "ok", "draining": state.draining, "db": "none"}
+    if database is not None:
+        reachable = await database.ping()
+        body["db"] = "connected" if reachable else "unreachable"
+    ready = not state.draining and body["db"] != "unreachable"
+    if not ready:
+        body["status"] = "unavailable"
+    return JSONResponse(body, status_code=200 if ready else 503)
 
 
 async def models(request: Request) -> JSONResponse:

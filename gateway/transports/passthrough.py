@@ -22,15 +22,17 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from gateway import close_codes
-from gateway.accounts.admission import SessionCounter
-from gateway.accounts.auth import KeyGate
+from gateway.accounts.access import Accounts, Caller, Refusal
+from gateway.accounts.meter import SessionMeter
 from gateway.config import GatewayConfig, PassthroughSettings
+from gateway.ops import logs
 from gateway.transports.handshake import chosen_subprotocol, presented_key
 from gateway.upstream.dial import dial
 from gateway.upstream.endpoints import DEFAULT_VERTEX_LOCATION, Endpoint, vertex_model, vertex_url
 from gateway.upstream.google_auth import CredentialsError, GoogleAuth
 from schemas.config import check_location
 from schemas.pricing import UsageTally, price_for
+from translators.ids import IdFactory
 
 log = logging.getLogger("livegate.passthrough")
 
@@ -78,13 +80,15 @@ def _reason(text: str) -> str:
 
 
 class _Meter:
-    """What the session cost: the setup's model, every `usageMetadata`, text characters both ways (§7)."""
+    """What the session cost: the setup's model, every `usageMetadata`, text characters both ways (§7); each
+    usage is also a spend row of the key (`SessionMeter`)."""
 
-    def __init__(self, target: _Target) -> None:
+    def __init__(self, target: _Target, spend: SessionMeter) -> None:
         self._target = target
         self.model = ""  # the bare model id from the setup
         self.tally = UsageTally(price=None)
         self.started = time.monotonic()
+        self.spend = spend  # spend rows and budget
 
     def setup(self, raw: str | bytes) -> str | bytes:
         """The first client frame: complete `setup.model` to the full resource name (§1.3), else untouched."""
@@ -120,11 +124,14 @@ class _Meter:
         usage = message.get("usageMetadata")
         if upstream and isinstance(usage, dict):
             self.tally.add(usage)
+            request_id = f"{self.spend.session_id}-{self.tally.turns}"
+            self.spend.record_metadata(request_id, usage, f"vertex_ai/{self.model}", self.tally.price)
 
-    def log(self) -> None:
+    def log(self, close_code: int | None, close_reason: str | None) -> None:
         t = self.tally
         duration = time.monotonic() - self.started
         log.info(COST_LINE, t.total_usd, t.input_usd, t.output_usd, t.tokens, t.characters, duration)
+        self.spend.close(f"vertex_ai/{self.model}" if self.model else None, close_code, close_reason)
 
 
 def _text_length(value: Any) -> int:
@@ -138,25 +145,38 @@ def _text_length(value: Any) -> int:
 
 async def vertex_live(websocket: WebSocket) -> None:
     """`/v1/vertex-ai/live`: gate, accept, resolve the target, dial Vertex, relay until either side closes."""
-    gate: KeyGate = websocket.app.state.gate
+    accounts: Accounts = websocket.app.state.accounts
     subprotocols = list(websocket.scope.get("subprotocols") or [])
-    key = presented_key(websocket.headers, subprotocols)
-    if not gate.allows(key):
+    caller = await accounts.authenticate(presented_key(websocket.headers, subprotocols))
+    if isinstance(caller, Refusal):
+        _refused(websocket, caller.reason, 401, caller.code)
         await _deny(websocket)
         return
     await websocket.accept(subprotocol=chosen_subprotocol(subprotocols))
-    counter: SessionCounter = websocket.app.state.sessions
-    refusal = counter.try_acquire(key)  # passthrough sessions count against the same caps
-    if refusal is not None:
-        await websocket.close(1013, refusal[:123])
+    if websocket.app.state.draining:
+        _refused(websocket, "draining", 1001, "server_shutdown")
+        await websocket.close(1001, "The server is shutting down")
+        return
+    ticket = await accounts.admit(caller, None)  # passthrough sessions count against the same caps and budget
+    if isinstance(ticket, Refusal):
+        code = 1008 if ticket.close_code != 1013 else 1013  # bare Gemini-style codes (seed 000): 1008 policy
+        _refused(websocket, ticket.reason, code, ticket.code)
+        await websocket.close(code, ticket.message.encode()[:_MAX_REASON].decode(errors="ignore"))
         return
     try:
-        await _serve(websocket)
+        await _serve(websocket, caller)
     finally:
-        counter.release(key)
+        await accounts.release(ticket)
 
 
-async def _serve(websocket: WebSocket) -> None:
+def _refused(websocket: WebSocket, reason: str, close: int, code: str | None) -> None:
+    client = websocket.client
+    where = f"{client.host}:{client.port}" if client else None
+    logs.connection_refused(websocket.url.path, reason, close, where)
+    websocket.app.state.metrics.refused.labels(code or "missing_key").inc()
+
+
+async def _serve(websocket: WebSocket, caller: Caller) -> None:
     config: GatewayConfig = websocket.app.state.config
     target = _target(websocket.query_params, config.passthrough)
     if isinstance(target, _Refusal):
@@ -168,11 +188,15 @@ async def _serve(websocket: WebSocket) -> None:
         log.info("vertex passthrough refused: %s", refused.reason)
         await websocket.close(refused.code, _reason(refused.reason))
         return
-    meter = _Meter(target)
+    state = websocket.app.state
+    session_id = IdFactory().new("sess")
+    spend = SessionMeter(caller, "vertex-ai/live", session_id, ledger=state.accounts.ledger, queue=state.spend_queue)
+    meter = _Meter(target, spend)
+    close: tuple[int, str] | None = None
     try:
-        await _relay(websocket, upstream, meter)
+        close = await _relay(websocket, upstream, meter)
     finally:
-        meter.log()
+        meter.log(*(close or (None, None)))
 
 
 async def _deny(websocket: WebSocket) -> None:
@@ -211,7 +235,7 @@ async def _open(settings: PassthroughSettings, target: _Target, auth: GoogleAuth
         raise _Refused(close_codes.PASSTHROUGH_INTERNAL, "Could not connect to Vertex AI") from None
 
 
-async def _relay(client: WebSocket, upstream: ClientConnection, meter: _Meter) -> None:
+async def _relay(client: WebSocket, upstream: ClientConnection, meter: _Meter) -> tuple[int, str]:
     """Both directions until one ends; the other side then gets the matching close."""
     up = asyncio.create_task(_client_to_upstream(client, upstream, meter))
     down = asyncio.create_task(_upstream_to_client(upstream, client, meter))
@@ -228,6 +252,7 @@ async def _relay(client: WebSocket, upstream: ClientConnection, meter: _Meter) -
     code, reason = _client_close(upstream, bool(errors))
     with contextlib.suppress(RuntimeError, WebSocketDisconnect):
         await client.close(code, reason)
+    return code, reason
 
 
 def _client_close(upstream: ClientConnection, failed: bool) -> tuple[int, str]:

@@ -1,77 +1,112 @@
 """The OpenAI Realtime WebSocket endpoint (`/v1/realtime`, `/realtime`): the handshake checks (key, model,
-admission), then one `Session` pump for the connection."""
+admission, budget) before any upstream dial, then one `Session` pump for the connection."""
 
 from __future__ import annotations
 
 import logging
 
+from starlette.datastructures import State
 from starlette.websockets import WebSocket
 
-from gateway.accounts.admission import SessionCounter
-from gateway.accounts.auth import KeyGate
+from gateway.accounts.access import REQUEST_CLOSE, Accounts, Caller, Refusal
+from gateway.accounts.meter import SessionMeter
 from gateway.config import GatewayConfig
+from gateway.ops import logs
+from gateway.ops.watch import SessionWatch, Upstream
 from gateway.session import Session
 from gateway.transports.channel import WebSocketChannel
 from gateway.transports.handshake import chosen_subprotocol, dialect_of, presented_key
-from gateway.upstream.dial import UpstreamContext
 from schemas.openai import Dialect
 from translators.commands import SendClient
 from translators.emit import Emitter
+from translators.errors import SessionEnd
 from translators.ids import IdFactory
 
 log = logging.getLogger("livegate.realtime")
-
-# Handshake failures, as the real server reports them (OPENAI_REALTIME.md §1.1, §1.2, §4.2).
-AUTH_CLOSE = 3000
-REQUEST_CLOSE = 4000
-TRY_LATER_CLOSE = 1013  # RFC 6455: try again later (a concurrency cap)
+_SHUTDOWN = SessionEnd.SHUTDOWN.value
+DRAINING = Refusal(_SHUTDOWN.code, _SHUTDOWN.message, _SHUTDOWN.close_code, "draining", _SHUTDOWN.error_type)
 
 
-async def _reject(websocket: WebSocket, dialect: Dialect, code: str | None, message: str, close: int) -> None:
-    """An `error` event, then the close: the upgrade itself has already succeeded (§1.2)."""
-    for command in Emitter(dialect, IdFactory()).error(code, message):
+def client_address(websocket: WebSocket) -> str | None:
+    client = websocket.client
+    return f"{client.host}:{client.port}" if client else None
+
+
+async def reject(websocket: WebSocket, dialect: Dialect, refusal: Refusal) -> None:
+    """An `error` event, then the close: the upgrade itself has already succeeded (§1.2). Logged and counted."""
+    state: State = websocket.app.state
+    logs.connection_refused(websocket.url.path, refusal.reason, refusal.close_code, client_address(websocket))
+    state.metrics.refused.labels(refusal.code or "missing_key").inc()
+    emitted = Emitter(dialect, IdFactory()).error(refusal.code, refusal.message, error_type=refusal.error_type)
+    for command in emitted:
         if isinstance(command, SendClient):
             await websocket.send_json(command.event)
-    await websocket.close(close, f"invalid_request_error.{code}" if code else "invalid_request_error")
+    reason = f"{refusal.error_type}.{refusal.code}" if refusal.code else refusal.error_type
+    await websocket.close(refusal.close_code, reason)
+
+
+def _alias_refusal(config: GatewayConfig, alias: str | None) -> Refusal | None:
+    if not alias:
+        message = "Missing required parameter: 'model'. Connect to /v1/realtime?model=<alias>."
+        return Refusal("missing_model", message, REQUEST_CLOSE, "no model")
+    if alias not in config.deployments:
+        known = ", ".join(sorted(config.deployments))
+        message = f"Invalid model: '{alias}'. This gateway serves: {known}."
+        return Refusal("invalid_model", message, REQUEST_CLOSE, "unknown model")
+    return None
 
 
 async def realtime(websocket: WebSocket) -> None:
-    config: GatewayConfig = websocket.app.state.config
-    gate: KeyGate = websocket.app.state.gate
+    state: State = websocket.app.state
+    config: GatewayConfig = state.config
+    accounts: Accounts = state.accounts
     subprotocols = list(websocket.scope.get("subprotocols") or [])
     dialect = dialect_of(websocket.headers, subprotocols)
     await websocket.accept(subprotocol=chosen_subprotocol(subprotocols))
-
-    key = presented_key(websocket.headers, subprotocols)
-    if not gate.allows(key):
-        if key is None:
-            message = "Missing bearer or basic authentication in header."
-            await _reject(websocket, dialect, None, message, AUTH_CLOSE)
-        else:
-            await _reject(websocket, dialect, "invalid_api_key", "Incorrect API key provided.", AUTH_CLOSE)
+    if state.draining:
+        await reject(websocket, dialect, DRAINING)
+        return
+    caller = await accounts.authenticate(presented_key(websocket.headers, subprotocols))
+    if isinstance(caller, Refusal):
+        await reject(websocket, dialect, caller)
         return
     alias = websocket.query_params.get("model")
-    if not alias:
-        message = "Missing required parameter: 'model'. Connect to /v1/realtime?model=<alias>."
-        await _reject(websocket, dialect, "missing_model", message, REQUEST_CLOSE)
-        return
-    deployments = config.deployments.get(alias)
-    if not deployments:
-        known = ", ".join(sorted(config.deployments))
-        message = f"Invalid model: '{alias}'. This gateway serves: {known}."
-        await _reject(websocket, dialect, "invalid_model", message, REQUEST_CLOSE)
-        return
-    counter: SessionCounter = websocket.app.state.sessions
-    refusal = counter.try_acquire(key)
+    refusal = _alias_refusal(config, alias)
     if refusal is not None:
-        await _reject(websocket, dialect, "rate_limit_exceeded", refusal, TRY_LATER_CLOSE)
+        await reject(websocket, dialect, refusal)
         return
-    ctx: UpstreamContext = websocket.app.state.upstream
-    session = Session(WebSocketChannel(websocket), deployments, ctx, dialect, websocket.app.state.limits)
-    live: set[Session] = websocket.app.state.live_sessions
+    assert alias is not None
+    ticket = await accounts.admit(caller, alias)
+    if isinstance(ticket, Refusal):
+        await reject(websocket, dialect, ticket)
+        return
+    try:
+        await _run(websocket, caller, alias, dialect)
+    finally:
+        await accounts.release(ticket)
+
+
+async def _run(websocket: WebSocket, caller: Caller, alias: str, dialect: Dialect) -> None:
+    state: State = websocket.app.state
+    session_id = IdFactory().new("sess")
+    config = state.config
+    meter = SessionMeter(
+        caller,
+        alias,
+        session_id,
+        ledger=state.accounts.ledger,
+        queue=state.spend_queue,
+        store_transcripts=config.accounts.store_transcripts,
+    )
+    deployments = config.deployments[alias]
+    watch = SessionWatch(state.metrics, meter, Upstream(deployments[0]), dialect.value, client_address(websocket))
+    channel = WebSocketChannel(websocket)
+    session = Session(
+        channel, deployments, state.upstream, dialect, state.limits, session_id=session_id, hooks=watch
+    )
+    live: set[Session] = state.live_sessions
     live.add(session)
     try:
         await session.run()
     finally:
         live.discard(session)
-        counter.release(key)
