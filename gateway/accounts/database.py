@@ -45,11 +45,12 @@ def normalize_url(url: str, config_dir: Path) -> str:
     driver = _ASYNC_DRIVERS.get(parsed.drivername)
     if driver is None:
         raise ValueError(f"unsupported database {parsed.drivername!r}: use sqlite+aiosqlite or postgresql+asyncpg")
-    parsed = parsed.set(drivername=driver)
-    database = parsed.database or ""
-    if driver.startswith("sqlite") and database and database != ":memory:" and not Path(database).is_absolute():
-        parsed = parsed.set(database=str(config_dir / database))
-    return parsed.render_as_string(hide_password=False)
+    if driver.startswith("sqlite"):
+        database = parsed.database or ":memory:"
+        if database != ":memory:" and not Path(database).is_absolute():
+            database = str(config_dir / database)
+        return f"{driver}:///{database}"
+    return parsed.set(drivername=driver).render_as_string(hide_password=False)
 
 
 def _engine(url: str) -> AsyncEngine:
