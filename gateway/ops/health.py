@@ -21,11 +21,12 @@ async def readiness(request: Request) -> JSONResponse:
     """Ready for new sessions: not draining (SIGTERM) and the database, if any, reachable; else 503."""
     state = request.app.state
     database = state.database
-    body: dict[str, object] = {"status": "ok", "draining": state.draining, "db": "none"}
+    db = "none"
     if database is not None:
-        reachable = await database.ping()
-        body["db"] = "connected" if reachable else "unreachable"
-    ready = not state.draining and body["db"] != "unreachable"
+        db = "connected" if await database.ping() else "unreachable"
+    draining = bool(state.draining)
+    body: dict[str, object] = {"status": "ok", "draining": draining, "db": db}
+    ready = not draining and db != "unreachable"
     if not ready:
         body["status"] = "unavailable"
     return JSONResponse(body, status_code=200 if ready else 503)

@@ -41,6 +41,7 @@ class JsonFormatter(_JsonFormatter):
 
     def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
         super().add_fields(log_data, record, message_dict)
+        log_data.pop("color_message", None)  # uvicorn's ANSI copy of the message
         fields = log_data.pop("fields", None)
         if isinstance(fields, dict):
             log_data.update(fields)
@@ -71,8 +72,11 @@ def logging_config(log_format: str, level: str = "info") -> dict[str, Any]:
         "handlers": {"main": handler},
         "root": {"handlers": ["main"], "level": upper},
         "loggers": {
-            name: {"handlers": [], "level": upper, "propagate": True}
-            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+            **{
+                name: {"handlers": [], "level": upper, "propagate": True}
+                for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+            },
+            "alembic.runtime.plugins": {"level": "WARNING"},  # one line per plugin at every start-up
         },
     }
 

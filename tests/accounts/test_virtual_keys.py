@@ -230,3 +230,32 @@ async def test_budget_crossed_mid_session_finishes_the_response_then_closes(keye
         assert connection._connection.close_code == 1008
     error_event, code = await refused(keyed, key)
     assert error_event["error"]["code"] == "insufficient_quota" and code == 1008
+
+
+async def test_transcripts_only_when_opted_in(keyed: Keyed, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Off by default: spend rows hold no words. With store_transcripts the row has the user's text and the
+    assistant's reply."""
+    key = await keyed.key(key_alias="quiet")
+    client = AsyncOpenAI(api_key=key, base_url=keyed.gateway.http_base)
+    async with client.realtime.connect(model="live") as connection:
+        await connection.session.update(session={"type": "realtime", "output_modalities": ["text"]})
+        await text_turn(connection, "secret plans")
+    (row,) = [r for r in await keyed.spend_rows(2, key_alias="quiet") if r["call_type"] == "realtime"]
+    assert row["messages"] is None and row["response"] is None
+    tmp = tmp_path_factory.mktemp("transcripts")
+    models = [alias_on(keyed.emulator.url, "live", TEXT_MODEL)]
+    settings = {"store_transcripts": True, "proxy_batch_write_at": 0.05}
+    thread = GatewayThread(tmp, models, general=settings)
+    gateway = thread.start()
+    try:
+        client = AsyncOpenAI(api_key=MASTER_KEY, base_url=gateway.http_base)
+        async with client.realtime.connect(model="live") as connection:
+            await connection.session.update(session={"type": "realtime", "output_modalities": ["text"]})
+            await text_turn(connection, "open plans")
+        other = Keyed(gateway, keyed.emulator, httpx.AsyncClient(base_url=gateway.http_base.removesuffix("/v1"),
+                                                                 headers=MASTER))
+        (row,) = [r for r in await other.spend_rows(2) if r["call_type"] == "realtime"]
+        await other.admin.aclose()
+    finally:
+        thread.stop()
+    assert (row["messages"], row["response"], row["key_alias"]) == ("open plans", "You said: open plans", "master")

@@ -72,10 +72,28 @@ def test_usage_maps_into_response_done() -> None:
         ],
         "responseTokensDetails": [{"modality": "AUDIO", "tokenCount": 30}],
     }
-    done = events(play.recv({"serverContent": {"turnComplete": True}, "usageMetadata": meta}))[-1]
+    out = play.recv({"serverContent": {"turnComplete": True}, "usageMetadata": meta})
+    done = events(out)[-1]
     usage = done["response"]["usage"]
     assert usage["input_tokens"] == 100 and usage["output_tokens"] == 30 and usage["total_tokens"] == 130
     assert usage["input_token_details"]["audio_tokens"] == 40 and usage["output_token_details"]["audio_tokens"] == 30
+    (record,) = records(out)  # after response.done, for spend: exactly the usage the client saw, and Gemini's own
+    assert out.index(record) > out.index(next(c for c in out if getattr(c, "event", None) is done))
+    assert record.response_id == done["response"]["id"] and record.status == "completed"
+    assert record.usage == usage and record.metadata == meta
+    assert (record.user_text, record.assistant_text) == ("hello", "Hi")
+
+
+def test_every_response_gets_one_record() -> None:
+    """Failed responses are recorded too (no usage), once; a Vertex-named usage is recorded as mapped."""
+    play = started()
+    out = play.upstream.upstream_failed("server_error", "upstream_error", "Gemini had an internal error.", 1011)
+    (failed,) = records(out)
+    assert failed.status == "failed" and failed.usage["total_tokens"] == 0 and failed.metadata == {}
+    play = started()
+    meta = {"promptTokenCount": 10, "candidatesTokenCount": 5, "thoughtsTokenCount": 2}
+    (record,) = records(play.recv({"serverContent": {"turnComplete": True}, "usageMetadata": meta}))
+    assert record.usage["output_tokens"] == 7 and record.usage == map_usage(meta)
 
 
 def test_vertex_usage_names() -> None:
