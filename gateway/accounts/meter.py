@@ -3,7 +3,6 @@ a summary row at the end. Called synchronously by the session pump (never awaits
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -133,7 +132,7 @@ class SessionMeter:
             SESSION,
             "closed",
             self.totals.usd,
-            self.totals.tokens,
+            dict(self.totals.tokens),
             model,
             self.started,
             self._clock(),
@@ -157,7 +156,7 @@ class SessionMeter:
         **extra: Any,
     ) -> SpendRow:
         caller = self.caller
-        row = SpendRow(
+        return SpendRow(
             request_id=request_id,
             call_type=call_type,
             session_id=self.session_id,
@@ -171,6 +170,6 @@ class SessionMeter:
             spend=usd,
             start_time=start,
             end_time=end,
+            tokens=tokens,
+            **extra,
         )
-        changes: dict[str, Any] = {**tokens, **extra}
-        return dataclasses.replace(row, **changes)

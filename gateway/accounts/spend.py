@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,16 +58,7 @@ class SpendRow:
     spend: float
     start_time: dt.datetime
     end_time: dt.datetime
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-    input_text_tokens: int = 0
-    input_audio_tokens: int = 0
-    input_image_tokens: int = 0
-    cached_tokens: int = 0
-    output_text_tokens: int = 0
-    output_audio_tokens: int = 0
-    reasoning_tokens: int = 0
+    tokens: Mapping[str, int] = field(default_factory=dict)  # TOKEN_FIELDS; a missing one is 0
     turns: int = 1
     close_code: int | None = None
     close_reason: str | None = None
@@ -80,9 +71,15 @@ class SpendRow:
         """Adds to the key's spend (a summary does not: its responses did)."""
         return self.call_type != SESSION
 
+    @property
+    def total_tokens(self) -> int:
+        return self.tokens.get("total_tokens", 0)
+
     def columns(self) -> dict[str, Any]:
-        values = dataclasses.asdict(self)
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         values["meta"] = values.pop("metadata")
+        tokens = values.pop("tokens")
+        values |= {name: tokens.get(name, 0) for name in TOKEN_FIELDS}
         values["duration_s"] = (self.end_time - self.start_time).total_seconds()
         return values
 

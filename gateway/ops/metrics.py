@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.requests import Request
@@ -16,6 +18,31 @@ from gateway.transports.handshake import presented_key
 
 # Dial and first-delta latencies: 10 ms … 30 s.
 _LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+_UPSTREAM_EVENTS = ("reconnect", "resumption", "go_away")
+# Spend-row token columns → (direction, modality) labels of livegate_tokens.
+TOKEN_LABELS = {
+    "input_text_tokens": ("input", "text"),
+    "input_audio_tokens": ("input", "audio"),
+    "input_image_tokens": ("input", "image"),
+    "cached_tokens": ("input", "cached"),
+    "output_text_tokens": ("output", "text"),
+    "output_audio_tokens": ("output", "audio"),
+    "reasoning_tokens": ("output", "reasoning"),
+}
+
+
+@dataclass(frozen=True)
+class AliasMetrics:
+    """One alias's labelled series, looked up once: prometheus-client takes a lock on every `labels()` call,
+    and a response touches about ten series."""
+
+    sessions_open: Any
+    responses: dict[str, Any]  # by status
+    tokens: tuple[tuple[str, Any], ...]  # (spend-row token column, its series)
+    spend: Any
+    dial: Any
+    first_delta: dict[str, Any]  # by modality
+    upstream_events: dict[str, Any]  # by event
 
 
 class Metrics:
@@ -57,6 +84,22 @@ class Metrics:
         )
         self.spend_queue = Gauge("livegate_spend_queue_rows", "Spend rows waiting for the database", registry=r)
         self.spend_dropped = Gauge("livegate_spend_rows_dropped", "Spend rows lost to a full queue", registry=r)
+        self._aliases: dict[str, AliasMetrics] = {}  # alias → its series
+
+    def alias(self, alias: str) -> AliasMetrics:
+        found = self._aliases.get(alias)
+        if found is None:
+            statuses = ("completed", "cancelled", "incomplete", "failed")
+            found = self._aliases[alias] = AliasMetrics(
+                sessions_open=self.sessions_open.labels(alias),
+                responses={status: self.responses.labels(alias, status) for status in statuses},
+                tokens=tuple((name, self.tokens.labels(alias, *labels)) for name, labels in TOKEN_LABELS.items()),
+                spend=self.spend.labels(alias),
+                dial=self.dial.labels(alias),
+                first_delta={m: self.first_delta.labels(alias, m) for m in ("audio", "text")},
+                upstream_events={e: self.upstream_events.labels(alias, e) for e in _UPSTREAM_EVENTS},
+            )
+        return found
 
     def watch_spend_queue(self, pending: Callable[[], int], dropped: Callable[[], int]) -> None:
         self.spend_queue.set_function(lambda: float(pending()))

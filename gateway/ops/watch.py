@@ -9,20 +9,10 @@ from dataclasses import dataclass, field
 from gateway.accounts.meter import Charge, SessionMeter
 from gateway.config import Deployment
 from gateway.ops import logs
-from gateway.ops.metrics import Metrics
+from gateway.ops.metrics import AliasMetrics, Metrics
 from translators.commands import Mark, Milestone, RecordUsage
 
 _FIRST_DELTA = {Milestone.FIRST_AUDIO: "audio", Milestone.FIRST_TEXT: "text"}
-# Spend-row token columns → (direction, modality) labels of livegate_tokens.
-_TOKEN_LABELS = {
-    "input_text_tokens": ("input", "text"),
-    "input_audio_tokens": ("input", "audio"),
-    "input_image_tokens": ("input", "image"),
-    "cached_tokens": ("input", "cached"),
-    "output_text_tokens": ("output", "text"),
-    "output_audio_tokens": ("output", "audio"),
-    "reasoning_tokens": ("output", "reasoning"),
-}
 
 
 @dataclass
@@ -49,6 +39,10 @@ class SessionWatch:
     client: str | None  # host:port, for the start line
     created: dict[str, float] = field(default_factory=dict)  # response id → monotonic time of response.created
     began: float = field(default_factory=time.monotonic)
+    series: AliasMetrics = field(init=False)  # this alias's labelled series
+
+    def __post_init__(self) -> None:
+        self.series = self.metrics.alias(self.alias)
 
     @property
     def alias(self) -> str:
@@ -56,7 +50,7 @@ class SessionWatch:
 
     def started(self) -> None:
         meter = self.meter
-        self.metrics.sessions_open.labels(self.alias).inc()
+        self.series.sessions_open.inc()
         logs.session_started(meter.session_id, self.alias, meter.caller.key_alias, self.dialect, self.client)
 
     def mark(self, mark: Mark, now: float) -> None:
@@ -68,7 +62,7 @@ class SessionWatch:
         else:
             created = self.created.get(mark.detail)
             if created is not None:
-                self.metrics.first_delta.labels(self.alias, _FIRST_DELTA[mark.what]).observe(now - created)
+                self.series.first_delta[_FIRST_DELTA[mark.what]].observe(now - created)
 
     def usage(self, usage: RecordUsage) -> bool:
         """Price and record a finished response; True when its key is now over budget."""
@@ -79,29 +73,31 @@ class SessionWatch:
         return charge.over_budget
 
     def _count(self, status: str, charge: Charge) -> None:
-        metrics, alias = self.metrics, self.alias
-        metrics.responses.labels(alias, status).inc()
-        for name, (direction, modality) in _TOKEN_LABELS.items():
-            count = charge.tokens.get(name, 0)
+        series = self.series
+        responses = series.responses.get(status)
+        (responses or self.metrics.responses.labels(self.alias, status)).inc()
+        tokens = charge.tokens
+        for name, counter in series.tokens:
+            count = tokens.get(name, 0)
             if count:
-                metrics.tokens.labels(alias, direction, modality).inc(count)
+                counter.inc(count)
         if charge.usd:
-            metrics.spend.labels(alias).inc(charge.usd)
+            series.spend.inc(charge.usd)
 
     def dialled(self, seconds: float, deployment: Deployment, resumed: bool) -> None:
         up = self.upstream
         up.links += 1
         up.deployment = deployment
-        self.metrics.dial.labels(self.alias).observe(seconds)
+        self.series.dial.observe(seconds)
         if up.links > 1:
-            self.metrics.upstream_events.labels(self.alias, "reconnect").inc()
+            self.series.upstream_events["reconnect"].inc()
         if resumed:
             up.resumptions += 1
-            self.metrics.upstream_events.labels(self.alias, "resumption").inc()
+            self.series.upstream_events["resumption"].inc()
 
     def go_away(self) -> None:
         self.upstream.go_aways += 1
-        self.metrics.upstream_events.labels(self.alias, "go_away").inc()
+        self.series.upstream_events["go_away"].inc()
 
     def overflow(self, direction: str) -> None:
         self.metrics.backlog_overflows.labels(direction).inc()
@@ -111,7 +107,7 @@ class SessionWatch:
         up, meter = self.upstream, self.meter
         meter.close(up.deployment.model, close_code, close_reason, dialect=self.dialect, **up.summary())
         outcome = str(close_code) if close_code is not None else "client_closed"
-        self.metrics.sessions_open.labels(self.alias).dec()
+        self.series.sessions_open.dec()
         self.metrics.sessions.labels(self.alias, outcome).inc()
         totals = meter.totals
         logs.session_ended(

@@ -29,11 +29,13 @@ def row(request_id: str, api_key: str, spend: float, minute: int = 0, **fields: 
         spend=spend,
         start_time=start,
         end_time=start + dt.timedelta(seconds=2),
-        prompt_tokens=10,
-        completion_tokens=5,
-        total_tokens=15,
-        input_audio_tokens=10,
-        output_audio_tokens=5,
+        tokens={
+            "prompt_tokens": 10,
+            "completion_tokens": 5,
+            "total_tokens": 15,
+            "input_audio_tokens": 10,
+            "output_audio_tokens": 5,
+        },
     )
     return dataclasses.replace(base, **fields)  # type: ignore[arg-type]
 
