@@ -121,18 +121,24 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
     shares = split.measure(plan, turns=max(50, sizes.turns // 2), appends=max(500, sizes.audio_frames))
     notes.append(shares.note(turns.gateway_cpu_ms, appends[0].gateway_us))
 
+    # Two fresh gateways, so neither carries the other phases' history: the master key alone, and a database
+    # with a virtual key.
     keyed_dir = tmp / "keyed"
     keyed_dir.mkdir()
     keyed_config = write_config(keyed_dir, emulator_port, args.model, database=True)
-    keyed_port = free_port()
+    keyed_port, plain_port = free_port(), free_port()
     keyed_proc = spawn("gateway-keyed", gateway_argv(keyed_config, keyed_port), keyed_port, sig=signal.SIGINT)
+    plain_proc = spawn("gateway-plain", gateway_argv(config, plain_port), plain_port, sig=signal.SIGINT)
     keyed = accounts.Side(keyed_proc, keyed_port, await accounts.make_key(keyed_port), [])
-    plain = accounts.Side(gateway, gateway_port, MASTER_KEY, [])
+    plain = accounts.Side(plain_proc, plain_port, MASTER_KEY, [])
     figures = await accounts.measure(keyed, plain, turns=sizes.turns, warmup=sizes.warmup,
                                      appends=sizes.audio_frames, block=sizes.audio_block, limit_s=sizes.phase_limit_s)
     rows += figures.rows()
-    notes.append(f"keys: {figures.turns} turns and {figures.appends} appends per gateway, alternating; the keyed "
-                 "gateway writes a spend row per response to its SQLite file every 2 s (proxy_batch_write_at)")
+    notes.append(f"keys: {figures.turns} turns and {figures.appends} appends per gateway, alternating, on two fresh "
+                 "gateways; the keyed one checks its key at session start and writes a spend row per response to "
+                 "its SQLite file every 2 s (proxy_batch_write_at)")
+    keyed_proc.stop()
+    plain_proc.stop()
 
     if not args.quick:
         await soak_phase()

@@ -153,7 +153,7 @@ class GeneralSettings(BaseModel):
                 raise ValueError(f"expected origins such as https://app.example.com (scheme and host), got {origin!r}")
         return value
 
-    @field_validator("metrics_key", "database_url")
+    @field_validator("master_key", "metrics_key", "database_url")
     @classmethod
     def _not_blank(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():

@@ -14,6 +14,7 @@ from gateway.accounts.spend import PASSTHROUGH, RESPONSE, SESSION, TOKEN_FIELDS,
 from gateway.accounts.spend_queue import SpendQueue
 from schemas.pricing import Price, cost_of
 from translators.commands import RecordUsage
+from translators.usage import map_usage
 
 
 @dataclass(frozen=True)
@@ -93,8 +94,6 @@ class SessionMeter:
         self, request_id: str, metadata: dict[str, Any], model: str | None, price: Price | None
     ) -> Charge:
         """One `usageMetadata` of a native passthrough session (no OpenAI usage there)."""
-        from translators.usage import map_usage
-
         tokens = tokens_of(map_usage(metadata), metadata)
         return self._charge(request_id, PASSTHROUGH, "completed", tokens, metadata, model, price, {})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from schemas.openai import Dialect
 from tests.translators.harness import Playbook, closes, events, records, types, upstream
+from translators.commands import Mark, Milestone
 from translators.usage import map_usage
 
 USER = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hello"}]}
@@ -175,3 +176,19 @@ def test_beta_audio_names() -> None:
         }
     )
     assert "response.audio.delta" in types(out) and "response.audio_transcript.delta" in types(out)
+
+
+def test_milestones_for_metrics() -> None:
+    """response.created and the first audio delta are marked once per response (the gateway timestamps them);
+    every error event is marked with its code."""
+    play = started(text=False)
+    out = play.log
+    created = [c for c in out if isinstance(c, Mark) and c.what is Milestone.RESPONSE_CREATED]
+    assert len(created) == 1
+    response_id = created[0].detail
+    first = play.recv({"serverContent": {"modelTurn": {"parts": [{"inlineData": {"data": "AAAA"}}]}}})
+    more = play.recv({"serverContent": {"modelTurn": {"parts": [{"inlineData": {"data": "AAAA"}}]}}})
+    marks = [c for c in first + more if isinstance(c, Mark)]
+    assert marks == [Mark(Milestone.FIRST_AUDIO, response_id)]
+    errors = [c for c in play.send({"type": "bogus.event"}) if isinstance(c, Mark)]
+    assert errors == [Mark(Milestone.ERROR, "invalid_value")]
