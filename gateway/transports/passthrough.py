@@ -22,7 +22,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from gateway import close_codes
-from gateway.accounts.access import Accounts, Caller, Refusal
+from gateway.accounts.access import TRY_LATER_CLOSE, Accounts, Caller, Refusal
 from gateway.accounts.meter import SessionMeter
 from gateway.config import GatewayConfig, PassthroughSettings
 from gateway.ops import logs
@@ -149,8 +149,9 @@ async def vertex_live(websocket: WebSocket) -> None:
     subprotocols = list(websocket.scope.get("subprotocols") or [])
     caller = await accounts.authenticate(presented_key(websocket.headers, subprotocols))
     if isinstance(caller, Refusal):
-        _refused(websocket, caller.reason, 401, caller.code)
-        await _deny(websocket)
+        unavailable = caller.close_code == TRY_LATER_CLOSE  # the key store is unreachable: not the client's fault
+        _refused(websocket, caller.reason, 503 if unavailable else 401, caller.code)
+        await _deny(websocket, unavailable)
         return
     await websocket.accept(subprotocol=chosen_subprotocol(subprotocols))
     if websocket.app.state.draining:
@@ -159,7 +160,7 @@ async def vertex_live(websocket: WebSocket) -> None:
         return
     ticket = await accounts.admit(caller, None)  # passthrough sessions count against the same caps and budget
     if isinstance(ticket, Refusal):
-        code = 1008 if ticket.close_code != 1013 else 1013  # bare Gemini-style codes (seed 000): 1008 policy
+        code = TRY_LATER_CLOSE if ticket.close_code == TRY_LATER_CLOSE else 1008  # bare codes (seed 000): policy
         _refused(websocket, ticket.reason, code, ticket.code)
         await websocket.close(code, ticket.message.encode()[:_MAX_REASON].decode(errors="ignore"))
         return
@@ -199,12 +200,15 @@ async def _serve(websocket: WebSocket, caller: Caller) -> None:
         meter.log(*(close or (None, None)))
 
 
-async def _deny(websocket: WebSocket) -> None:
-    """A wrong or missing gateway key: HTTP 401 before the upgrade, as /v1/realtime's handshake check."""
-    error = {"code": 401, "message": "Incorrect or missing gateway API key.", "status": "UNAUTHENTICATED"}
+async def _deny(websocket: WebSocket, unavailable: bool = False) -> None:
+    """A wrong or missing gateway key: HTTP 401 before the upgrade, as /v1/realtime's handshake check; 503 when
+    keys cannot be checked right now."""
+    status = 503 if unavailable else 401
+    message = "The gateway cannot check API keys right now." if unavailable else "Incorrect or missing gateway API key."
+    error = {"code": status, "message": message, "status": "UNAVAILABLE" if unavailable else "UNAUTHENTICATED"}
     body = {"error": error}  # Google's error shape, for a Gemini client
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
-        await websocket.send_denial_response(JSONResponse(body, status_code=401))
+        await websocket.send_denial_response(JSONResponse(body, status_code=status))
     else:
         await websocket.close(1008)  # the server answers 403
 
