@@ -41,6 +41,9 @@ async def test_database_outage_flips_readiness_and_spares_live_sessions(tmp_path
             ready = await http.get("/health/readiness")
             assert ready.status_code == 200 and ready.json()["db"] == "connected"
             assert json.loads(await ws.recv())["type"] == "session.created"
+            seen, unseen = [(await http.post("/key/generate", json={})).json()["key"] for _ in range(2)]
+            async with connect(f"{gateway.ws_base}/realtime?model=gemini-live", additional_headers={"api-key": seen}):
+                pass
             postgres.psql(f"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false;")
             postgres.psql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}';")
             down = await http.get("/health/readiness")
@@ -49,6 +52,14 @@ async def test_database_outage_flips_readiness_and_spares_live_sessions(tmp_path
             assert (await http.get("/health")).status_code == 200
             done = [await text_turn(ws, f"turn {n}") for n in range(2)]
             assert all(event["type"] == "response.done" for event in done)
+            url = f"{gateway.ws_base}/realtime?model=gemini-live"
+            async with connect(url, additional_headers={"api-key": seen}) as known:  # read before: still works
+                assert json.loads(await known.recv())["type"] == "session.created"
+            async with connect(url, additional_headers={"api-key": unseen}) as unknown:  # cannot be checked
+                error = json.loads(await unknown.recv())
+                with contextlib.suppress(ConnectionClosed):
+                    await unknown.recv()
+            assert error["error"]["code"] == "key_check_unavailable" and unknown.close_code == 1013
             postgres.psql(f"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true;")
             assert (await http.get("/health/readiness")).status_code == 200
             ids = {event["response"]["id"] for event in done}  # type: ignore[index]
