@@ -38,8 +38,8 @@ async def _builtin_emulator(config: GatewayConfig) -> AsyncIterator[str | None]:
         return
     from gateway.emulator.server import EmulatorServer
 
-    async with EmulatorServer(host="127.0.0.1", port=0, record_messages=False) as emulator:
-        log.info("built-in Gemini Live emulator at %s", emulator.url)
+    async with EmulatorServer(host="127.0.0.1", port=0, record_messages=False, quiet=True) as emulator:
+        log.debug("built-in Gemini Live emulator at %s (internal)", emulator.url)
         yield emulator.url
 
 
@@ -64,7 +64,7 @@ def create_app(
         app.state.google_auth = auth
         try:
             async with account_services(config, limits, counters) as services, _builtin_emulator(config) as emulator:
-                log.info(services.describe())
+                log.debug(services.describe())  # the start-up lines say it once the gateway listens (banner.py)
                 app.state.database, app.state.accounts = services.database, services.accounts
                 app.state.spend_store, app.state.spend_queue = services.spend_store, services.queue
                 app.state.metrics.watch_spend_queue(lambda: services.queue.pending, lambda: services.queue.dropped)

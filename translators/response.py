@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from schemas.openai import Dialect
 from translators.audio import OutputEncoder, law_of, pcm_ms
 from translators.commands import Command, Mark, Milestone, RecordUsage
+from translators.context import SessionContext
 from translators.emit import beta_item
 from translators.session_config import GA_TO_BETA_FORMAT
 from translators.usage import beta_usage, empty_usage, map_usage
-
-if TYPE_CHECKING:
-    from translators.state import SessionState
 
 
 class Mode(enum.Enum):
@@ -40,7 +38,7 @@ class Response:
 
     def __init__(
         self,
-        state: SessionState,
+        state: SessionContext,
         mode: Mode,
         *,
         in_conversation: bool = True,
@@ -241,7 +239,7 @@ class Response:
         return body
 
 
-def bill_drained_turn(state: SessionState, metadata: dict[str, Any] | None) -> list[Command]:
+def bill_drained_turn(state: SessionContext, metadata: dict[str, Any] | None) -> list[Command]:
     """The turnComplete of a turn whose response was cancelled: its record goes out with the turn's usage."""
     if not state.unbilled:
         return []
@@ -251,7 +249,7 @@ def bill_drained_turn(state: SessionState, metadata: dict[str, Any] | None) -> l
     return [dataclasses.replace(record, usage=map_usage(metadata), metadata=metadata)]
 
 
-def bill_all_unbilled(state: SessionState) -> list[Command]:
+def bill_all_unbilled(state: SessionContext) -> list[Command]:
     """The upstream is gone: cancelled responses still waiting for usage are recorded as they are."""
     records, state.unbilled = state.unbilled, []
     return list(records)

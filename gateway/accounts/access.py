@@ -9,31 +9,45 @@ from __future__ import annotations
 
 import hmac
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gateway.accounts.admission import Admission, Ticket
 from gateway.accounts.keys import Clock as UtcClock
 from gateway.accounts.keys import KeyRecord, KeyStore, hash_key, utcnow
 from gateway.accounts.ledger import SpendLedger
-from translators.errors import SessionEnd
+from gateway.close_codes import HandshakeRefusal
 
 log = logging.getLogger("livegate.access")
-
-# Handshake refusals, as the real server closes (OPENAI_REALTIME.md §1.2, §4.2).
-AUTH_CLOSE = 3000
-REQUEST_CLOSE = 4000
-TRY_LATER_CLOSE = 1013  # RFC 6455: try again later (a concurrency cap or rate)
 
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why a connection is refused: the OpenAI error the client gets, its close code, a reason for the log."""
+    """A refused connection: which row of the refusal table (gateway/close_codes.py), the values its message
+    takes, and the words for the log line (never a key)."""
 
-    code: str | None  # OpenAI error.code (None: OpenAI's own missing-key error has none)
-    message: str
-    close_code: int
-    reason: str  # the log line's words; never a key
-    error_type: str = "invalid_request_error"
+    kind: HandshakeRefusal
+    reason: str
+    values: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def code(self) -> str | None:
+        return self.kind.value.error_code
+
+    @property
+    def message(self) -> str:
+        return self.kind.value.text(**self.values)
+
+    @property
+    def close_code(self) -> int:
+        return self.kind.value.close_code
+
+    @property
+    def error_type(self) -> str:
+        return self.kind.value.error_type
+
+    @property
+    def close_reason(self) -> str:
+        return self.kind.value.reason
 
 
 @dataclass(frozen=True)
@@ -52,12 +66,7 @@ class Caller:
 
 
 MASTER_ALIAS = "master"  # key_alias shown in logs and spend rows for the master key
-_MISSING = Refusal(None, "Missing bearer or basic authentication in header.", AUTH_CLOSE, "missing key")
-_BUDGET = SessionEnd.BUDGET_EXCEEDED.value
-
-
-def _bad_key(message: str, reason: str) -> Refusal:
-    return Refusal("invalid_api_key", message, AUTH_CLOSE, reason)
+PASSTHROUGH_NAME = "vertex-ai/live"  # what the native passthrough is called where an alias would be
 
 
 class Accounts:
@@ -93,20 +102,21 @@ class Accounts:
         if self._master is None:
             return Caller("")
         if key is None:
-            return _MISSING
+            return Refusal(HandshakeRefusal.MISSING_KEY, "missing key")
         if self.is_master(key):
             return Caller(self._master_id, key_alias=MASTER_ALIAS)
         if self.keys is None:
-            return _bad_key("Incorrect API key provided.", "unknown key")
+            return Refusal(HandshakeRefusal.INVALID_KEY, "unknown key")
         record = await self._lookup(hash_key(key))
         if isinstance(record, Refusal):
             return record
         if record is None:
-            return _bad_key("Incorrect API key provided.", "unknown key")
+            return Refusal(HandshakeRefusal.INVALID_KEY, "unknown key")
+        name = record.key_alias or record.key_name
         if record.blocked:
-            return _bad_key("This API key has been blocked.", f"blocked key {record.key_alias or record.key_name}")
+            return Refusal(HandshakeRefusal.BLOCKED_KEY, f"blocked key {name}")
         if record.expired(self._clock()):
-            return _bad_key("This API key has expired.", f"expired key {record.key_alias or record.key_name}")
+            return Refusal(HandshakeRefusal.EXPIRED_KEY, f"expired key {name}")
         self.ledger.seen(record.token, record.spend, record.budget_reset_at)
         return Caller(record.token, record.key_alias, record.user_id, record.team_id, record)
 
@@ -120,8 +130,7 @@ class Accounts:
             log.warning("key look-up failed (%s)%s", type(exc).__name__, fallback)
             if stale is not None:
                 return stale
-            message = "The gateway cannot check API keys right now. Try again shortly."
-            return Refusal("key_check_unavailable", message, TRY_LATER_CLOSE, "key store unreachable", "server_error")
+            return Refusal(HandshakeRefusal.KEYS_UNAVAILABLE, "key store unreachable")
         if record is None:
             self._last_good.pop(token, None)
         else:
@@ -132,18 +141,17 @@ class Accounts:
         """Model restriction, budget, then the caps. `alias` None: the native passthrough (no alias)."""
         record = caller.record
         if record is not None and record.models and (alias is None or not record.allows(alias)):
-            what = f"The model `{alias}`" if alias else "The native Vertex AI Live passthrough"
-            message = f"{what} does not exist or you do not have access to it."
-            return Refusal("model_not_found", message, REQUEST_CLOSE, f"key may not use {alias or 'the passthrough'}")
+            name = alias or PASSTHROUGH_NAME
+            return Refusal(HandshakeRefusal.MODEL_NOT_ALLOWED, f"key may not use {name}", {"alias": name})
         budget = caller.max_budget
         if record is not None and budget is not None and self.ledger.spent(record.token) >= budget:
             reason = f"budget spent ({self.ledger.spent(record.token):.6f} of {budget:.6f} USD)"
-            return Refusal(_BUDGET.code, _BUDGET.message, _BUDGET.close_code, reason, _BUDGET.error_type)
+            return Refusal(HandshakeRefusal.BUDGET_SPENT, reason)
         parallel = record.max_parallel_requests if record is not None else None
         rpm = record.rpm_limit if record is not None else None
         ticket = await self._admission.admit(caller.key_id, parallel=parallel, rpm=rpm)
         if isinstance(ticket, str):
-            return Refusal("rate_limit_exceeded", ticket, TRY_LATER_CLOSE, "rate limited", "rate_limit_error")
+            return Refusal(HandshakeRefusal.OVER_CAPACITY, "rate limited", {"detail": ticket})
         return ticket
 
     async def release(self, ticket: Ticket) -> None:

@@ -22,7 +22,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from gateway import close_codes
-from gateway.accounts.access import TRY_LATER_CLOSE, Accounts, Caller, Refusal
+from gateway.accounts.access import Accounts, Caller, Refusal
 from gateway.accounts.meter import SessionMeter
 from gateway.config import GatewayConfig, PassthroughSettings
 from gateway.ops import logs
@@ -44,6 +44,7 @@ _PROJECT = re.compile(r"^[a-z0-9][a-z0-9.:-]{0,99}$")  # project ids, and legacy
 _MODEL = re.compile(r"^(?:publishers/google/models/)?([A-Za-z0-9._-]+)$")  # bare or publisher-relative (§1.4)
 _UNSENDABLE = {1005, 1006, 1015}  # close codes that never go on the wire (RFC 6455 §7.4.1)
 _MAX_REASON = 123  # bytes in a close frame's reason (§2)
+TRY_LATER_CLOSE = 1013  # RFC 6455: try again later (a cap, a rate, keys that cannot be checked now)
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,10 @@ async def vertex_live(websocket: WebSocket) -> None:
         await _deny(websocket, unavailable)
         return
     await websocket.accept(subprotocol=chosen_subprotocol(subprotocols))
+    if not accounts.required:  # never lend Google credentials to an unauthenticated client
+        log.warning("vertex passthrough refused: no general_settings.master_key is configured")
+        await websocket.close(close_codes.PASSTHROUGH_CREDENTIALS, close_codes.PASSTHROUGH_NEEDS_GATEWAY_KEY)
+        return
     if websocket.app.state.draining:
         _refused(websocket, "draining", 1001, "server_shutdown")
         await websocket.close(1001, "The server is shutting down")
@@ -186,7 +191,8 @@ async def _serve(websocket: WebSocket, caller: Caller) -> None:
     try:
         upstream = await _open(config.passthrough, target, websocket.app.state.google_auth)
     except _Refused as refused:
-        log.info("vertex passthrough refused: %s", refused.reason)
+        level = logging.WARNING if refused.code == close_codes.PASSTHROUGH_CREDENTIALS else logging.INFO
+        log.log(level, "vertex passthrough refused (close %d): %s", refused.code, refused.reason)
         await websocket.close(refused.code, _reason(refused.reason))
         return
     state = websocket.app.state

@@ -8,8 +8,9 @@ import logging
 from starlette.datastructures import State
 from starlette.websockets import WebSocket
 
-from gateway.accounts.access import REQUEST_CLOSE, Accounts, Caller, Refusal
+from gateway.accounts.access import Accounts, Caller, Refusal
 from gateway.accounts.meter import SessionMeter
+from gateway.close_codes import HandshakeRefusal
 from gateway.config import GatewayConfig
 from gateway.ops import logs
 from gateway.ops.watch import SessionWatch, Upstream
@@ -19,12 +20,9 @@ from gateway.transports.handshake import chosen_subprotocol, dialect_of, present
 from schemas.openai import Dialect
 from translators.commands import SendClient
 from translators.emit import Emitter
-from translators.errors import SessionEnd
 from translators.ids import IdFactory
 
 log = logging.getLogger("livegate.realtime")
-_SHUTDOWN = SessionEnd.SHUTDOWN.value
-DRAINING = Refusal(_SHUTDOWN.code, _SHUTDOWN.message, _SHUTDOWN.close_code, "draining", _SHUTDOWN.error_type)
 
 
 def client_address(websocket: WebSocket) -> str | None:
@@ -41,18 +39,15 @@ async def reject(websocket: WebSocket, dialect: Dialect, refusal: Refusal) -> No
     for command in emitted:
         if isinstance(command, SendClient):
             await websocket.send_json(command.event)
-    reason = f"{refusal.error_type}.{refusal.code}" if refusal.code else refusal.error_type
-    await websocket.close(refusal.close_code, reason)
+    await websocket.close(refusal.close_code, refusal.close_reason)
 
 
 def _alias_refusal(config: GatewayConfig, alias: str | None) -> Refusal | None:
     if not alias:
-        message = "Missing required parameter: 'model'. Connect to /v1/realtime?model=<alias>."
-        return Refusal("missing_model", message, REQUEST_CLOSE, "no model")
+        return Refusal(HandshakeRefusal.MISSING_MODEL, "no model")
     if alias not in config.deployments:
         known = ", ".join(sorted(config.deployments))
-        message = f"Invalid model: '{alias}'. This gateway serves: {known}."
-        return Refusal("invalid_model", message, REQUEST_CLOSE, "unknown model")
+        return Refusal(HandshakeRefusal.INVALID_MODEL, "unknown model", {"alias": alias, "known": known})
     return None
 
 
@@ -64,7 +59,7 @@ async def realtime(websocket: WebSocket) -> None:
     dialect = dialect_of(websocket.headers, subprotocols)
     await websocket.accept(subprotocol=chosen_subprotocol(subprotocols))
     if state.draining:
-        await reject(websocket, dialect, DRAINING)
+        await reject(websocket, dialect, Refusal(HandshakeRefusal.DRAINING, "draining"))
         return
     caller = await accounts.authenticate(presented_key(websocket.headers, subprotocols))
     if isinstance(caller, Refusal):

@@ -78,10 +78,10 @@ def test_check_config_masks_secrets(
     monkeypatch.setenv("GKEY", "AIzaSyVERYSECRETKEY1234")
     entry = "{model: gemini/gemini-3.1-flash-live-preview, api_key: os.environ/GKEY}"
     path = write(tmp_path, f"model_list:\n  - model_name: a\n    litellm_params: {entry}\n")
-    assert main(["check-config", str(path)]) == 0
+    assert main(["check-config", "--verbose", str(path)]) == 0
     out = capsys.readouterr().out
     assert "VERYSECRET" not in out
-    (deployment,) = json.loads(out)["aliases"]["a"]
+    (deployment,) = json.loads(out.rsplit("\n", 2)[0])["aliases"]["a"]
     assert deployment["api_key"] == "****1234" and deployment["profile"]["user_text"] == "realtime_text"
 
 
@@ -108,7 +108,7 @@ def test_accounts_settings(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, head + env), {"DATABASE_URL": "postgres://u:secret@db/lg"})
     accounts = config.accounts
     assert accounts.database_url == "postgresql+asyncpg://u:secret@db/lg" and "secret" not in repr(accounts)
-    assert accounts.describe()["database"] == "postgresql+asyncpg://u:***@db/lg" and accounts.store_transcripts
+    assert accounts.describe()["database"] == "postgresql+asyncpg://u:****@db/lg" and accounts.store_transcripts
     assert accounts.allowed_origins == ("https://a.example",) and accounts.metrics_key == "m"
     relative = load_config(write(tmp_path, head + "general_settings: {database_url: 'sqlite:///data/x.db'}\n"), {})
     assert relative.accounts.database_url == f"sqlite+aiosqlite:///{tmp_path.resolve() / 'data/x.db'}"

@@ -120,7 +120,7 @@ async def test_json_lines_for_sessions_and_refusals_hold_no_secret(tmp_path: Pat
     assert any(e["turns"] == 1 and e["tokens"] > 0 for e in ends)
     reasons = {line["reason"] for line in lines if line.get("event") == "connection_refused"}
     assert {"unknown key", "origin not allowed"} <= reasons
-    assert any(line["level"] == "INFO" and line["logger"] == "livegate.app" for line in lines)
+    assert any(line["level"] == "INFO" and line["logger"] == "livegate" for line in lines)  # start-up lines
     assert any("storage: sqlite" in line["message"] for line in lines)
     assert proc.returncode in (0, -signal.SIGTERM)  # uvicorn re-raises the signal it handled
 
