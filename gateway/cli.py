@@ -164,7 +164,7 @@ def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentP
         "--log-format",
         choices=["json", "text"],
         default=environ.get("LIVEGATE_LOG_FORMAT") or None,
-        help="log lines as JSON objects or text ($LIVEGATE_LOG_FORMAT; default: text on a terminal, else JSON)",
+        help="log lines as JSON objects or text ($LIVEGATE_LOG_FORMAT; default: text)",
     )
     serve.set_defaults(func=_serve)
     check = sub.add_parser(

@@ -280,7 +280,7 @@ async def test_virtual_keys_work_and_are_billed(tmp_path: Path, sa_json: str) ->
                 async with connect(f"{gw.base}/v1/vertex-ai/live", additional_headers={"api-key": limited}) as no:
                     with pytest.raises(ConnectionClosed):
                         await asyncio.wait_for(no.recv(), TIMEOUT)
-                assert no.close_code == 1008 and "passthrough" in (no.close_reason or "")
+                assert no.close_code == 1008 and "`vertex-ai/live`" in (no.close_reason or "")
                 async with asyncio.timeout(TIMEOUT):
                     while True:
                         rows = (await admin.get("/spend/logs", params={"key_alias": "native"})).json()["data"]
