@@ -45,11 +45,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+SPEND_WRITE_S = 2.0  # the keyed gateway's proxy_batch_write_at (the default); each turn round waits for one write
+
+
 def write_config(directory: Path, emulator_port: int, preset: str, *, database: bool = False) -> Path:
     """The bench config; without `database` the gateway runs on its master key alone (no spend rows)."""
     params = {**PRESETS[preset], "api_base": f"http://127.0.0.1:{emulator_port}", "api_key": UPSTREAM_KEY}
     general: dict[str, object] = {"master_key": MASTER_KEY}
-    if not database:
+    if database:
+        general["proxy_batch_write_at"] = SPEND_WRITE_S
+    else:
         general["database_url"] = None
     document = {"model_list": [{"model_name": ALIAS, "litellm_params": params}], "general_settings": general}
     path = directory / "config.yaml"

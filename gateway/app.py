@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -70,6 +71,11 @@ def create_app(
                 app.state.metrics.watch_spend_queue(lambda: services.queue.pending, lambda: services.queue.dropped)
                 app.state.emulator_url = emulator
                 app.state.upstream = UpstreamContext(emulator_url=emulator, token_for=auth.token_for)
+                # Everything built so far (modules, config, SQLAlchemy and Alembic objects) lives as long as the
+                # process: out of the collector's sight it no longer makes every full collection slower. Measured
+                # (bench --keys): without it a gateway with a database paid ~4 % more CPU per audio append.
+                gc.collect()
+                gc.freeze()
                 sweeper = asyncio.create_task(sweep_sessions(app.state.live_sessions, app.state.limits))
                 try:
                     yield

@@ -8,7 +8,7 @@ modality's input rate, so a session's cost is the sum over all of its `usageMeta
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
@@ -128,19 +128,34 @@ def cost_of(usage: Mapping[str, Any], price: Price | None) -> Cost:
     """One turn's `usageMetadata` at these rates (Developer or Vertex field names, §7, §8).
 
     Prompt tokens by modality at the input rates (cached ones, a subset, at the cached rates), tool-use prompt
-    tokens at the input rates, response tokens at the output rates, thoughts at the reasoning rate.
+    tokens at the input rates, response tokens at the output rates, thoughts at the reasoning rate. One pass,
+    no intermediate lists: this runs once per response.
     """
     if price is None:
         return Cost(0.0, 0.0)
-    prompt = _details(usage, "promptTokensDetails", "promptTokenCount")
-    prompt += _details(usage, "toolUsePromptTokensDetails", "toolUsePromptTokenCount")
-    cached = _details(usage, "cacheTokensDetails", "cachedContentTokenCount")
-    output = _response_details(usage)
-    input_usd = sum(n * price.input_rate(m) for m, n in prompt)
-    input_usd -= sum(n * (price.input_rate(m) - price.cached_rate(m)) for m, n in cached)
-    output_usd = sum(n * price.output_rate(m) for m, n in output)
+    input_usd = _priced(usage, "promptTokensDetails", "promptTokenCount", price.input_rate)
+    input_usd += _priced(usage, "toolUsePromptTokensDetails", "toolUsePromptTokenCount", price.input_rate)
+    if "cacheTokensDetails" in usage or "cachedContentTokenCount" in usage:
+        input_usd -= _priced(usage, "cacheTokensDetails", "cachedContentTokenCount", price.input_rate)
+        input_usd += _priced(usage, "cacheTokensDetails", "cachedContentTokenCount", price.cached_rate)
+    if "responseTokensDetails" in usage or "responseTokenCount" in usage:
+        output_usd = _priced(usage, "responseTokensDetails", "responseTokenCount", price.output_rate)
+    else:
+        output_usd = _priced(usage, "candidatesTokensDetails", "candidatesTokenCount", price.output_rate)
     output_usd += _count(usage, "thoughtsTokenCount") * price.reasoning_rate
     return Cost(input_usd * PER_TOKEN, output_usd * PER_TOKEN)
+
+
+def _priced(usage: Mapping[str, Any], details_key: str, count_key: str, rate: Callable[[str], float]) -> float:
+    """Σ tokens × rate(modality) over a details list; a bare count without details is TEXT."""
+    details = usage.get(details_key)
+    if isinstance(details, list) and details:
+        total = 0.0
+        for detail in details:
+            if isinstance(detail, dict):
+                total += int(detail.get("tokenCount", 0)) * rate(str(detail.get("modality", "TEXT")))
+        return total
+    return _count(usage, count_key) * rate("TEXT")
 
 
 def _response_details(usage: Mapping[str, Any]) -> list[tuple[str, int]]:

@@ -74,7 +74,7 @@ class SpendQueue:
             count = min(BATCH_ROWS, len(self._rows))
             self._inflight = [self._rows.popleft() for _ in range(count)]
             try:
-                totals = await self._store.write(self._inflight)
+                totals = await self._store.write(self._inflight, retry=self._failing)  # after a failure: check
             except Exception as exc:  # any database error: keep the rows, try again later
                 self._rows.extendleft(reversed(self._inflight))
                 self._inflight = []
