@@ -22,6 +22,7 @@ from gateway.ops.health import health, liveliness, models, readiness
 from gateway.ops.logs import redact_server_logs
 from gateway.ops.metrics import Metrics, metrics_endpoint
 from gateway.sweeper import sweep_sessions
+from gateway.transports.channel import TransportAbort
 from gateway.transports.passthrough import vertex_live
 from gateway.transports.realtime import realtime
 from gateway.upstream.dial import UpstreamContext
@@ -98,7 +99,11 @@ def create_app(
             Route("/v1/models", models),
             *admin.routes(),
         ],
-        middleware=[Middleware(OriginGate, allowed=origins)] if origins is not None else [],
+        # A client that takes nothing can be dropped (issue #16 item 8); browser Origins are checked before anything.
+        middleware=[
+            Middleware(TransportAbort),
+            *([Middleware(OriginGate, allowed=origins)] if origins is not None else []),
+        ],
         lifespan=lifespan,
     )
     app.state.config = config

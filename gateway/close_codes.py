@@ -102,6 +102,13 @@ class HandshakeRefusal(enum.Enum):
     MODEL_NOT_ALLOWED = Refusal(
         4000, "model_not_found", "The model `{alias}` does not exist or you do not have access to it."
     )
+    # ?intent=transcription (§1.1) with no transcription alias to default to, or on a conversational model.
+    NO_TRANSCRIPTION_MODEL = Refusal(
+        4000, "missing_model", "No transcription model is configured (model_info.mode: realtime_transcription)."
+    )
+    NOT_TRANSCRIPTION_MODEL = Refusal(
+        4000, "invalid_model", "Invalid model for a transcription session: '{alias}' is not a transcription model."
+    )
     OVER_CAPACITY = Refusal(1013, "rate_limit_exceeded", "{detail}")
     BUDGET_SPENT = Refusal(_BUDGET.close_code, _BUDGET.code, _BUDGET.message, _BUDGET.error_type)
     DRAINING = Refusal(_SHUTDOWN.close_code, _SHUTDOWN.code, _SHUTDOWN.message, _SHUTDOWN.error_type)
@@ -164,8 +171,16 @@ def should_retry(code: int | None, reason: str) -> Retry:
     return Retry.RESUME if code is None or code in _RESUMABLE else Retry.NO
 
 
-def redial_policy(detail: str, ever_ready: bool) -> Retry:
-    """A failed redial: a refused handle is replayed without it; before any setupComplete, nothing is."""
+def redial_policy(detail: str, ever_ready: bool, close: ClientClose | None = None, resuming: bool = False) -> Retry:
+    """A failed redial: a refused handle is replayed without it; before any setupComplete, nothing is.
+
+    A resumption refused as an invalid argument (1007) is a refused handle too: reported for Gemini 3.8
+    sessions resumed after their deadline (discuss.ai.google.dev, unconfirmed by Google's docs), and a
+    replay costs one connection at worst. A fresh setup refused that way is final.
+    """
     if "session not found" in detail:
         return Retry.REPLAY
-    return Retry.RESUME if ever_ready else Retry.NO
+    invalid = close is UPSTREAM_TO_CLIENT[CloseCode.INVALID_DATA]
+    if invalid and resuming:
+        return Retry.REPLAY
+    return Retry.RESUME if ever_ready and not invalid else Retry.NO

@@ -60,6 +60,7 @@ ENV_LOCATION = "DEFAULT_VERTEXAI_LOCATION"
 ENV_CREDENTIALS = "DEFAULT_GOOGLE_APPLICATION_CREDENTIALS"
 ENV_GEMINI_KEY = "GEMINI_API_KEY"  # LiteLLM's default api_key for gemini/ entries
 _PROFILE = TypeAdapter(ModelProfile)  # checks model_info overrides against the profile's field types
+TRANSCRIPTION_MODE = "realtime_transcription"  # model_info.mode of an alias serving transcription sessions
 
 
 class Provider(enum.Enum):
@@ -83,6 +84,7 @@ class Deployment:
     vertex_location: str | None = None
     vertex_credentials: str | None = field(default=None, repr=False)
     rest_fallback: str | None = None  # opt-in generateContent model for text turns (model_info.rest_fallback)
+    mode: str = "realtime"  # model_info.mode; `realtime_transcription` serves transcription sessions
     price: Price | None = None  # schemas/pricing.py's rates with model_info overrides; None: unknown, cost 0
 
     @property
@@ -104,6 +106,7 @@ class Deployment:
             "vertex_credentials": mask(self.vertex_credentials),
             "rest_fallback": self.rest_fallback,
             "price_per_million_tokens": None if self.price is None else _plain_price(self.price),
+            "mode": self.mode,
             "profile": {name: _plain(getattr(self.profile, name)) for name in sorted(PROFILE_FIELDS)},
         }
 
@@ -160,6 +163,14 @@ class GatewayConfig:
     passthrough: PassthroughSettings = PassthroughSettings()  # /v1/vertex-ai/live
     limits: Limits = field(default_factory=Limits)  # general_settings.limits: durations, caps, backlogs, shutdown grace
     accounts: AccountSettings = AccountSettings()  # database, spend, /metrics key, allowed origins
+
+    @property
+    def transcription_alias(self) -> str | None:
+        """The alias `?intent=transcription` sessions get when they name no model: the first marked
+        `mode: realtime_transcription`, else the first whose model transcribes only."""
+        marked = [alias for alias, group in self.deployments.items() if group[0].mode == TRANSCRIPTION_MODE]
+        capable = [alias for alias, group in self.deployments.items() if group[0].profile.transcription_only]
+        return next(iter(marked + capable), None)
 
     @property
     def uses_emulator(self) -> bool:
@@ -303,6 +314,12 @@ def _deployment(entry: ModelEntry, defaults: DefaultVertexConfig, environ: Mappi
     provider = Provider(provider_name)
     profile = _profile(entry.model_info, model_id, where)
     price = price_for(model_id, entry.model_info.price_overrides())
+    mode = entry.model_info.mode or "realtime"
+    if mode == TRANSCRIPTION_MODE and not profile.transcription_only:
+        raise ConfigError(
+            f"{where}: model_info.mode: {TRANSCRIPTION_MODE} needs a Gemini transcription model such as "
+            f"gemini-3.5-transcribe-live (or model_info.transcription_only: true for one livegate does not know)"
+        )
     api_key = params.api_key
     if provider is Provider.GEMINI and not api_key:
         api_key = environ.get(ENV_GEMINI_KEY) or None  # LiteLLM's default for gemini/ entries
@@ -335,6 +352,7 @@ def _deployment(entry: ModelEntry, defaults: DefaultVertexConfig, environ: Mappi
         vertex_credentials=params.vertex_credentials or vertex.vertex_credentials,
         rest_fallback=entry.model_info.rest_fallback,
         price=price,
+        mode=mode,
     )
 
 

@@ -6,6 +6,7 @@ this protocol instead of importing `state.py` back, so the three modules import 
 
 from __future__ import annotations
 
+import enum
 from typing import Protocol
 
 from schemas.openai import Dialect
@@ -14,6 +15,13 @@ from translators.conversation import Conversation
 from translators.emit import Emitter
 from translators.ids import IdFactory
 from translators.session_config import SessionConfig
+
+
+class SessionKind(enum.Enum):
+    """What the OpenAI session is for, fixed at the handshake (OPENAI_REALTIME.md §1.1, §3.8)."""
+
+    REALTIME = "realtime"  # a conversation: responses, tools, items
+    TRANSCRIPTION = "transcription"  # `?intent=transcription`: input transcription only (translators/transcription.py)
 
 
 class SessionContext(Protocol):
@@ -27,3 +35,4 @@ class SessionContext(Protocol):
     conversation_id: str  # conv_… shown in responses
     item_audio_ms: dict[str, float]  # assistant item id → audio ms sent (for conversation.item.truncate)
     unbilled: list[RecordUsage]  # cancelled responses whose usage comes with their Gemini turn's end
+    kind: SessionKind  # conversation or transcription only (user turns always transcribe in the latter)

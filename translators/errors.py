@@ -50,3 +50,5 @@ class SessionEnd(enum.Enum):
         "This API key has used up its budget. Ask the gateway operator to raise it or wait for its reset.",
         1008,
     )
+    # Our own bug: never a normal close (1000) that would look like the client's doing (issue #16 item 5).
+    INTERNAL = Ending("server_error", "server_error", "The gateway hit an internal error and closed the session.", 1011)

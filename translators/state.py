@@ -13,6 +13,7 @@ from schemas.openai import Dialect
 from schemas.profiles import ModelProfile
 from translators.audio import InputDecoder
 from translators.commands import RecordUsage
+from translators.context import SessionKind
 from translators.conversation import Conversation
 from translators.emit import Emitter
 from translators.ids import IdFactory
@@ -22,6 +23,7 @@ from translators.tools import Call
 from translators.turns import UserTurn
 
 SESSION_LIFETIME_S = 3600  # what OpenAI's GA server reports in expires_at (§3.1); resumption keeps it
+MAX_CONVERSATION_BYTES = 64 * 1024 * 1024  # default of general_settings.limits.max_conversation_bytes
 
 
 class UpstreamPhase(enum.Enum):
@@ -43,18 +45,23 @@ class SessionState:
     config: SessionConfig  # the effective OpenAI session config
     ids: IdFactory  # id source for this session
     created_at: int  # unix seconds when the client connected (the gateway's clock, injected)
+    kind: SessionKind = SessionKind.REALTIME  # conversation or transcription-only, fixed at the handshake
     session_id: str = ""  # sess_… shown in session.created
     conversation_id: str = ""  # conv_… shown in responses
     conversation: Conversation = field(default_factory=Conversation)  # the items, in order
+    max_conversation_bytes: int = MAX_CONVERSATION_BYTES  # client items that would grow it past this are refused
     phase: UpstreamPhase = UpstreamPhase.IDLE  # upstream connection phase
     upstream_text: bool = False  # the setup asked for TEXT (else AUDIO + output transcription)
     pending_upstream: list[dict[str, Any]] = field(default_factory=list)  # queued until setupComplete
+    pending_bytes: int = 0  # about how much the client queued there since the last setupComplete (the gateway caps it)
     unsent_items: list[str] = field(default_factory=list)  # conversation items Gemini has not seen
+    media: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # item id → its image/audio blobs
     response: Response | None = None  # the response being streamed to the client, if any
     user_turn: UserTurn | None = None  # the latest user audio turn (speaking, or awaiting its transcript)
     input_ms: float = 0.0  # input audio received this session, in ms: the clock of audio_start/end_ms
     buffer_ms: float = 0.0  # input audio not yet in a committed user item, in ms
     activity_open: bool = False  # manual turns: activityStart sent, activityEnd not yet
+    link_manual: bool = False  # the upstream's setup turned Gemini's VAD off (a session.update waits for the next)
     input_decoder: InputDecoder | None = None  # G.711 → pcm16 for the client's input format, None for pcm16
     item_audio_ms: dict[str, float] = field(default_factory=dict)  # assistant item id → audio ms sent
     calls: dict[str, Call] = field(default_factory=dict)  # OpenAI call_id → Gemini's function call
@@ -62,7 +69,7 @@ class SessionState:
     held_audio: list[dict[str, Any]] = field(default_factory=list)  # mic audio held while calls are pending
     held_ms: float = 0.0  # how much audio is held, in ms
     ever_ready: bool = False  # some upstream reached setupComplete: a later loss is resumable
-    resume_attempts: int = 0  # resumptions since the last setupComplete
+    resume_attempts: int = 0  # resumptions since a turn last completed (issue #16 item 2)
     turn_trigger: dict[str, Any] | None = None  # the text that started the turn in flight (asked again if lost)
     turn_items: list[str] = field(default_factory=list)  # the conversation items that trigger carries
     turn_history: list[dict[str, Any]] = field(default_factory=list)  # the turn so far as Gemini turns (2.x)
@@ -73,6 +80,10 @@ class SessionState:
     drain_turns: int = 0  # upstream turns whose remaining content is dropped (cancelled responses)
     resumption_handle: str | None = None  # latest resumable handle from sessionResumptionUpdate
     unbilled: list[RecordUsage] = field(default_factory=list)  # cancelled responses awaiting their turn's usage
+    context_update_in_flight: bool = False  # a contextUpdate went out and no turn has completed since
+    context_update_refused: bool = False  # Gemini refused a contextUpdate: setup changes reconnect instead
+    session_epoch: int = 0  # fresh Gemini sessions started (no handle): the token of their wakeup
+    fresh_session_due: bool = False  # the Gemini session reached profile.fresh_session_after_s: replay soon
     emit: Emitter = field(init=False)  # event builder for the client's dialect
 
     def __post_init__(self) -> None:
@@ -86,8 +97,14 @@ class SessionState:
 
     @property
     def calls_pending(self) -> bool:
-        """Gemini waits for function outputs: it must hear nothing else first (GEMINI_LIVE.md §3.4)."""
+        """Gemini waits for function outputs: it must hear nothing else first (GEMINI_LIVE.md §3.4); a new
+        user turn answers them first (translators/supersede.py)."""
         return any(call.status.value == "pending" for call in self.calls.values()) or bool(self.tool_outputs)
+
+    def manual_activity(self) -> bool:
+        """Whether activity markers go upstream: the link's setup decides, not a config change still waiting
+        for its reconnect (Gemini closes 1007 on markers while its own VAD is on, GEMINI_LIVE.md §3.3)."""
+        return self.config.manual_turns if self.phase is UpstreamPhase.IDLE else self.link_manual
 
     def take_held_audio(self) -> list[dict[str, Any]]:
         """The mic audio held during function calls, once Gemini waits for nothing more."""

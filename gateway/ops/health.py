@@ -1,11 +1,19 @@
-"""Operator endpoints: liveness, readiness, the model listing."""
+"""Operator endpoints: liveness and readiness (open), the model listing (behind a gateway key when one is set)."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from gateway.accounts.access import Accounts, Refusal
+from gateway.close_codes import HandshakeRefusal
 from gateway.config import GatewayConfig
+from gateway.transports.handshake import presented_key
+
+_NO_KEY = (
+    "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer "
+    "auth (i.e. Authorization: Bearer YOUR_KEY)."
+)
 
 
 async def health(request: Request) -> JSONResponse:
@@ -33,6 +41,16 @@ async def readiness(request: Request) -> JSONResponse:
 
 
 async def models(request: Request) -> JSONResponse:
+    """`GET /v1/models`, OpenAI-shaped; the aliases are not shown to a client without the key (issue #16)."""
+    accounts: Accounts = request.app.state.accounts
+    caller = await accounts.authenticate(presented_key(request.headers, ()))  # the master key or a virtual key
+    if isinstance(caller, Refusal):
+        if caller.kind is HandshakeRefusal.MISSING_KEY:  # OpenAI's own two answers on its HTTP API
+            message, code = _NO_KEY, None
+        else:
+            message, code = "Incorrect API key provided.", "invalid_api_key"
+        error = {"message": message, "type": "invalid_request_error", "param": None, "code": code}
+        return JSONResponse({"error": error}, status_code=401)
     config: GatewayConfig = request.app.state.config
     data = [{"id": alias, "object": "model", "owned_by": "livegate"} for alias in sorted(config.deployments)]
     return JSONResponse({"object": "list", "data": data})

@@ -11,14 +11,16 @@ from starlette.websockets import WebSocket
 from gateway.accounts.access import Accounts, Caller, Refusal
 from gateway.accounts.meter import SessionMeter
 from gateway.close_codes import HandshakeRefusal
-from gateway.config import GatewayConfig
+from gateway.config import Deployment, GatewayConfig
 from gateway.ops import logs
 from gateway.ops.watch import SessionWatch, Upstream
 from gateway.session import Session
 from gateway.transports.channel import WebSocketChannel
 from gateway.transports.handshake import chosen_subprotocol, dialect_of, presented_key
 from schemas.openai import Dialect
+from schemas.profiles import ModelProfile
 from translators.commands import SendClient
+from translators.context import SessionKind
 from translators.emit import Emitter
 from translators.ids import IdFactory
 
@@ -42,13 +44,29 @@ async def reject(websocket: WebSocket, dialect: Dialect, refusal: Refusal) -> No
     await websocket.close(refusal.close_code, refusal.close_reason)
 
 
-def _alias_refusal(config: GatewayConfig, alias: str | None) -> Refusal | None:
+def session_kind(transcription: bool, profile: ModelProfile) -> SessionKind | None:
+    """A transcription model serves transcription sessions only, whatever the URL says; `?intent=transcription`
+    on another model is refused (None): a conversational model answers every turn it hears."""
+    if profile.transcription_only:
+        return SessionKind.TRANSCRIPTION
+    return None if transcription else SessionKind.REALTIME
+
+
+def _target(websocket: WebSocket, config: GatewayConfig) -> tuple[str, SessionKind] | Refusal:
+    """The alias and the kind of session the URL asks for (`?model=`, `?intent=transcription`)."""
+    transcription = websocket.query_params.get("intent") == "transcription"
+    alias = websocket.query_params.get("model") or (config.transcription_alias if transcription else None)
     if not alias:
-        return Refusal(HandshakeRefusal.MISSING_MODEL, "no model")
-    if alias not in config.deployments:
+        missing = HandshakeRefusal.NO_TRANSCRIPTION_MODEL if transcription else HandshakeRefusal.MISSING_MODEL
+        return Refusal(missing, "no model")
+    deployments = config.deployments.get(alias)
+    if not deployments:
         known = ", ".join(sorted(config.deployments))
         return Refusal(HandshakeRefusal.INVALID_MODEL, "unknown model", {"alias": alias, "known": known})
-    return None
+    kind = session_kind(transcription, deployments[0].profile)
+    if kind is None:
+        return Refusal(HandshakeRefusal.NOT_TRANSCRIPTION_MODEL, "not a transcription model", {"alias": alias})
+    return alias, kind
 
 
 async def realtime(websocket: WebSocket) -> None:
@@ -65,39 +83,39 @@ async def realtime(websocket: WebSocket) -> None:
     if isinstance(caller, Refusal):
         await reject(websocket, dialect, caller)
         return
-    alias = websocket.query_params.get("model")
-    refusal = _alias_refusal(config, alias)
-    if refusal is not None:
-        await reject(websocket, dialect, refusal)
+    target = _target(websocket, config)
+    if isinstance(target, Refusal):
+        await reject(websocket, dialect, target)
         return
-    assert alias is not None
+    alias, kind = target
     ticket = await accounts.admit(caller, alias)
     if isinstance(ticket, Refusal):
         await reject(websocket, dialect, ticket)
         return
     try:
-        await _run(websocket, caller, alias, dialect)
+        await _run(websocket, caller, config.deployments[alias], dialect, kind)
     finally:
         await accounts.release(ticket)
 
 
-async def _run(websocket: WebSocket, caller: Caller, alias: str, dialect: Dialect) -> None:
+async def _run(
+    websocket: WebSocket, caller: Caller, deployments: list[Deployment], dialect: Dialect, kind: SessionKind
+) -> None:
     state: State = websocket.app.state
     session_id = IdFactory().new("sess")
-    config = state.config
+    alias = deployments[0].alias
     meter = SessionMeter(
         caller,
         alias,
         session_id,
         ledger=state.accounts.ledger,
         queue=state.spend_queue,
-        store_transcripts=config.accounts.store_transcripts,
+        store_transcripts=state.config.accounts.store_transcripts,
     )
-    deployments = config.deployments[alias]
     watch = SessionWatch(state.metrics, meter, Upstream(deployments[0]), dialect.value, client_address(websocket))
     channel = WebSocketChannel(websocket)
     session = Session(
-        channel, deployments, state.upstream, dialect, state.limits, session_id=session_id, hooks=watch
+        channel, deployments, state.upstream, dialect, state.limits, kind, session_id=session_id, hooks=watch
     )
     live: set[Session] = state.live_sessions
     live.add(session)

@@ -128,3 +128,32 @@ def test_accounts_settings_errors(tmp_path: Path, settings: str, needle: str) ->
     text = "model_list:\n  - model_name: a\n    litellm_params: {model: emulator/x}\n"
     with pytest.raises(ConfigError, match=needle.replace("(", r"\(")):
         load_config(write(tmp_path, text + f"general_settings: {settings}\n"), {})
+
+
+def test_transcription_mode_and_default_alias(tmp_path: Path) -> None:
+    """model_info.mode realtime_transcription marks the alias `?intent=transcription` gets by default; on a
+    conversational model it is a start-up error naming the entry."""
+    path = write(
+        tmp_path,
+        """
+model_list:
+  - model_name: talk
+    litellm_params: {model: emulator/gemini-3.1-flash-live-preview}
+  - model_name: listen
+    litellm_params: {model: emulator/gemini-3.5-transcribe-live}
+    model_info: {mode: realtime_transcription}
+""",
+    )
+    config = load_config(path, {})
+    assert config.transcription_alias == "listen" and config.deployments["listen"][0].mode == "realtime_transcription"
+    bad = write(
+        tmp_path,
+        """
+model_list:
+  - model_name: talk
+    litellm_params: {model: emulator/gemini-3.1-flash-live-preview}
+    model_info: {mode: realtime_transcription}
+""",
+    )
+    with pytest.raises(ConfigError, match=r"model_list\[0\] \('talk'\): model_info.mode: realtime_transcription needs"):
+        load_config(bad, {})
