@@ -4,8 +4,8 @@ shares the signing keys verifies a secret without a look-up.
 Format: `ek_` + an itsdangerous URL-safe token — the compact-JSON payload in base64url (zlib-compressed first
 when that is shorter, then marked by a leading `.`), `.`, and an HMAC-SHA256 signature in base64url — so the
 whole value is made of HTTP token characters and fits a `Sec-WebSocket-Protocol` entry. Payload fields:
-`v` format version, `k` the minting key's id (`key_id`), `m` the alias, `x` expiry (unix seconds), `d` the
-dialect the session was posted in, `s` the posted session fields (without `type`/`model`).
+`v` format version, `k` the minting key's id (`keys.hash_key`, its SHA-256), `m` the alias, `x` expiry (unix
+seconds), `d` the dialect the session was posted in, `s` the posted session fields (without `type`/`model`).
 
 Signing keys: `general_settings.client_secret_keys`, newest first; the first signs, every one verifies. To
 rotate, put a new key first on every replica, and drop the old one after the longest TTL (2 h). Unset: a key
@@ -35,11 +35,6 @@ _DERIVE = b"livegate client secret signing key"
 _DIALECTS = {"ga": Dialect.GA, "beta": Dialect.BETA}
 
 
-def key_id(key: str) -> str:
-    """The id a long-lived key is known by in secrets and logs: its SHA-256, hex (LiteLLM's key hash)."""
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
 def is_client_secret(key: str | None) -> bool:
     return key is not None and key.startswith(PREFIX)
 
@@ -48,7 +43,7 @@ def is_client_secret(key: str | None) -> bool:
 class Grant:
     """What a verified secret allows: sessions on one alias, for the minting key, with a preset session."""
 
-    key_id: str  # the key that minted it: its models, limits and budget apply, its spend is charged
+    key_id: str  # the key that minted it (`hash_key`): its models, limits and budget apply, its spend is charged
     alias: str  # the model the secret names
     expires_at: int  # unix seconds; sessions must start before it
     dialect: Dialect  # the shape `session` was posted in

@@ -1,43 +1,42 @@
-"""Who a request acts for: a long-lived key through the key gate, or an `ek_…` client secret by its signature
-and then its minting key through the same gate (so the secret inherits that key's standing)."""
+"""Who a request acts for: a long-lived key as `Accounts` checks it, or an `ek_…` client secret by its signature
+(no look-up) and then its minting key through the same `Accounts` path, so the secret inherits that key's model
+access, limits, budget and spend."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.accounts.auth import KeyGate
-from gateway.accounts.client_secrets import ClientSecrets, Grant, SecretRefused, is_client_secret, key_id
+from gateway.accounts.access import Accounts, Caller, Refusal
+from gateway.accounts.client_secrets import ClientSecrets, Grant, SecretRefused, is_client_secret
 from gateway.close_codes import HandshakeRefusal
 
 _SECRET_REFUSALS = {
-    SecretRefused.INVALID: HandshakeRefusal.SECRET_INVALID,
-    SecretRefused.EXPIRED: HandshakeRefusal.SECRET_EXPIRED,
+    SecretRefused.INVALID: Refusal(HandshakeRefusal.SECRET_INVALID, "invalid client secret"),
+    SecretRefused.EXPIRED: Refusal(HandshakeRefusal.SECRET_EXPIRED, "expired client secret"),
 }
 
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller."""
+    """An authenticated caller, and the client secret it presented, if that is how it authenticated."""
 
-    key_id: str  # the long-lived key it acts for (a secret's minting key): limits and spend go here
-    grant: Grant | None = None  # the client secret presented, if that is how it authenticated
+    caller: Caller  # the long-lived key it acts for (a secret's minting key): limits and spend go here
+    grant: Grant | None = None
 
 
 class Credentials:
-    """Turns the credential a caller presented into a `Principal`, or the handshake refusal it gets."""
+    """Turns the credential a caller presented into a `Principal`, or the refusal it gets."""
 
-    def __init__(self, gate: KeyGate, secrets: ClientSecrets) -> None:
-        self.gate = gate  # long-lived keys
+    def __init__(self, accounts: Accounts, secrets: ClientSecrets) -> None:
+        self.accounts = accounts  # long-lived keys: master and virtual
         self.secrets = secrets  # mints and verifies ek_… values
 
-    def authenticate(self, presented: str | None, now: float) -> Principal | HandshakeRefusal:
+    async def authenticate(self, presented: str | None, now: float) -> Principal | Refusal:
         if presented is not None and is_client_secret(presented):
             grant = self.secrets.verify(presented, now)
             if isinstance(grant, SecretRefused):
                 return _SECRET_REFUSALS[grant]
-            if not self.gate.allows_id(grant.key_id):  # the minting key was revoked or rotated away
-                return HandshakeRefusal.SECRET_INVALID
-            return Principal(grant.key_id, grant)
-        if not self.gate.allows(presented):
-            return HandshakeRefusal.MISSING_KEY if presented is None else HandshakeRefusal.INVALID_KEY
-        return Principal(key_id(presented or ""))
+            minter = await self.accounts.authenticate_id(grant.key_id)  # revoked, blocked or expired: refused
+            return minter if isinstance(minter, Refusal) else Principal(minter, grant)
+        caller = await self.accounts.authenticate(presented)
+        return caller if isinstance(caller, Refusal) else Principal(caller)

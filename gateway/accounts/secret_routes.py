@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp
 
+from gateway.accounts.access import Caller, Refusal
 from gateway.accounts.client_secrets import ClientSecrets, Grant, SecretTooLarge
 from gateway.accounts.credentials import Credentials, Principal
 from gateway.close_codes import HandshakeRefusal
@@ -33,6 +34,7 @@ from translators.ids import IdFactory
 from translators.session_config import SessionConfig
 
 _NOT_SESSION_FIELDS = ("type", "model", "client_secret")  # carried beside the preset, not in it
+AUTH_CLOSE = 3000  # refusals of the key itself (OPENAI_REALTIME.md §1.2): HTTP 401 here
 
 
 class MintError(Exception):
@@ -67,15 +69,17 @@ def _validation(exc: ValidationError) -> MintError:
     return MintError(400, body)
 
 
-def _principal(request: Request) -> Principal:
+async def _principal(request: Request) -> Principal:
+    """The long-lived key that mints: the master key or a virtual key (never a client secret)."""
     credentials: Credentials = request.app.state.credentials
     presented = presented_key(request.headers, ())
     if presented is not None and presented.startswith("ek_"):
         message = "A client secret cannot mint client secrets; use your API key on your server."
         raise MintError(401, ErrorBody(message=message, code="invalid_api_key"))
-    principal = credentials.authenticate(presented, time.time())
-    if isinstance(principal, HandshakeRefusal):
-        raise MintError(401, ErrorBody(message=principal.value.text(), code=principal.value.error_code))
+    principal = await credentials.authenticate(presented, time.time())
+    if isinstance(principal, Refusal):
+        status = 401 if principal.close_code == AUTH_CLOSE else 503  # a wrong key, or the key store is down
+        raise MintError(status, ErrorBody(message=principal.message, type=principal.error_type, code=principal.code))
     return principal
 
 
@@ -102,8 +106,16 @@ def _check_session(session: dict[str, Any], dialect: Dialect, strip: str) -> Non
         raise _bad(exc, strip) from None
 
 
-def _alias(config: GatewayConfig, requested: Any, param: str) -> str:
-    alias = requested if isinstance(requested, str) else next(iter(config.deployments))
+def _alias(config: GatewayConfig, caller: Caller, requested: Any, param: str) -> str:
+    """The alias the secret is for: the one asked for, else the first this key may use. A key restricted to
+    some models (`models`) may mint only for those, as it may connect only to those."""
+    record = caller.record
+    usable = [
+        alias
+        for alias, deployments in config.deployments.items()
+        if not deployments[0].profile.transcription_only and (record is None or record.allows(alias))
+    ]
+    alias = requested if isinstance(requested, str) else (usable[0] if usable else next(iter(config.deployments)))
     if alias not in config.deployments:
         known = ", ".join(sorted(config.deployments))
         message = f"Invalid model: '{alias}'. This gateway serves: {known}."
@@ -111,6 +123,9 @@ def _alias(config: GatewayConfig, requested: Any, param: str) -> str:
     if config.deployments[alias][0].profile.transcription_only:
         message = f"Model '{alias}' serves transcription sessions only; client secrets are for realtime sessions."
         raise MintError(400, ErrorBody(message=message, param=param, code="invalid_model"))
+    if alias not in usable:
+        message = HandshakeRefusal.MODEL_NOT_ALLOWED.value.text(alias=alias)
+        raise MintError(404, ErrorBody(message=message, param=param, code="model_not_found"))
     return alias
 
 
@@ -125,7 +140,7 @@ def _mint(
     expires_at = int(time.time()) + ttl
     secrets: ClientSecrets = request.app.state.client_secrets
     try:
-        value = secrets.mint(Grant(principal.key_id, alias, expires_at, dialect, fields))
+        value = secrets.mint(Grant(principal.caller.key_id, alias, expires_at, dialect, fields))
     except SecretTooLarge as exc:
         message = (
             f"This session config makes a client secret too long for a WebSocket header ({exc}). Send long "
@@ -143,11 +158,11 @@ def _parse(model: type[BaseModel], data: Any) -> Any:
 
 
 async def _ga(request: Request) -> dict[str, Any]:
-    principal = _principal(request)
+    principal = await _principal(request)
     body: ClientSecretCreateRequest = _parse(ClientSecretCreateRequest, await _body(request))
     session = body.session if body.session is not None else {"type": "realtime"}
     _check_session(session, Dialect.GA, "")
-    alias = _alias(request.app.state.config, session.get("model"), "session.model")
+    alias = _alias(request.app.state.config, principal.caller, session.get("model"), "session.model")
     fields = {k: v for k, v in session.items() if k not in _NOT_SESSION_FIELDS}
     ttl = body.expires_after.seconds if body.expires_after else DEFAULT_TTL_S
     value, expires_at, rendered = _mint(request, principal, alias, fields, Dialect.GA, ttl)
@@ -155,11 +170,11 @@ async def _ga(request: Request) -> dict[str, Any]:
 
 
 async def _beta(request: Request) -> dict[str, Any]:
-    principal = _principal(request)
+    principal = await _principal(request)
     session = await _body(request)
     secret: BetaClientSecretRequest = _parse(BetaClientSecretRequest, session.get("client_secret") or {})
     _check_session(session, Dialect.BETA, "session.")
-    alias = _alias(request.app.state.config, session.get("model"), "model")
+    alias = _alias(request.app.state.config, principal.caller, session.get("model"), "model")
     fields = {k: v for k, v in session.items() if k not in _NOT_SESSION_FIELDS}
     ttl = secret.expires_after.seconds if secret.expires_after else DEFAULT_TTL_S
     value, expires_at, rendered = _mint(request, principal, alias, fields, Dialect.BETA, ttl)

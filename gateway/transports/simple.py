@@ -19,16 +19,18 @@ from typing import Any
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from gateway.accounts.admission import SessionCounter
+from gateway.accounts.access import Accounts, Refusal
 from gateway.accounts.client_secrets import grant_preset
 from gateway.accounts.credentials import Credentials, Principal
 from gateway.close_codes import HandshakeRefusal
 from gateway.config import GatewayConfig
-from gateway.session import Session
+from gateway.ops import logs
 from gateway.transports.channel import ClientGone, WebSocketChannel
 from gateway.transports.handshake import chosen_subprotocol, presented_key
+from gateway.transports.realtime import client_address, run_session
 from schemas.openai import Dialect
 from schemas.simple import ConfigData, parse_simple
+from translators.context import SessionKind
 from translators.errors import ClientProtocolError
 from translators.session_config import SessionConfig
 from translators.simple import CONNECTED, SimpleTranslator, apply_config, initial_config, resolve_model
@@ -96,11 +98,14 @@ async def _opening(
     websocket: WebSocket, config: GatewayConfig, principal: Principal, translator: SimpleTranslator
 ) -> tuple[str, SessionConfig, list[dict[str, Any]]] | None:
     """Read until the first usable message: the alias, the preset session and the OpenAI events to start with."""
-    aliases = {  # conversations only: a transcription-only model answers nothing
+    record = principal.caller.record
+    aliases = {  # conversations only (a transcription-only model answers nothing), first the key may use
         alias: deployments[0].model_id
         for alias, deployments in config.deployments.items()
         if not deployments[0].profile.transcription_only
     }
+    usable = [alias for alias in aliases if record is None or record.allows(alias)]
+    aliases = {alias: aliases[alias] for alias in usable + [a for a in aliases if a not in usable]}
     grant = principal.grant
     while True:
         raw = await _read(websocket)
@@ -122,22 +127,21 @@ async def _opening(
 
 
 async def simple_ws(websocket: WebSocket) -> None:
-    """`/api/gemini/ws`: authenticate, greet, read the opening message, then one `Session` pump."""
+    """`/api/gemini/ws`: authenticate, greet, read the opening message, admit, then one `Session` pump."""
     state = websocket.app.state
     credentials: Credentials = state.credentials
+    accounts: Accounts = state.accounts
     subprotocols = list(websocket.scope.get("subprotocols") or [])
     await websocket.accept(subprotocol=chosen_subprotocol(subprotocols))
+    if state.draining:
+        await _refuse(websocket, Refusal(HandshakeRefusal.DRAINING, "draining"))
+        return
     key = presented_key(websocket.headers, subprotocols) or websocket.query_params.get(URL_KEY)
-    principal = credentials.authenticate(key, time.time())
-    if isinstance(principal, HandshakeRefusal):
+    principal = await credentials.authenticate(key, time.time())
+    if isinstance(principal, Refusal):
         await _refuse(websocket, principal)
         return
-    counter: SessionCounter = state.sessions
-    refusal = counter.try_acquire(principal.key_id)
-    if refusal is not None:
-        await _refuse(websocket, HandshakeRefusal.OVER_CAPACITY, detail=refusal)
-        return
-    try:
+    with contextlib.suppress(WebSocketDisconnect):
         await _send(websocket, {"type": "system", "data": CONNECTED})
         translator = SimpleTranslator()
         limits = state.limits
@@ -151,24 +155,23 @@ async def simple_ws(websocket: WebSocket) -> None:
         if opening is None:
             return
         alias, preset, events = opening
-        channel = SimpleChannel(websocket, translator, events)
-        deployments = state.config.deployments[alias]
-        session = Session(channel, deployments, state.upstream, Dialect.GA, state.limits, preset=preset)
-        state.live_sessions.add(session)
+        ticket = await accounts.admit(principal.caller, alias)  # the key's models, budget and caps
+        if isinstance(ticket, Refusal):
+            await _refuse(websocket, ticket)
+            return
         try:
-            await session.run()
+            channel = SimpleChannel(websocket, translator, events)
+            deployments = state.config.deployments[alias]
+            await run_session(
+                websocket, channel, principal.caller, deployments, Dialect.GA, SessionKind.REALTIME, preset
+            )
         finally:
-            state.live_sessions.discard(session)
-    except WebSocketDisconnect:
-        pass
-    finally:
-        counter.release(principal.key_id)
+            await accounts.release(ticket)
 
 
-async def _refuse(websocket: WebSocket, refusal: HandshakeRefusal, **values: str) -> None:
-    """The same refusals as /v1/realtime (close codes and words), as this protocol's `error` message."""
-    refused = refusal.value
+async def _refuse(websocket: WebSocket, refusal: Refusal) -> None:
+    """The same refusals as /v1/realtime (close codes and words, logged), as this protocol's `error` message."""
+    logs.connection_refused(websocket.url.path, refusal.reason, refusal.close_code, client_address(websocket))
     with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-        await _send(websocket, {"type": "error", "data": refused.text(**values)})
-        await websocket.close(refused.close_code, refused.reason)
-
+        await _send(websocket, {"type": "error", "data": refusal.message})
+        await websocket.close(refusal.close_code, refusal.close_reason)

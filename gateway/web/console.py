@@ -11,7 +11,7 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from gateway.accounts.auth import KeyGate
+from gateway.accounts.access import Accounts
 from gateway.config import GatewayConfig
 from schemas.pricing import price_for
 from schemas.voices import DEFAULT_GEMINI_VOICE, GEMINI_VOICES, OPENAI_TO_GEMINI_VOICE
@@ -31,7 +31,7 @@ async def to_console(request: Request) -> RedirectResponse:
 async def console_options(request: Request) -> JSONResponse:
     """Aliases (with USD per 1M tokens by modality, when known), voices, and whether minting needs a key."""
     config: GatewayConfig = request.app.state.config
-    gate: KeyGate = request.app.state.gate
+    accounts: Accounts = request.app.state.accounts
     aliases = []
     for alias, deployments in config.deployments.items():
         if deployments[0].profile.transcription_only:  # the console holds conversations
@@ -39,8 +39,9 @@ async def console_options(request: Request) -> JSONResponse:
         price = price_for(deployments[0].model_id)
         aliases.append({"id": alias, "price": asdict(price) if price else None})
     voices = sorted(OPENAI_TO_GEMINI_VOICE) + sorted(GEMINI_VOICES)
-    body = {"aliases": aliases, "voices": voices, "default_voice": DEFAULT_GEMINI_VOICE, "key_required": gate.required}
-    return JSONResponse(body)
+    return JSONResponse(
+        {"aliases": aliases, "voices": voices, "default_voice": DEFAULT_GEMINI_VOICE, "key_required": accounts.required}
+    )
 
 
 def console_routes() -> list[BaseRoute]:

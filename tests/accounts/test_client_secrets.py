@@ -13,8 +13,8 @@ from gateway.accounts.client_secrets import (
     Grant,
     SecretRefused,
     SecretTooLarge,
-    key_id,
 )
+from gateway.accounts.keys import hash_key
 from schemas.openai import Dialect
 
 NOW = 1_800_000_000
@@ -24,7 +24,7 @@ A, B, C = "signing-key-a-0123456789", "signing-key-b-0123456789", "signing-key-c
 
 def grant(**changes: object) -> Grant:
     fields: dict[str, object] = {
-        "key_id": key_id("sk-minting-key"),
+        "key_id": hash_key("sk-minting-key"),
         "alias": "gemini-live",
         "expires_at": NOW + 600,
         "dialect": Dialect.GA,

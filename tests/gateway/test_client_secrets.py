@@ -21,7 +21,8 @@ from openai.types.realtime.realtime_session_create_response import RealtimeSessi
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from gateway.accounts.client_secrets import ClientSecrets, Grant, key_id
+from gateway.accounts.client_secrets import ClientSecrets, Grant
+from gateway.accounts.keys import hash_key
 from schemas.openai import Dialect, validate_server_event
 from tests.support.live import MASTER_KEY, GatewayThread, LiveGateway
 
@@ -126,7 +127,7 @@ def _forged(grant: Grant) -> str:
 @pytest.mark.parametrize("kind", ["expired", "tampered", "foreign key", "garbage"])
 async def test_bad_secrets_get_the_auth_error_and_3000(gateway: LiveGateway, kind: str) -> None:
     """Expired, altered, signed with another key, or not a token at all: `invalid_api_key`, close 3000."""
-    good = Grant(key_id(MASTER_KEY), "gemini-live", int(time.time()) + 60, Dialect.GA, {})
+    good = Grant(hash_key(MASTER_KEY), "gemini-live", int(time.time()) + 60, Dialect.GA, {})
     genuine = _forged(good)
     payload, _, signature = genuine.rpartition(".")
     value = {

@@ -149,6 +149,7 @@ class EmulatorThread:
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
         self.url = ""
+        self.server: Any = None  # the EmulatorServer: `connections` counts upstream sockets
         self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._main(),), daemon=True)
 
     async def _main(self) -> None:
@@ -156,7 +157,7 @@ class EmulatorThread:
 
         self._stop = asyncio.Event()
         async with EmulatorServer(script=self._script, record_messages=False) as server:  # type: ignore[arg-type]
-            self.url = server.url
+            self.url, self.server = server.url, server
             self._ready.set()
             await self._stop.wait()
 
