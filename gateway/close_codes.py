@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from websockets.frames import CloseCode
 
 from translators.errors import SessionEnd
-from translators.resume import Retry
+from translators.resume import ABORTED, Retry
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,11 @@ UNKNOWN = ClientClose(1011, "server_error", "upstream_error", "The Gemini sessio
 # Quota and concurrency exhaustion arrive as 1011 with this in the reason (§5.1).
 RATE_LIMITED = ClientClose(1013, "rate_limit_error", "rate_limit_exceeded", "Gemini quota or concurrency limit")
 STALLED = ClientClose(1011, "server_error", "upstream_stalled", "Gemini stopped answering")
+# 1008 "The operation was aborted" (§3.4, §5.1): input reached Gemini during a pending function call (mic audio
+# the gateway sent before the toolCall reached it), or a proxy's session-age cut. Not a refusal of the request:
+# the translator resumes it when a call was in flight (translators/resume.py `aborted_mid_call`).
+ABORTED_REASON = "The operation was aborted"
+ABORTED_CLOSE = ClientClose(1011, "server_error", ABORTED, "Gemini aborted the session")
 DIAL_FAILED = ClientClose(1011, "server_error", "upstream_unavailable", "Could not connect to Gemini")
 DIAL_REFUSED = ClientClose(4000, "invalid_request_error", "upstream_refused", "Gemini refused the connection")
 # The gateway's own Google credentials are missing or refused (seed 000 uses 4001 for this).
@@ -150,6 +155,8 @@ def for_upstream_close(code: int | None, reason: str) -> ClientClose:
         return UPSTREAM_AUTH
     if code is None:
         return UPSTREAM_TO_CLIENT[CloseCode.ABNORMAL_CLOSURE]
+    if code == CloseCode.POLICY_VIOLATION and reason.startswith(ABORTED_REASON):
+        return ABORTED_CLOSE
     return UPSTREAM_TO_CLIENT.get(code, UNKNOWN)
 
 
@@ -163,7 +170,8 @@ def message(close: ClientClose, reason: str) -> str:
 
 
 # Which upstream closes are worth a resumption (GEMINI_LIVE.md §5.1, §9.9): planned ends and faults are;
-# refusals of the request (1007, 1008, quota) are not, except a refused resumption handle.
+# refusals of the request (1007, 1008, quota) are not, except a refused resumption handle. A 1008 abort while a
+# function call was in flight is resumed too; the translator decides that, as it knows the calls.
 _RESUMABLE = frozenset(
     {CloseCode.NORMAL_CLOSURE, CloseCode.GOING_AWAY, CloseCode.ABNORMAL_CLOSURE, CloseCode.INTERNAL_ERROR}
 )

@@ -304,7 +304,7 @@ class ClientTranslator:
                 "This model only answers new user input: add a user message (conversation.item.create) "
                 "or audio before response.create.",
             )
-        state.turn_history = []
+        state.turn_history, state.turn_calls = [], []
         out = self._answer_pending()
         if state.activity_open:
             state.activity_open = False  # manual turns: the end of the user's activity starts the reply

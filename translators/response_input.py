@@ -68,6 +68,7 @@ def input_turn(state: SessionState, entries: list[dict[str, Any]], instructions:
     messages = input_messages(items, instruction_note(instructions), state, media)
     state.turn_items, state.turn_trigger = [], messages[-1]
     state.turn_history = list((messages[-1].get("clientContent") or {}).get("turns", ()))
+    state.turn_calls = []
     return messages
 
 

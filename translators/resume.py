@@ -27,6 +27,10 @@ MAX_RESUME_ATTEMPTS = 3  # consecutive failed resumptions before the client is t
 BACKOFF_S = (0.25, 0.5, 1.0)
 
 
+# The OpenAI error code of Gemini's 1008 "The operation was aborted" (gateway/close_codes.py `ABORTED_CLOSE`).
+ABORTED = "upstream_aborted"
+
+
 class Retry(enum.Enum):
     """What to do when the upstream goes away (the gateway classifies the close, GEMINI_LIVE.md §5.1)."""
 
@@ -88,10 +92,22 @@ def heard_before_turn(state: SessionState) -> list[dict[str, Any]]:
     """What Gemini had heard before the turn in flight (that turn is asked again; its partial answer,
     which no handle would have kept either, is not replayed)."""
     heard = heard_items(state)
-    if state.turn_trigger is None or not state.turn_items:
+    if state.turn_trigger is None:
+        return heard
+    if state.turn_calls and "clientContent" in state.turn_trigger:  # 2.x: the carried turn holds its calls
+        heard = [item for item in heard if item.get("call_id") not in state.turn_calls]
+    if not state.turn_items:
         return heard
     first = next((n for n, item in enumerate(heard) if item["id"] in state.turn_items), len(heard))
     return heard[:first]
+
+
+def aborted_mid_call(state: SessionState, error_code: str) -> bool:
+    """Gemini aborted (1008) while the turn in flight had made a function call: mic audio the gateway sent
+    before the toolCall reached it crossed the call on the wire (GEMINI_LIVE.md §3.4; the gateway holds
+    audio from the toolCall on, but cannot recall frames already sent). The loss is resumed like a dropped
+    connection, so the call stays answerable (translators/upstream.py `_carry_turn_over`)."""
+    return error_code == ABORTED and bool(state.turn_calls)
 
 
 def at_turn_boundary(state: SessionState) -> bool:

@@ -73,6 +73,7 @@ class SessionState:
     turn_trigger: dict[str, Any] | None = None  # the text that started the turn in flight (asked again if lost)
     turn_items: list[str] = field(default_factory=list)  # the conversation items that trigger carries
     turn_history: list[dict[str, Any]] = field(default_factory=list)  # the turn so far as Gemini turns (2.x)
+    turn_calls: list[str] = field(default_factory=list)  # call_ids of the function calls the turn in flight made
     calls_via_history: bool = False  # the calls in flight predate this connection: answer them as history
     handle_fresh: bool = True  # the resumption handle covers every completed turn (no switch before it is)
     going_away: bool = False  # the current upstream sent goAway: its end is planned, not a refusal

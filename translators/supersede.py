@@ -15,6 +15,7 @@ import json
 from typing import Any
 
 from schemas.profiles import ToolBehavior
+from translators.history import realtime_text
 from translators.items import answer
 from translators.state import SessionState
 from translators.tools import CallStatus
@@ -43,6 +44,39 @@ def supersede_pending(state: SessionState) -> dict[str, Any] | None:
     if state.profile.tool_behavior is not ToolBehavior.NON_BLOCKING:
         state.drain_turns += 1  # Gemini continues the old turn after the answer; the new turn interrupts it
     return {"toolResponse": {"functionResponses": answers}}
+
+
+def answerable_in_words(state: SessionState) -> None:
+    """A connection lost during a tool turn that cannot be asked again (spoken, or already answered), on a model
+    that takes no history mid-session (3.x): the new connection never heard the calls, so they are kept the
+    superseded way. Outputs the client gave already become the words that ask again for the continuation it
+    is waiting for; later ones travel in words with its next response.create."""
+    for call_id, call in state.calls.items():
+        if call.status is CallStatus.PENDING:
+            call.status, call.superseded = CallStatus.SUPERSEDED, True
+        elif call.status is CallStatus.ANSWERED and call_id in state.turn_calls:
+            call.superseded = True  # its output: words from now on
+    state.tool_outputs = []
+    given = [
+        item
+        for item in state.conversation.items()
+        if item.get("type") == "function_call_output" and item.get("call_id") in state.turn_calls
+    ]
+    if not given:
+        return
+    if state.response is not None:  # response.create came: ask for the continuation again, in words
+        state.turn_trigger = {"realtimeInput": {"text": realtime_text(as_heard(given, state))}}
+        state.turn_items = [item["id"] for item in given]
+    else:
+        state.unsent_items += [item["id"] for item in given if item["id"] not in state.unsent_items]
+
+
+def answers_calls(message: dict[str, Any]) -> bool:
+    """A queued message that answers function calls (a toolResponse, or functionResponse history turns)."""
+    if "toolResponse" in message:
+        return True
+    turns = (message.get("clientContent") or {}).get("turns") or []
+    return bool(turns) and all("functionResponse" in part for turn in turns for part in turn.get("parts", ()))
 
 
 def as_heard(items: list[dict[str, Any]], state: SessionState) -> list[dict[str, Any]]:

@@ -13,8 +13,17 @@ from schemas.profiles import UserText
 from translators.commands import CloseClient, Command, PrepareUpstream, SendUpstream
 from translators.context_update import refused
 from translators.response import Mode, Response, bill_all_unbilled, bill_drained_turn
-from translators.resume import BACKOFF_S, MAX_RESUME_ATTEMPTS, Retry, at_turn_boundary, ready_to_switch, reconnect
+from translators.resume import (
+    BACKOFF_S,
+    MAX_RESUME_ATTEMPTS,
+    Retry,
+    aborted_mid_call,
+    at_turn_boundary,
+    ready_to_switch,
+    reconnect,
+)
 from translators.state import SessionState, UpstreamPhase
+from translators.supersede import answerable_in_words, answers_calls
 from translators.tools import Call, CallStatus, arguments_json
 from translators.turns import UserPhase, UserTurn
 
@@ -70,8 +79,8 @@ class UpstreamTranslator:
         A response that had not produced anything yet stays open for the answer to the re-asked turn.
         """
         state = self.state
-        if retry is Retry.NO and (state.going_away or refused(state, code)):
-            retry = Retry.RESUME  # a planned end, or a refused contextUpdate the new setup carries instead
+        if retry is Retry.NO and (state.going_away or refused(state, code) or aborted_mid_call(state, code)):
+            retry = Retry.RESUME  # a planned end, a refused contextUpdate the new setup carries, input crossing a call
         if retry is Retry.NO or not state.ever_ready or state.resume_attempts >= MAX_RESUME_ATTEMPTS:
             return self.upstream_failed(error_type, code, message, close_code)
         out: list[Command] = self._carry_turn_over()
@@ -80,7 +89,8 @@ class UpstreamTranslator:
             out += state.response.finish("failed", error=error)
             state.response = None
         out += bill_all_unbilled(state)
-        state.pending_upstream = [*(unsent or []), *state.take_held_audio(), *state.pending_upstream]
+        unsent = [message for message in unsent or () if not answers_calls(message)]  # the carried turn has them
+        state.pending_upstream = [*unsent, *state.take_held_audio(), *state.pending_upstream]
         state.drain_turns, state.activity_open, self._usage = 0, False, None
         if retry is Retry.REPLAY:
             state.resumption_handle = None
@@ -93,8 +103,11 @@ class UpstreamTranslator:
 
         2.x models take history mid-session: the turn so far (user text, the calls, any outputs) goes as
         clientContent, so calls stay answerable (their outputs then travel as functionResponse turns) and
-        a tool's continuation is asked for again. 3.x models cannot: their calls are cancelled and the text
-        is asked again."""
+        a tool's continuation is asked for again. 3.x models cannot: while a typed turn's calls are pending,
+        they are cancelled and the text is asked again; a turn that cannot be asked again (spoken: its audio
+        went to the lost connection; or answered already) keeps its calls answerable in words
+        (translators/supersede.py `answerable_in_words`). Answers queued for the lost connection are never
+        sent to the new one: the carried turn holds them."""
         state = self.state
         pending = any(call.status is CallStatus.PENDING for call in state.calls.values()) or state.tool_outputs
         if state.profile.user_text is UserText.CLIENT_CONTENT and state.turn_history:
@@ -103,6 +116,9 @@ class UpstreamTranslator:
             state.turn_trigger = {"clientContent": {"turns": state.turn_history, "turnComplete": not pending}}
             if state.tool_outputs:  # answered but not sent: the history ends at the calls, the answers follow
                 state.turn_trigger = {"clientContent": {"turns": state.turn_history, "turnComplete": False}}
+            return []
+        if state.turn_trigger is None:
+            answerable_in_words(state)
             return []
         for call in state.calls.values():
             if call.status is CallStatus.PENDING:
@@ -150,7 +166,7 @@ class UpstreamTranslator:
             out += self._interrupted(bool(content.get("turnComplete")))
         if content.get("turnComplete"):
             state.turn_trigger, state.turn_items, state.handle_fresh = None, [], False
-            state.turn_history, state.calls_via_history = [], False
+            state.turn_history, state.turn_calls, state.calls_via_history = [], [], False
             state.context_update_in_flight = False  # a turn after it completed: the update was taken
             state.resume_attempts = 0  # a turn got through: the link works (a loop of cut turns ends, item 2)
         if state.drain_turns:
@@ -200,6 +216,7 @@ class UpstreamTranslator:
             state.calls[call_id] = Call(name=call.get("name", ""), gemini_id=gemini_id)
             part = {"name": call.get("name", ""), "args": call.get("args") or {}}
             state.turn_history.append({"role": "model", "parts": [{"functionCall": {**part, "id": gemini_id}}]})
+            state.turn_calls.append(call_id)
             out += response.function_call(call_id, call.get("name", ""), arguments_json(call.get("args")))
         return out + self._end(response, "completed", None)
 

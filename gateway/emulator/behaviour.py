@@ -289,6 +289,7 @@ class SessionState:
         self.turns_interrupted = 0  # model turns cut by barge-in or a cancelled function call
         self.function_calls: list[FunctionCall] = []  # every call the model made
         self.cancelled_calls: set[str] = set()  # ids sent in toolCallCancellation
+        self.crossing: list[Action] = []  # a toolCall still "on the wire" (Script.tool_call_crosses_input)
         self.compressions = 0  # context window compressions applied
         # lifecycle
         self.go_away_scheduled = False
@@ -331,15 +332,16 @@ def receive(state: SessionState, raw: str | bytes) -> list[Action]:
     """Handle one client frame (text or binary JSON); a protocol violation becomes a `Close`."""
     if state.phase is Phase.CLOSED:
         return []
+    crossed, state.crossing = state.crossing, []  # a toolCall this message crossed reaches the client first
     try:
         decoded = decode_frame(raw)
         state.client_messages += 1
         _record(state, decoded)
-        return _dispatch(state, parse_client_message(decoded))
+        return crossed + _dispatch(state, parse_client_message(decoded))
     except GeminiProtocolError as exc:
         state.phase = Phase.CLOSED
         logger.info("session %s: closing %d %s", state.session_id, exc.code, exc.reason)
-        return [Close(exc.code, exc.reason)]
+        return [*crossed, Close(exc.code, exc.reason)]
 
 
 def commit(state: SessionState, action: Action) -> list[Action]:
@@ -842,6 +844,9 @@ def _call_function(
         return actions
     turn.calls[call_id] = call
     state.phase = Phase.TOOL_CALL
+    if state.script.tool_call_crosses_input and state.script.applies_to(state.connection_index):
+        state.crossing += actions  # sent when the client's next message arrives (`receive`)
+        return []
     return actions
 
 

@@ -38,6 +38,10 @@ class Script:
     tool_calls: bool = True  # call a declared function whose name the user's text contains
     abort_on_input_during_tool_call: bool = True  # audio/text/clientContent while a call is pending: 1008
     cancel_tool_calls: bool = False  # follow every toolCall with toolCallCancellation + interrupted
+    # The toolCall goes out just before the answer to the client's next message, as if that message (mic audio
+    # already in flight) had crossed it on the wire: with the abort above, a live microphone's 1008 race made
+    # deterministic. Only on the connections faults apply to (fault_connections).
+    tool_call_crosses_input: bool = False
     # --- lifecycle (§5) ---
     go_away_after_s: float | None = None  # wall clock from setupComplete to goAway
     go_away_after_turns: int | None = None  # goAway after this many completed turns

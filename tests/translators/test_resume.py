@@ -5,13 +5,13 @@ from __future__ import annotations
 from schemas.openai import Dialect
 from tests.translators.harness import Playbook, closes, events, setups, types, upstream
 from translators.commands import ConnectUpstream, PrepareUpstream
-from translators.resume import BACKOFF_S, MAX_RESUME_ATTEMPTS, Retry
+from translators.resume import ABORTED, BACKOFF_S, MAX_RESUME_ATTEMPTS, Retry
 
 USER = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hello"}]}
 
 
-def talking() -> Playbook:
-    play = Playbook(Dialect.GA)
+def talking(model: str = "gemini-2.5-flash-native-audio-preview-12-2025") -> Playbook:
+    play = Playbook(Dialect.GA, model=model)
     play.start()
     play.send({"type": "conversation.item.create", "item": USER})
     play.send({"type": "response.create"})
@@ -161,3 +161,129 @@ def test_a_turn_cut_by_a_drop_is_asked_again_on_the_resumed_upstream() -> None:
     out = play.recv({"serverContent": {"outputTranscription": {"text": "Hi again"}}})
     out += play.recv({"serverContent": {"turnComplete": True}})
     assert types(out)[0] == "response.created" and events(out)[-1]["response"]["status"] == "completed"
+
+
+# ---- 1008 "The operation was aborted": mic audio in flight crossed a toolCall (GEMINI_LIVE.md §3.4) ----------
+
+MIC = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"  # 30 bytes of silence: a microphone frame
+CALL = {"toolCall": {"functionCalls": [{"id": "fc_1", "name": "get_weather", "args": {"city": "Paris"}}]}}
+OUTPUT = {"type": "function_call_output", "call_id": "fc_1", "output": '{"temp_c": 21}'}
+
+
+def abort(play: Playbook) -> list:
+    """What the gateway reports for Gemini's 1008 abort: close_codes maps it, should_retry says no."""
+    message = "Gemini aborted the session: The operation was aborted"
+    return play.upstream.upstream_lost("server_error", ABORTED, message, 1011, Retry.NO)
+
+
+def spoken_call(model: str = "gemini-2.5-flash-native-audio-preview-12-2025", *, handle: bool = False) -> Playbook:
+    """A typed turn, then a live microphone (server VAD): the user asks by voice, Gemini calls get_weather.
+    With `handle`, Gemini gave a resumption handle after the typed turn."""
+    play = Playbook(Dialect.GA, model=model)
+    play.start()
+    transcribed = {"type": "realtime", "audio": {"input": {"transcription": {"model": "gpt-4o-transcribe"}}}}
+    play.send({"type": "session.update", "session": transcribed})
+    play.send({"type": "conversation.item.create", "item": USER})
+    play.send({"type": "response.create"})
+    play.connect()
+    play.recv({"serverContent": {"outputTranscription": {"text": "Hi"}}})
+    play.recv({"serverContent": {"turnComplete": True}})
+    if handle:
+        play.recv({"sessionResumptionUpdate": {"newHandle": "h1", "resumable": True}})
+    play.send({"type": "input_audio_buffer.append", "audio": MIC})
+    play.recv({"serverContent": {"inputTranscription": {"text": "weather in Paris", "finished": True}}})
+    out = play.recv(CALL)
+    assert events(out)[-1]["response"]["output"][0]["type"] == "function_call"
+    return play
+
+
+def test_an_abort_during_a_spoken_call_is_resumed_and_the_call_stays_answerable() -> None:
+    """2.x, no handle yet: the abort is resumed, not reported; the new upstream hears the conversation replayed,
+    then the call once, as the carried turn; mic audio waits for the output, which then goes as a
+    functionResponse turn."""
+    play = spoken_call()
+    out = abort(play)
+    assert events(out) == [] and not closes(out)
+    (setup,) = setups(out)
+    assert "handle" not in setup["setup"]["sessionResumption"]
+    assert upstream(play.send({"type": "input_audio_buffer.append", "audio": MIC})) == []  # held: a call pends
+    history, carried = upstream(play.connect())
+    assert [turn["parts"][0] for turn in history["clientContent"]["turns"]] == [{"text": "hello"}, {"text": "Hi"}]
+    call = {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}, "id": "fc_1"}}
+    assert carried == {"clientContent": {"turns": [{"role": "model", "parts": [call]}], "turnComplete": False}}
+    play.send({"type": "conversation.item.create", "item": OUTPUT})
+    answer, mic = upstream(play.send({"type": "response.create"}))
+    response = {"functionResponse": {"name": "get_weather", "response": {"temp_c": 21}, "id": "fc_1"}}
+    assert answer == {"clientContent": {"turns": [{"role": "user", "parts": [response]}], "turnComplete": True}}
+    assert mic == {"realtimeInput": {"audio": {"mimeType": "audio/pcm;rate=24000", "data": MIC}}}
+
+
+def test_an_abort_after_the_output_went_out_asks_for_the_continuation_again() -> None:
+    """2.x: the client answered before the abort reached the gateway; the resumed upstream hears the call and
+    its output and answers them, into the response the client already opened."""
+    play = spoken_call(handle=True)
+    play.send({"type": "conversation.item.create", "item": OUTPUT})
+    (sent,) = upstream(play.send({"type": "response.create"}))
+    assert "toolResponse" in sent
+    out = abort(play)
+    assert events(out) == [] and setups(out)[0]["setup"]["sessionResumption"] == {"handle": "h1"}
+    (carried,) = upstream(play.connect())
+    parts = [next(iter(turn["parts"][0])) for turn in carried["clientContent"]["turns"]]
+    assert parts == ["functionCall", "functionResponse"] and carried["clientContent"]["turnComplete"] is True
+    out = play.recv({"serverContent": {"outputTranscription": {"text": "It is 21"}}})
+    out += play.recv({"serverContent": {"turnComplete": True}})
+    (done,) = [e["response"] for e in events(out) if e["type"] == "response.done"]
+    assert "response.created" not in types(out) and done["status"] == "completed"
+
+
+def test_an_abort_during_a_spoken_call_on_3x_takes_the_output_in_words() -> None:
+    """3.x takes no history mid-session and a spoken turn cannot be asked again: the call stays answerable,
+    its output reaching Gemini as labelled user text with the client's response.create."""
+    play = spoken_call("gemini-3.1-flash-live-preview", handle=True)
+    out = abort(play)
+    assert events(out) == [] and not closes(out)
+    assert upstream(play.connect()) == []
+    assert types(play.send({"type": "conversation.item.create", "item": OUTPUT})) == [
+        "conversation.item.added",
+        "conversation.item.done",
+    ]
+    (words,) = upstream(play.send({"type": "response.create"}))
+    assert words == {"realtimeInput": {"text": '[get_weather returned] {"temp_c": 21}'}}
+
+
+def test_an_abort_with_no_call_in_flight_is_reported() -> None:
+    """Without a function call in the turn, the abort is not the race: one error and a 1011 close."""
+    play = finished()
+    out = abort(play)
+    assert [e["error"]["code"] for e in events(out)] == [ABORTED] and closes(out)[0].code == 1011
+
+
+def test_an_answer_queued_for_the_lost_connection_is_not_sent_to_the_new_one() -> None:
+    """The toolResponse the gateway had queued but not written when the abort came: the new connection never
+    made that call (Gemini would close 1007), so the carried turn alone takes the output there."""
+    play = spoken_call(handle=True)
+    play.send({"type": "conversation.item.create", "item": OUTPUT})
+    (queued,) = upstream(play.send({"type": "response.create"}))
+    message = "Gemini aborted the session: The operation was aborted"
+    play.upstream.upstream_lost("server_error", ABORTED, message, 1011, Retry.NO, [queued])
+    (carried,) = upstream(play.connect())
+    assert [next(iter(turn["parts"][0])) for turn in carried["clientContent"]["turns"]] == [
+        "functionCall",
+        "functionResponse",
+    ]
+
+
+def test_an_abort_after_the_output_on_3x_asks_for_the_continuation_in_words() -> None:
+    """3.x: the output went to the connection Gemini aborted; the new one hears it in words, and the answer
+    fills the response the client already opened."""
+    play = spoken_call("gemini-3.1-flash-live-preview", handle=True)
+    play.send({"type": "conversation.item.create", "item": OUTPUT})
+    (queued,) = upstream(play.send({"type": "response.create"}))
+    message = "Gemini aborted the session: The operation was aborted"
+    out = play.upstream.upstream_lost("server_error", ABORTED, message, 1011, Retry.NO, [queued])
+    assert events(out) == []
+    assert upstream(play.connect()) == [{"realtimeInput": {"text": '[get_weather returned] {"temp_c": 21}'}}]
+    out = play.recv({"serverContent": {"outputTranscription": {"text": "It is 21"}}})
+    out += play.recv({"serverContent": {"turnComplete": True}})
+    (done,) = [e["response"] for e in events(out) if e["type"] == "response.done"]
+    assert "response.created" not in types(out) and done["status"] == "completed"
