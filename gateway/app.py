@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
 from gateway.accounts.admission import SessionCounter
@@ -17,8 +18,12 @@ from gateway.config import GatewayConfig
 from gateway.ops.health import health, models
 from gateway.ops.logs import redact_server_logs
 from gateway.sweeper import sweep_sessions
+from gateway.transports.calls import create_call, hangup
+from gateway.transports.cors import browser_cors
+from gateway.transports.ice import use_host_addresses
 from gateway.transports.passthrough import vertex_live
 from gateway.transports.realtime import realtime
+from gateway.transports.webrtc import CallRegistry
 from gateway.upstream.dial import UpstreamContext
 from gateway.upstream.google_auth import GoogleAuth
 from schemas.limits import Limits
@@ -58,10 +63,13 @@ def create_app(
                 app.state.emulator_url = emulator_url
                 app.state.upstream = UpstreamContext(emulator_url=emulator_url, token_for=auth.token_for)
                 sweeper = asyncio.create_task(sweep_sessions(app.state.live_sessions, app.state.limits))
+                call_watch = asyncio.create_task(app.state.calls.watch())
                 try:
                     yield
                 finally:
+                    await app.state.calls.close_all()
                     sweeper.cancel()
+                    call_watch.cancel()
         finally:
             auth.close()
 
@@ -71,6 +79,7 @@ def create_app(
             WebSocketRoute("/realtime", realtime),
             WebSocketRoute("/v1/vertex-ai/live", vertex_live),
             WebSocketRoute("/vertex-ai/live", vertex_live),
+            *_call_routes(browser_cors(None)),
             Route("/health", health),
             Route("/v1/models", models),
         ],
@@ -81,4 +90,15 @@ def create_app(
     app.state.limits = limits
     app.state.sessions = SessionCounter(limits)
     app.state.live_sessions = set()  # open Session objects, drained on graceful shutdown
+    app.state.calls = CallRegistry(config.webrtc, limits)  # open WebRTC calls, by call id
+    use_host_addresses(config.webrtc.host_addresses)
     return app
+
+
+def _call_routes(cors: Middleware) -> list[Route]:
+    """WebRTC calls (OPENAI_REALTIME.md §10); browsers post offers from their own origin (CORS)."""
+    routes = []
+    for prefix in ("/v1/realtime/calls", "/realtime/calls"):
+        routes.append(Route(prefix, create_call, methods=["POST", "OPTIONS"], middleware=[cors]))
+        routes.append(Route(prefix + "/{call_id}/hangup", hangup, methods=["POST", "OPTIONS"], middleware=[cors]))
+    return routes

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from schemas.config import DefaultVertexConfig, GatewayConfigFile, ModelEntry, check_location
 from schemas.limits import Limits
 from schemas.profiles import PROFILE_FIELDS, ModelProfile, profile_for
+from schemas.webrtc import WebRTCSettings
 
 log = logging.getLogger("livegate.config")
 _ENV_REF = re.compile(r"^os\.environ/([A-Za-z_][A-Za-z0-9_]*)$")
@@ -103,6 +104,7 @@ class GatewayConfig:
     master_key: str | None = field(default=None, repr=False)  # None: no gateway key is required
     passthrough: PassthroughSettings = PassthroughSettings()  # /v1/vertex-ai/live
     limits: Limits = field(default_factory=Limits)  # general_settings.limits: durations, caps, backlogs, shutdown grace
+    webrtc: WebRTCSettings = field(default_factory=WebRTCSettings)  # general_settings.webrtc: ICE, call timeouts
 
     @property
     def uses_emulator(self) -> bool:
@@ -133,9 +135,8 @@ def load_config(path: str | Path, environ: Mapping[str, str]) -> GatewayConfig:
     for alias, group in deployments.items():
         _warn_mixed_profiles(where, alias, group)
     passthrough = _passthrough(parsed, defaults)
-    return GatewayConfig(
-        where, deployments, parsed.general_settings.master_key, passthrough, parsed.general_settings.limits
-    )
+    general = parsed.general_settings
+    return GatewayConfig(where, deployments, general.master_key, passthrough, general.limits, general.webrtc)
 
 
 # What shapes the setup and the client messages: fallbacks get the first deployment's shape (seed 002).

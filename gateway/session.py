@@ -65,7 +65,9 @@ class Session:
         ctx: UpstreamContext,
         dialect: Dialect,
         limits: Limits | None = None,
+        preset: SessionConfig | None = None,
     ) -> None:
+        """`preset`: the session config to start from (a WebRTC call's `session` part, an ephemeral secret's)."""
         self._client = channel  # the client's transport (WebSocket, …), already accepted
         self._limits = limits or Limits()  # caps on duration, idleness and backlogs
         self._deployments = deployments  # the alias's deployments, in the order they are tried
@@ -80,6 +82,8 @@ class Session:
             created_at=int(time.time()),
         )
         self.client = ClientTranslator(self.state)
+        if preset is not None:
+            self.client.preset(preset)
         self.upstream = UpstreamTranslator(self.state)
         self._to_client: asyncio.Queue[str | _Close] = asyncio.Queue()  # frames for the client, in order
         self._to_upstream: asyncio.Queue[bytes] = asyncio.Queue()  # frames for Gemini, in order
@@ -183,6 +187,9 @@ class Session:
             if text is None:
                 return
             self._last_frame = asyncio.get_running_loop().time()
+            if isinstance(text, dict):  # made by the transport itself (WebRTC mic audio): already well-formed
+                self._execute(self.client.feed(text))
+                continue
             try:
                 if not isinstance(text, str):
                     raise binary_frame_error()

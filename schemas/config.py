@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from schemas.limits import Limits
+from schemas.webrtc import WebRTCSettings
 
 PROVIDERS = ("gemini", "vertex_ai", "emulator")
 BASE_SCHEMES = ("http", "https", "ws", "wss")
@@ -120,6 +121,7 @@ class GeneralSettings(BaseModel):
     master_key: str | None = None  # clients must present it; None = no gateway auth
     vertex_passthrough: VertexPassthrough | None = None  # the native Live passthrough's upstream
     limits: Limits = Limits()  # session and gateway limits (schemas/limits.py)
+    webrtc: WebRTCSettings = WebRTCSettings()  # WebRTC calls: ICE servers, host addresses, timeouts
 
 
 class DefaultVertexConfig(_Strict):

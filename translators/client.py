@@ -43,6 +43,13 @@ class ClientTranslator:
         """What goes out as soon as the socket is accepted: `session.created`, unprompted (§3.1)."""
         return list(self.state.emit("session.created", {"session": self.state.render_session()}))
 
+    def preset(self, config: SessionConfig) -> None:
+        """Start from a config chosen before the connection (a WebRTC call's `session` part, an ephemeral
+        secret's, OPENAI_REALTIME.md §10); call before `start`. Later `session.update`s apply on top of it."""
+        self.state.config = config
+        law = law_of(config.input_format)
+        self.state.input_decoder = InputDecoder(law) if law is not None else None
+
     def feed(self, event: dict[str, Any], shape: Dialect | None = None) -> list[Command]:
         """Handle one event; `shape` is its payload dialect when a GA client sent a beta payload."""
         self._shape = shape or self.state.dialect

@@ -13,6 +13,8 @@ from gateway.config import GatewayConfig
 from gateway.session import Session
 from gateway.transports.channel import WebSocketChannel
 from gateway.transports.handshake import chosen_subprotocol, dialect_of, presented_key
+from gateway.transports.sideband import attach_sideband
+from gateway.transports.webrtc import CallRegistry
 from gateway.upstream.dial import UpstreamContext
 from schemas.openai import Dialect
 from translators.commands import SendClient
@@ -50,6 +52,10 @@ async def realtime(websocket: WebSocket) -> None:
         else:
             await _reject(websocket, dialect, "invalid_api_key", "Incorrect API key provided.", AUTH_CLOSE)
         return
+    call_id = websocket.query_params.get("call_id")
+    if call_id is not None:
+        await _sideband(websocket, dialect, call_id)
+        return
     alias = websocket.query_params.get("model")
     if not alias:
         message = "Missing required parameter: 'model'. Connect to /v1/realtime?model=<alias>."
@@ -75,3 +81,18 @@ async def realtime(websocket: WebSocket) -> None:
     finally:
         live.discard(session)
         counter.release(key)
+
+
+async def _sideband(websocket: WebSocket, dialect: Dialect, call_id: str) -> None:
+    """`?call_id=`: attach to a WebRTC call's session instead of starting one (OPENAI_REALTIME.md §10)."""
+    registry: CallRegistry = websocket.app.state.calls
+    call = registry.get(call_id)
+    if call is None:
+        message = f"Call '{call_id}' not found (it has ended, or never existed on this gateway)."
+        await _reject(websocket, dialect, "call_not_found", message, REQUEST_CLOSE)
+        return
+    if call.dialect is not dialect:
+        message = f"This call speaks the {call.dialect.name} dialect; connect the sideband in it too."
+        await _reject(websocket, dialect, "invalid_value", message, REQUEST_CLOSE)
+        return
+    await attach_sideband(websocket, call, registry, websocket.app.state.limits.max_client_backlog_bytes)

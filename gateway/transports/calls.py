@@ -1,0 +1,185 @@
+"""`POST /v1/realtime/calls` (a WebRTC offer in, the gateway's SDP answer out) and
+`POST /v1/realtime/calls/{call_id}/hangup` (OPENAI_REALTIME.md §10; openai-python `realtime.calls`).
+
+The offer arrives as `application/sdp`, or as `multipart/form-data` with an `sdp` part and an optional
+`session` part (a GA session config, checked like a `session.update`). Answer: 201, `application/sdp`,
+`Location: /v1/realtime/calls/{call_id}`. Errors are OpenAI-shaped JSON.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from gateway.accounts.admission import SessionCounter
+from gateway.accounts.auth import KeyGate
+from gateway.config import GatewayConfig
+from gateway.session import Session
+from gateway.transports.call_channel import CallChannel
+from gateway.transports.handshake import dialect_of, presented_key
+from gateway.transports.webrtc import Call, CallRegistry, InvalidOffer
+from gateway.upstream.dial import UpstreamContext
+from schemas.openai import Dialect, parse_client_event
+from translators.errors import ClientProtocolError
+from translators.session_config import SessionConfig
+
+log = logging.getLogger("livegate.calls")
+
+MAX_OFFER_BYTES = 1024 * 1024  # an SDP offer is a few KiB; a session part with many tools stays far below this
+
+
+class CallRefused(Exception):
+    """A request that gets no call: the HTTP status and OpenAI's error fields."""
+
+    def __init__(self, status: int, message: str, code: str | None, param: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.code, self.param = status, message, code, param
+
+    def response(self) -> JSONResponse:
+        error = {"message": self.message, "type": "invalid_request_error", "param": self.param, "code": self.code}
+        return JSONResponse({"error": error}, status_code=self.status)
+
+
+async def create_call(request: Request) -> Response:
+    try:
+        return await _create(request)
+    except CallRefused as refused:
+        return refused.response()
+
+
+async def _create(request: Request) -> Response:
+    app = request.app
+    key = _authenticated(request)
+    offer, session = await _read_offer(request)
+    config: GatewayConfig = app.state.config
+    alias = request.query_params.get("model") or session.get("model")
+    if not isinstance(alias, str) or not alias:
+        message = "Missing required parameter: 'model'. Pass ?model=<alias> or a 'session' part with a model."
+        raise CallRefused(400, message, "missing_model", "model")
+    deployments = config.deployments.get(alias)
+    if not deployments:
+        known = ", ".join(sorted(config.deployments))
+        raise CallRefused(400, f"Invalid model: '{alias}'. This gateway serves: {known}.", "invalid_model", "model")
+    dialect = dialect_of(request.headers, ())
+    preset = _preset(alias, session, dialect) if session else None
+    counter: SessionCounter = app.state.sessions
+    refusal = counter.try_acquire(key)
+    if refusal is not None:
+        raise CallRefused(429, refusal, "rate_limit_exceeded")
+    live: set[Session] = app.state.live_sessions
+    ctx: UpstreamContext = app.state.upstream
+
+    def make_session(channel: CallChannel) -> Session:
+        session = Session(channel, deployments, ctx, dialect, app.state.limits, preset)
+        live.add(session)
+        return session
+
+    def on_end(call: Call) -> None:
+        live.discard(call.session)
+        counter.release(key)
+
+    registry: CallRegistry = app.state.calls
+    try:
+        call, answer = await registry.open(offer, dialect, make_session, on_end, preset=preset is not None)
+    except InvalidOffer as exc:
+        counter.release(key)
+        raise CallRefused(400, str(exc), "invalid_offer", "sdp") from None
+    log.info("call %s opened for model %s", call.call_id, alias)
+    location = f"/v1/realtime/calls/{call.call_id}"
+    return Response(answer, status_code=201, media_type="application/sdp", headers={"Location": location})
+
+
+async def hangup(request: Request) -> Response:
+    """Ends the call (its session closes, its upstream is freed); 404 for a call that is not open."""
+    try:
+        _authenticated(request)
+    except CallRefused as refused:
+        return refused.response()
+    registry: CallRegistry = request.app.state.calls
+    call_id = request.path_params["call_id"]
+    call = registry.get(call_id)
+    if call is None:
+        message = f"Call '{call_id}' not found (it has ended, or never existed on this gateway)."
+        return CallRefused(404, message, "call_not_found", "call_id").response()
+    call.hangup("hung up by POST /hangup")
+    return Response(status_code=200)
+
+
+def _authenticated(request: Request) -> str | None:
+    """The presented key, checked as on `/v1/realtime` (OPENAI_REALTIME.md §1.2)."""
+    gate: KeyGate = request.app.state.gate
+    key = presented_key(request.headers, ())
+    if not gate.allows(key):
+        if key is None:
+            raise CallRefused(401, "Missing bearer or basic authentication in header.", None)
+        raise CallRefused(401, "Incorrect API key provided.", "invalid_api_key")
+    return key
+
+
+async def _read_offer(request: Request) -> tuple[str, dict[str, Any]]:
+    """The SDP offer and the session part (empty when none was sent)."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "multipart/form-data":
+        return await _read_form(request)
+    if kind not in ("application/sdp", "text/plain", ""):
+        message = f"Unsupported Content-Type '{kind}': send the offer as application/sdp or multipart/form-data."
+        raise CallRefused(415, message, "unsupported_content_type")
+    body = await request.body()
+    if len(body) > MAX_OFFER_BYTES:
+        raise CallRefused(413, f"The offer is larger than {MAX_OFFER_BYTES} bytes.", "request_too_large", "sdp")
+    return _offer_text(body), {}
+
+
+async def _read_form(request: Request) -> tuple[str, dict[str, Any]]:
+    try:
+        form = await request.form(max_files=2, max_fields=2, max_part_size=MAX_OFFER_BYTES)
+    except Exception:  # python-multipart's parse errors, Starlette's limits
+        raise CallRefused(400, "The multipart body could not be read.", "invalid_request_body") from None
+    sdp, session = await _part(form.get("sdp")), await _part(form.get("session"))
+    if sdp is None:
+        raise CallRefused(400, "Missing required parameter: 'sdp'.", "missing_required_parameter", "sdp")
+    if session is None or not session.strip():
+        return _offer_text(sdp), {}
+    try:
+        parsed = orjson.loads(session)
+    except orjson.JSONDecodeError:
+        raise CallRefused(400, "The 'session' part is not valid JSON.", "invalid_json", "session") from None
+    if not isinstance(parsed, dict):
+        raise CallRefused(400, "The 'session' part must be a JSON object.", "invalid_type", "session")
+    return _offer_text(sdp), parsed
+
+
+async def _part(value: UploadFile | str | None) -> bytes | None:
+    if value is None:
+        return None
+    if isinstance(value, UploadFile):
+        return await value.read()
+    return value.encode()
+
+
+def _offer_text(raw: bytes) -> str:
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError:
+        raise CallRefused(400, "The SDP offer is not UTF-8 text.", "invalid_offer", "sdp") from None
+    if not text.lstrip().startswith("v=0"):
+        raise CallRefused(400, "The body is not an SDP offer (it must start with 'v=0').", "invalid_offer", "sdp")
+    return text
+
+
+def _preset(alias: str, session: dict[str, Any], dialect: Dialect) -> SessionConfig:
+    """The `session` part, checked exactly as a `session.update` carrying it, applied to the alias's defaults."""
+    if session.get("type") == "transcription":
+        message = "Transcription sessions are not available on WebRTC calls through this gateway yet."
+        raise CallRefused(400, message, "invalid_value", "session.type")
+    try:
+        parse_client_event(orjson.dumps({"type": "session.update", "session": session}), dialect)
+        fields = {name: value for name, value in session.items() if name != "model"}  # the alias stays the model
+        return SessionConfig(model=alias).apply(fields, dialect)
+    except ClientProtocolError as exc:
+        raise CallRefused(400, exc.message, exc.code, exc.param) from None
