@@ -47,6 +47,10 @@ class WebRTCSettings(BaseModel):
     # A call whose peer sent audio and then nothing for this long is ended (the peer vanished without a DTLS
     # close); ICE consent freshness alone takes ~30 s (RFC 7675) to notice.
     media_timeout_seconds: float = Field(5, gt=0)
+    # Speech over the call's own playback flushes it at once: 200 ms in a row at or above this RMS (full scale
+    # 1.0; 0.02 ≈ -34 dBFS). Gemini signals barge-in only while still generating, and its audio often plays on
+    # for seconds after that. None: flush only on Gemini's signals (and on cancel, clear).
+    barge_in_level: float | None = Field(0.02, gt=0, le=1)
 
     @field_validator("host_addresses")
     @classmethod

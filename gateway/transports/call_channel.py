@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import av
 import orjson
 
-from gateway.transports.media import MicConverter, OutputTrack, decode_output, wire_format
+from gateway.transports.media import MicConverter, OutputTrack, SpeechOnset, decode_output, mono, wire_format
 from schemas.limits import Limits
 from schemas.openai import Dialect
 from translators.commands import SendClient
@@ -59,7 +59,15 @@ class Sideband(Protocol):
 class CallChannel:
     """One call's event transport and the session-facing half of its media."""
 
-    def __init__(self, dialect: Dialect, limits: Limits, *, hold_mic: bool, on_close: Callable[[], Awaitable[None]]):
+    def __init__(
+        self,
+        dialect: Dialect,
+        limits: Limits,
+        *,
+        hold_mic: bool,
+        barge_in_level: float | None,
+        on_close: Callable[[], Awaitable[None]],
+    ) -> None:
         self._limits = limits  # max_client_backlog_bytes bounds the data channel's unsent bytes
         self._on_close = on_close  # ends the peer connection once the session is over
         self._emit = Emitter(dialect, IdFactory())  # the transport's own events (output_audio_buffer.*)
@@ -70,6 +78,7 @@ class CallChannel:
         self.sidebands: set[Sideband] = set()  # attached server-side WebSockets
         self.track = OutputTrack(self._on_drained)  # the gateway's audio track
         self._mic = MicConverter()  # mic frames → the session's input format
+        self._onset = SpeechOnset(barge_in_level) if barge_in_level is not None else None  # speech over playback
         self._mic_held: deque[str] | None = deque(maxlen=MIC_HOLD_FRAMES) if hold_mic else None  # None: released
         self._mic_timer: asyncio.TimerHandle | None = None  # releases held mic audio if the client stays silent
         self._out_format = wire_format(None)  # the session's output format, followed from session events
@@ -109,7 +118,14 @@ class CallChannel:
 
     def feed_mic(self, frame: av.AudioFrame) -> None:
         """One decoded 20 ms mic frame, as an append in the session's input format."""
-        audio = self._mic(frame)
+        samples = mono(frame)
+        if self._onset is not None and self._interrupts and self.track.buffered:
+            if self._onset(samples, frame.sample_rate):
+                self._flush()  # barge-in over audio Gemini finished generating: it will not say so itself
+                self._onset.reset()
+        elif self._onset is not None:
+            self._onset.reset()
+        audio = self._mic(samples, frame.sample_rate)
         if self._mic_held is not None:
             self._mic_held.append(audio)
             if self._mic_timer is None:

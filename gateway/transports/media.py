@@ -75,17 +75,37 @@ class MicConverter:
         if audio_format != self.format:
             self.format, self._resampler = audio_format, None
 
-    def __call__(self, frame: av.AudioFrame) -> str:
-        samples = _mono(frame)
-        if self._resampler is None or frame.sample_rate != self._source_rate:
-            self._source_rate = frame.sample_rate
-            self._resampler = _stream(frame.sample_rate, self.format.rate)
+    def __call__(self, samples: Samples, rate: int) -> str:
+        if self._resampler is None or rate != self._source_rate:
+            self._source_rate = rate
+            self._resampler = _stream(rate, self.format.rate)
         pcm = self._resampler.resample_chunk(samples)
         data = g711_encode(pcm.tobytes(), self.format.law) if self.format.law else pcm.tobytes()
         return base64.b64encode(data).decode()
 
 
-def _mono(frame: av.AudioFrame) -> Samples:
+class SpeechOnset:
+    """The user talking over the gateway's own playback: `needed_ms` of consecutive frames at or above `level`
+    RMS (full scale 1.0). Gemini says nothing when the user speaks after it has finished generating, though
+    its audio may still be playing for seconds, so the call listens for itself (OpenAI's server VAD does)."""
+
+    def __init__(self, level: float, needed_ms: float = 200) -> None:
+        self._level = level * 32768  # in sample units
+        self._needed_ms = needed_ms  # voiced audio in a row that counts as speech
+        self._voiced_ms = 0.0  # voiced audio in a row so far
+
+    def __call__(self, samples: Samples, rate: int) -> bool:
+        if not len(samples):
+            return False
+        level = float(np.sqrt(np.mean(np.square(samples, dtype=np.float32))))
+        self._voiced_ms = self._voiced_ms + len(samples) * 1000 / rate if level >= self._level else 0.0
+        return self._voiced_ms >= self._needed_ms
+
+    def reset(self) -> None:
+        self._voiced_ms = 0.0
+
+
+def mono(frame: av.AudioFrame) -> Samples:
     """One channel of s16 samples: aiortc decodes Opus as packed stereo (browsers send the same voice twice)."""
     array = frame.to_ndarray()
     channels = len(frame.layout.channels)

@@ -48,7 +48,8 @@ class Call:
     channel: CallChannel
     dialect: Dialect  # the session's dialect; a sideband must speak it too
     created: float  # loop time the offer was answered (connect timeout)
-    last_media: float | None = None  # loop time of the peer's latest audio frame; None until the first
+    last_media: float | None = None  # loop time of the peer's latest audio frame (or of connecting); None: unarmed
+    sends_audio: bool = False  # the answer has the peer sending audio: its silence means it is gone
     session: Session | None = None  # set once the session exists (after the answer is ready)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)  # the session and the mic reader
 
@@ -90,7 +91,8 @@ class CallRegistry:
             with contextlib.suppress(Exception):
                 await pc.close()
 
-        channel = CallChannel(dialect, self._limits, hold_mic=not preset, on_close=close_peer)
+        level = self._settings.barge_in_level
+        channel = CallChannel(dialect, self._limits, hold_mic=not preset, barge_in_level=level, on_close=close_peer)
         call = Call(_call_id(), pc, channel, dialect, asyncio.get_running_loop().time())
         self._wire(call)
         try:
@@ -123,15 +125,22 @@ class CallRegistry:
         def on_state() -> None:
             if pc.connectionState in ("failed", "closed"):
                 channel.gone(f"the peer connection {pc.connectionState}")
+            elif pc.connectionState == "connected" and call.sends_audio and call.last_media is None:
+                call.last_media = asyncio.get_running_loop().time()  # its audio is due from now on
 
     async def _answer(self, call: Call, offer: str) -> str:
         pc = call.pc
         await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
-        if any(t.kind == "audio" for t in pc.getTransceivers()):
+        audio = any(t.kind == "audio" for t in pc.getTransceivers())
+        if not audio and pc.sctp is None:
+            raise ValueError("the offer has neither an audio section nor a data channel")
+        if audio:
             pc.addTrack(call.channel.track)  # joins the offer's audio transceiver
         if pc.sctp is None:
             call.channel.no_data_channel()
         await pc.setLocalDescription(await pc.createAnswer())  # gathers every candidate first: no trickle ICE
+        call.sends_audio = any(t.kind == "audio" and t.currentDirection in ("sendrecv", "recvonly")
+                               for t in pc.getTransceivers())
         return str(pc.localDescription.sdp)
 
     async def _read_mic(self, call: Call, track: Any) -> None:

@@ -3,16 +3,29 @@ speech from a WAV on the mic track, the reply on the gateway's track, events on 
 
 from __future__ import annotations
 
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
+import openai
+import pytest
+import websockets
 from openai import AsyncOpenAI
 
+from gateway.emulator.script import Script
 from schemas.openai import Dialect, validate_server_event
-from tests.support.live import MASTER_KEY, LiveGateway
+from tests.support.live import LOOPBACK_WEBRTC, MASTER_KEY, EmulatorThread, GatewayThread, LiveGateway, alias_on
 from tests.support.rtc import RtcClient, silence, speech, voiced_ms, write_wav
 
 REPLY = "You said: user speech 1"  # the emulator's answer to the first spoken turn
 REPLY_MS = 400  # four words, 100 ms of tone each (gateway/emulator/README.md)
+MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_voice_turn_over_webrtc(gateway: LiveGateway, tmp_path: Path) -> None:
@@ -43,3 +56,257 @@ async def test_voice_turn_over_webrtc(gateway: LiveGateway, tmp_path: Path) -> N
     assert user["transcript"] == "user speech 1"
     heard = voiced_ms(rtc.reply_audio())
     assert REPLY_MS - 100 <= heard <= REPLY_MS + 100, heard
+
+
+LONG_TEXT = " ".join(f"word{n}" for n in range(18))  # "You said: …" → 20 words, 2 s of reply audio
+
+
+async def test_bare_offer_then_hangup(gateway: LiveGateway) -> None:
+    """An application/sdp body with ?model= (the samples' form) is answered; hangup ends the call, then 404s."""
+    rtc = RtcClient(None)
+    client = AsyncOpenAI(api_key=MASTER_KEY, base_url=gateway.http_base)
+    try:
+        offer = await rtc.offer()
+        async with httpx.AsyncClient() as http:
+            reply = await http.post(
+                f"{gateway.http_base}/realtime/calls?model=gemini-live",
+                content=offer,
+                headers={"Authorization": f"Bearer {MASTER_KEY}", "Content-Type": "application/sdp"},
+            )
+        assert reply.status_code == 201 and reply.headers["content-type"].startswith("application/sdp")
+        call_id = reply.headers["location"].removeprefix("/v1/realtime/calls/")
+        assert call_id.startswith("rtc_")
+        await rtc.accept(reply.text)
+        await rtc.wait_for("session.created")
+        await client.realtime.calls.hangup(call_id)
+        closed = asyncio.Event()
+        rtc.dc.on("close", closed.set)
+        await asyncio.wait_for(closed.wait(), 10)  # the gateway closed the peer connection
+        with pytest.raises(openai.NotFoundError) as refused:
+            await client.realtime.calls.hangup(call_id)
+        assert refused.value.body["code"] == "call_not_found"  # type: ignore[index]
+    finally:
+        await rtc.close()
+
+
+def _offer_headers(content_type: str = "application/sdp", key: str | None = MASTER_KEY) -> dict[str, str]:
+    headers = {"Content-Type": content_type}
+    if key is not None:
+        headers["Authorization"] = f"Bearer {key}"
+    return headers
+
+
+@pytest.mark.parametrize(
+    ("query", "headers", "body", "status", "code"),
+    [
+        ("?model=gemini-live", _offer_headers(key=None), "v=0", 401, None),
+        ("?model=gemini-live", _offer_headers(key="sk-wrong"), "v=0", 401, "invalid_api_key"),
+        ("", _offer_headers(), "VALID", 400, "missing_model"),
+        ("?model=gpt-realtime", _offer_headers(), "VALID", 400, "invalid_model"),
+        ("?model=gemini-live", _offer_headers(), "hello", 400, "invalid_offer"),
+        ("?model=gemini-live", _offer_headers(), "v=0\r\no=- 0 0 IN IP4 0.0.0.0\r\n", 400, "invalid_offer"),
+        ("?model=gemini-live", _offer_headers("application/json"), "{}", 415, "unsupported_content_type"),
+    ],
+)
+async def test_refused_calls_get_openai_errors(
+    gateway: LiveGateway, query: str, headers: dict[str, str], body: str, status: int, code: str | None
+) -> None:
+    """Bad key, model, offer or body: an OpenAI-shaped JSON error with the HTTP status, and no call."""
+    if body == "VALID":
+        rtc = RtcClient(None)
+        body = await rtc.offer()
+        await rtc.close()
+    async with httpx.AsyncClient() as http:
+        reply = await http.post(f"{gateway.http_base}/realtime/calls{query}", content=body, headers=headers)
+    assert reply.status_code == status, reply.text
+    error = reply.json()["error"]
+    assert error["code"] == code and error["type"] == "invalid_request_error" and error["message"]
+
+
+async def test_session_part_is_checked_like_session_update(gateway: LiveGateway) -> None:
+    """A bad `session` part is refused with the param it names, as a session.update would be."""
+    rtc = RtcClient(None)
+    client = AsyncOpenAI(api_key=MASTER_KEY, base_url=gateway.http_base)
+    try:
+        offer = await rtc.offer()
+        session = {"type": "realtime", "model": "gemini-live", "output_modalities": ["video"]}
+        with pytest.raises(openai.BadRequestError) as refused:
+            await client.realtime.calls.create(sdp=offer, session=session)  # type: ignore[arg-type]
+        assert refused.value.body["param"] == "session.output_modalities[0]"  # type: ignore[index]
+    finally:
+        await rtc.close()
+
+
+async def test_client_clear_and_append_rules(gateway: LiveGateway) -> None:
+    """output_audio_buffer.clear flushes the playing reply (cleared, never stopped); an append is an error."""
+    rtc = RtcClient(None)
+    client = AsyncOpenAI(api_key=MASTER_KEY, base_url=gateway.http_base)
+    item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": LONG_TEXT}]}
+    try:
+        await rtc.connect(client, session={"type": "realtime", "model": "gemini-live"})
+        rtc.send({"type": "conversation.item.create", "item": item})
+        rtc.send({"type": "response.create"})
+        started = await rtc.wait_for("output_audio_buffer.started")
+        rtc.send({"type": "output_audio_buffer.clear", "event_id": "evt_clear"})
+        cleared = await rtc.wait_for("output_audio_buffer.cleared")
+        rtc.send({"type": "input_audio_buffer.append", "audio": "AAAA", "event_id": "evt_append"})
+        error = await rtc.wait_for("error")
+        await rtc.wait_for("response.done")
+        await asyncio.sleep(0.5)  # a stopped would have come by now: 2 s of audio were queued, ~0 played
+    finally:
+        await rtc.close()
+    assert cleared["response_id"] == started["response_id"]
+    assert error["error"]["event_id"] == "evt_append" and error["error"]["param"] == "type"
+    assert "output_audio_buffer.stopped" not in rtc.types()
+    assert voiced_ms(rtc.reply_audio()) < 1000
+
+
+async def test_sideband_follows_and_steers_the_call(gateway: LiveGateway) -> None:
+    """openai-python `realtime.connect(call_id=…)`: the call's events (no audio), and its events drive the call."""
+    rtc = RtcClient(None)
+    client = AsyncOpenAI(api_key=MASTER_KEY, base_url=gateway.http_base)
+    seen: list[dict[str, object]] = []
+    try:
+        await rtc.connect(client, session={"type": "realtime", "model": "gemini-live"})
+        async with client.realtime.connect(call_id=rtc.call_id) as side:
+            item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "from the server"}]}
+            await side.conversation.item.create(item=item)  # type: ignore[arg-type]
+            await side.response.create()
+            async for event in side:
+                seen.append(event.to_dict())
+                if event.type == "response.done":
+                    break
+        done = await rtc.wait_for("response.done")
+    finally:
+        await rtc.close()
+    kinds = [e["type"] for e in seen]
+    assert kinds[0] == "conversation.item.added" and "response.output_audio.delta" not in kinds
+    assert "output_audio_buffer.started" in kinds
+    assert seen[-1]["response"]["id"] == done["response"]["id"]  # type: ignore[index]
+    assert done["response"]["output"][0]["content"][0]["transcript"] == "You said: from the server"
+
+
+async def test_sideband_for_unknown_call_is_refused(gateway: LiveGateway) -> None:
+    """A call id that is not open: one error, close 4000."""
+    async with websockets.connect(
+        f"{gateway.ws_base}/realtime?call_id=rtc_nope", additional_headers={"Authorization": f"Bearer {MASTER_KEY}"}
+    ) as ws:
+        error = json.loads(await ws.recv())
+        with pytest.raises(websockets.ConnectionClosed):
+            await ws.recv()
+    assert error["error"]["code"] == "call_not_found" and ws.close_code == 4000
+
+
+async def test_cors_preflight_for_calls(gateway: LiveGateway) -> None:
+    """A page on another origin may post offers: the preflight allows it and Location is exposed."""
+    headers = {
+        "Origin": "https://app.example",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type",
+    }
+    async with httpx.AsyncClient() as http:
+        preflight = await http.options(f"{gateway.http_base}/realtime/calls", headers=headers)
+        posted = await http.post(
+            f"{gateway.http_base}/realtime/calls",
+            content="v=0",
+            headers={"Origin": "https://app.example", **_offer_headers(key=None)},
+        )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
+    assert posted.headers["access-control-expose-headers"] == "Location"
+
+
+@pytest.fixture(scope="module")
+def long_replies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveGateway]:
+    """A gateway whose emulator hears the first spoken turn as 18 words, so its reply plays for 2 s."""
+    emulator = EmulatorThread(Script(user_transcripts=(LONG_TEXT, "short")))
+    url = emulator.start()
+    thread = GatewayThread(tmp_path_factory.mktemp("rtc"), [alias_on(url, "voice", MODEL)])
+    yield thread.start()
+    thread.stop()
+    emulator.stop()
+
+
+async def test_barge_in_flushes_the_track(long_replies: LiveGateway, tmp_path: Path) -> None:
+    """Speech while a reply plays: the unheard rest is dropped at once (cleared, no stopped), the next turn runs."""
+    # Reply 1 (2 s) starts ~0.5 s after the first speech ends; the second speech starts 1 s after it ended.
+    wav = write_wav(tmp_path / "barge.wav", silence(0.2), speech(1.0), silence(1.0), speech(1.0), silence(6))
+    rtc = RtcClient(wav)
+    client = AsyncOpenAI(api_key=MASTER_KEY, base_url=long_replies.http_base)
+    try:
+        await rtc.connect(client, session={"type": "realtime", "model": "voice"})
+        first = await rtc.wait_for("output_audio_buffer.started")
+        cleared = await rtc.wait_for("output_audio_buffer.cleared")
+        at = rtc.events.index(cleared)
+        second = await rtc.wait_for("output_audio_buffer.started", after=at)
+        stopped = await rtc.wait_for("output_audio_buffer.stopped", after=at)
+    finally:
+        await rtc.close()
+    assert cleared["response_id"] == first["response_id"]
+    done = next(e for e in rtc.events if e["type"] == "response.done")
+    assert done["response"]["id"] == first["response_id"]  # Gemini had finished: only the call heard the speech
+    assert rtc.types().index("response.done") < at
+    assert stopped["response_id"] == second["response_id"] != first["response_id"]
+    stops = [e for e in rtc.events if e["type"] == "output_audio_buffer.stopped"]
+    assert [e["response_id"] for e in stops] == [second["response_id"]]
+    heard = voiced_ms(rtc.reply_audio())
+    assert 300 <= heard <= 1600, heard  # part of reply 1 and all of reply 2 (300 ms), never the whole 2 s
+
+
+async def test_vanished_peer_frees_the_upstream(tmp_path: Path) -> None:
+    """A peer killed outright (no DTLS close, no hangup): its audio stops, the call ends within seconds,
+    Gemini's socket is closed and the key's session slot is free again."""
+    emulator = EmulatorThread()
+    url = emulator.start()
+    general = {"webrtc": {**LOOPBACK_WEBRTC, "media_timeout_seconds": 1}, "limits": {"max_sessions_per_key": 1}}
+    thread = GatewayThread(tmp_path, [alias_on(url, "voice", MODEL)], general=general)
+    gateway = thread.start()
+    peer = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.rtc_peer", gateway.http_base, MASTER_KEY, "voice"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert peer.stdout is not None
+        ready = await asyncio.wait_for(asyncio.to_thread(peer.stdout.readline), 30)
+        assert ready.startswith("READY rtc_"), ready
+        (upstream,) = emulator.server.connections
+        assert upstream.close_code is None  # the call holds its Gemini socket
+        peer.kill()
+        killed = time.monotonic()
+        while upstream.close_code is None and time.monotonic() - killed < 10:
+            await asyncio.sleep(0.1)
+        assert upstream.close_code is not None, "the upstream is still open 10 s after the peer vanished"
+        assert time.monotonic() - killed < 4
+        rtc = RtcClient(None)  # the per-key cap (1) admits a new call: the old one released its slot
+        try:
+            client = AsyncOpenAI(api_key=MASTER_KEY, base_url=gateway.http_base)
+            await rtc.connect(client, session={"type": "realtime", "model": "voice"})
+        finally:
+            await rtc.close()
+    finally:
+        peer.kill()
+        peer.wait(5)
+        thread.stop()
+        emulator.stop()
+
+
+async def test_peer_that_never_connects_is_ended(tmp_path: Path) -> None:
+    """An offer answered but never followed by ICE: the call ends at connect_timeout_seconds (hangup 404s)."""
+    general = {"webrtc": {**LOOPBACK_WEBRTC, "connect_timeout_seconds": 0.5}}
+    thread = GatewayThread(tmp_path, general=general)
+    gateway = thread.start()
+    rtc = RtcClient(None)
+    client = AsyncOpenAI(api_key=MASTER_KEY, base_url=gateway.http_base)
+    try:
+        offer = await rtc.offer()
+        raw = await client.realtime.calls.with_raw_response.create(sdp=offer, extra_query={"model": "gemini-live"})
+        call_id = raw.headers["location"].rsplit("/", 1)[-1]
+        await asyncio.sleep(2)  # the answer is never applied
+        with pytest.raises(openai.NotFoundError):
+            await client.realtime.calls.hangup(call_id)
+    finally:
+        await rtc.close()
+        thread.stop()

@@ -7,6 +7,7 @@ import ssl
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -118,6 +119,7 @@ class EmulatorThread:
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
         self.url = ""
+        self.server: Any = None  # the EmulatorServer, once started: its `connections` records
         self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._main(),), daemon=True)
 
     async def _main(self) -> None:
@@ -125,7 +127,7 @@ class EmulatorThread:
 
         self._stop = asyncio.Event()
         async with EmulatorServer(script=self._script, record_messages=False) as server:  # type: ignore[arg-type]
-            self.url = server.url
+            self.url, self.server = server.url, server
             self._ready.set()
             await self._stop.wait()
 
