@@ -49,7 +49,7 @@ def write_config(directory: Path, emulator_port: int, preset: str) -> Path:
     params = {**PRESETS[preset], "api_base": f"http://127.0.0.1:{emulator_port}", "api_key": UPSTREAM_KEY}
     document = {
         "model_list": [{"model_name": ALIAS, "litellm_params": params}],
-        "general_settings": {"master_key": MASTER_KEY},
+        "general_settings": {"master_key": MASTER_KEY, "webrtc": {"host_addresses": ["127.0.0.1"]}},  # calls: loopback
     }
     path = directory / "config.yaml"
     path.write_text(yaml.safe_dump(document))

@@ -20,9 +20,9 @@ from gateway.ops.logs import redact_server_logs
 from gateway.sweeper import sweep_sessions
 from gateway.transports.calls import create_call, hangup
 from gateway.transports.cors import browser_cors
-from gateway.transports.ice import use_host_addresses
 from gateway.transports.passthrough import vertex_live
 from gateway.transports.realtime import realtime
+from gateway.transports.rtc_process import use_fast_audio_level, use_host_addresses
 from gateway.transports.webrtc import CallRegistry
 from gateway.upstream.dial import UpstreamContext
 from gateway.upstream.google_auth import GoogleAuth
@@ -92,6 +92,7 @@ def create_app(
     app.state.live_sessions = set()  # open Session objects, drained on graceful shutdown
     app.state.calls = CallRegistry(config.webrtc, limits)  # open WebRTC calls, by call id
     use_host_addresses(config.webrtc.host_addresses)
+    use_fast_audio_level()
     return app
 
 

@@ -126,6 +126,8 @@ class CallChannel:
         elif self._onset is not None:
             self._onset.reset()
         audio = self._mic(samples, frame.sample_rate)
+        if not audio:
+            return  # soxr emits in bursts: this frame's samples come out with the next one
         if self._mic_held is not None:
             self._mic_held.append(audio)
             if self._mic_timer is None:

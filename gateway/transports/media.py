@@ -106,16 +106,16 @@ class SpeechOnset:
 
 
 def mono(frame: av.AudioFrame) -> Samples:
-    """One channel of s16 samples: aiortc decodes Opus as packed stereo (browsers send the same voice twice)."""
+    """One channel of s16 samples: aiortc decodes Opus as packed stereo, and browsers send one voice twice
+    (mono Opus), so the left channel is the voice; a mix would cost a pass over twice the samples."""
     array = frame.to_ndarray()
     channels = len(frame.layout.channels)
     if channels == 1:
         return np.ascontiguousarray(array.reshape(-1), dtype=np.int16)
     if frame.format.is_planar:
         return np.ascontiguousarray(array[0], dtype=np.int16)
-    interleaved = array.reshape(-1, channels).astype(np.int32)
-    mixed: Samples = (interleaved.sum(axis=1) // channels).astype(np.int16)
-    return mixed
+    first: Samples = np.ascontiguousarray(array.reshape(-1)[::channels], dtype=np.int16)  # the left channel
+    return first
 
 
 def decode_output(b64: str, audio_format: WireFormat) -> Samples:

@@ -20,7 +20,7 @@ from aiortc.mediastreams import MediaStreamError
 
 from gateway.session import Session
 from gateway.transports.call_channel import CallChannel
-from gateway.transports.ice import rtc_configuration
+from gateway.transports.rtc_process import rtc_configuration
 from schemas.limits import Limits
 from schemas.openai import Dialect
 from schemas.webrtc import WebRTCSettings

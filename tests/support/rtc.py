@@ -17,7 +17,7 @@ from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import MediaStreamError
 from openai import AsyncOpenAI
 
-from gateway.transports.ice import use_host_addresses
+from gateway.transports.rtc_process import use_host_addresses
 
 RTC_RATE = 48000
 

@@ -15,7 +15,7 @@ import orjson
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack
 
-from gateway.transports.ice import use_host_addresses
+from gateway.transports.rtc_process import use_host_addresses
 
 
 async def main(base: str, key: str, model: str) -> None:
