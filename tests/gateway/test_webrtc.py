@@ -310,3 +310,28 @@ async def test_peer_that_never_connects_is_ended(tmp_path: Path) -> None:
     finally:
         await rtc.close()
         thread.stop()
+
+
+@pytest.mark.parametrize(
+    ("limits", "code", "shutdown"),
+    [({"max_session_seconds": 1}, "session_expired", False), ({"shutdown_grace_seconds": 2}, "server_shutdown", True)],
+)
+async def test_session_limits_end_calls(tmp_path: Path, limits: dict[str, float], code: str, shutdown: bool) -> None:
+    """A call is a session like any other: its maximum duration or the gateway's drain ends it with one
+    error on oai-events, then the peer connection closes."""
+    thread = GatewayThread(tmp_path, general={"limits": limits})
+    gateway = thread.start()
+    rtc = RtcClient(None)
+    client = AsyncOpenAI(api_key=MASTER_KEY, base_url=gateway.http_base)
+    try:
+        await rtc.connect(client, session={"type": "realtime", "model": "gemini-live"})
+        closed = asyncio.Event()
+        rtc.dc.on("close", closed.set)
+        if shutdown:
+            thread.shutdown()
+        error = await rtc.wait_for("error", timeout=10)
+        await asyncio.wait_for(closed.wait(), 10)
+    finally:
+        await rtc.close()
+        thread.stop()
+    assert error["error"]["code"] == code
