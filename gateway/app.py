@@ -22,7 +22,7 @@ from gateway.transports.calls import create_call, hangup
 from gateway.transports.cors import browser_cors
 from gateway.transports.passthrough import vertex_live
 from gateway.transports.realtime import realtime
-from gateway.transports.rtc_process import use_fast_audio_level, use_host_addresses
+from gateway.transports.rtc_process import quiet_library_logs, use_fast_audio_level, use_host_addresses
 from gateway.transports.webrtc import CallRegistry
 from gateway.upstream.dial import UpstreamContext
 from gateway.upstream.google_auth import GoogleAuth
@@ -93,6 +93,7 @@ def create_app(
     app.state.calls = CallRegistry(config.webrtc, limits)  # open WebRTC calls, by call id
     use_host_addresses(config.webrtc.host_addresses)
     use_fast_audio_level()
+    quiet_library_logs()
     return app
 
 

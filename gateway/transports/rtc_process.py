@@ -1,8 +1,9 @@
 """aiortc and aioice, set up for the gateway: ICE host addresses, STUN/TURN servers, a cheaper audio level.
 
-Both changes are process-wide, because the libraries offer no per-connection hook; one gateway per process.
+These are process-wide, because the libraries offer no per-connection hook; one gateway per process.
 - aioice gathers host candidates on every interface address but loopback, from one module-level function;
   `use_host_addresses` swaps it for the configured list.
+- aioice and aiortc log every ICE check at INFO: `quiet_library_logs` keeps them to warnings.
 - aiortc's sender computes each outgoing frame's RFC 6465 audio level in a pure-Python loop over its
   samples, on the event loop: ~100 µs per 20 ms frame, per call (bench/calls.py). `use_fast_audio_level`
   replaces it with the same formula in numpy.
@@ -10,6 +11,7 @@ Both changes are process-wide, because the libraries offer no per-connection hoo
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 
@@ -53,4 +55,10 @@ def _audio_level_dbov(frame: av.AudioFrame) -> int:
 
 def use_fast_audio_level() -> None:
     aiortc.rtp.compute_audio_level_dbov = _audio_level_dbov
+
+
+def quiet_library_logs() -> None:
+    """aioice and aiortc log every ICE check and state change at INFO; the gateway logs one line per call."""
+    for name in ("aioice", "aiortc"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
