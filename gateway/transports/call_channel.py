@@ -64,7 +64,6 @@ class CallChannel:
         dialect: Dialect,
         limits: Limits,
         *,
-        hold_mic: bool,
         barge_in_level: float | None,
         on_close: Callable[[], Awaitable[None]],
     ) -> None:
@@ -79,7 +78,9 @@ class CallChannel:
         self.track = OutputTrack(self._on_drained)  # the gateway's audio track
         self._mic = MicConverter()  # mic frames → the session's input format
         self._onset = SpeechOnset(barge_in_level) if barge_in_level is not None else None  # speech over playback
-        self._mic_held: deque[str] | None = deque(maxlen=MIC_HOLD_FRAMES) if hold_mic else None  # None: released
+        # Mic audio waits for the client's first event: with a preset config too, since clients (the Agents
+        # SDK) send their own session.update as the channel opens, and Gemini's setup goes with the first audio.
+        self._mic_held: deque[str] | None = deque(maxlen=MIC_HOLD_FRAMES)  # None: released
         self._mic_timer: asyncio.TimerHandle | None = None  # releases held mic audio if the client stays silent
         self._out_format = wire_format(None)  # the session's output format, followed from session events
         self._interrupts = True  # turn_detection.interrupt_response: speech flushes the track

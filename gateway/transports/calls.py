@@ -85,7 +85,7 @@ async def _create(request: Request) -> Response:
 
     registry: CallRegistry = app.state.calls
     try:
-        call, answer = await registry.open(offer, dialect, make_session, on_end, preset=preset is not None)
+        call, answer = await registry.open(offer, dialect, make_session, on_end)
     except InvalidOffer as exc:
         counter.release(key)
         raise CallRefused(400, str(exc), "invalid_offer", "sdp") from None

@@ -77,13 +77,8 @@ class CallRegistry:
         dialect: Dialect,
         make_session: Callable[[CallChannel], Session],
         on_end: Callable[[Call], None],
-        *,
-        preset: bool,
     ) -> tuple[Call, str]:
-        """Answer an offer and start the call's session; returns the call and the SDP answer.
-
-        `preset`: the session config came with the call (a `session` part or a client secret), so mic audio
-        need not wait for the client's own `session.update`."""
+        """Answer an offer and start the call's session; returns the call and the SDP answer."""
         pc = RTCPeerConnection(rtc_configuration(self._settings))
 
         async def close_peer() -> None:
@@ -92,7 +87,7 @@ class CallRegistry:
                 await pc.close()
 
         level = self._settings.barge_in_level
-        channel = CallChannel(dialect, self._limits, hold_mic=not preset, barge_in_level=level, on_close=close_peer)
+        channel = CallChannel(dialect, self._limits, barge_in_level=level, on_close=close_peer)
         call = Call(_call_id(), pc, channel, dialect, asyncio.get_running_loop().time())
         self._wire(call)
         try:
