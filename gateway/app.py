@@ -103,4 +103,6 @@ def _call_routes(cors: Middleware) -> list[Route]:
     for prefix in ("/v1/realtime/calls", "/realtime/calls"):
         routes.append(Route(prefix, create_call, methods=["POST", "OPTIONS"], middleware=[cors]))
         routes.append(Route(prefix + "/{call_id}/hangup", hangup, methods=["POST", "OPTIONS"], middleware=[cors]))
+    for legacy in ("/v1/realtime", "/realtime"):  # the beta-era samples post their offer here (beta events)
+        routes.append(Route(legacy, create_call, methods=["POST", "OPTIONS"], middleware=[cors]))
     return routes

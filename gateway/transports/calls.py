@@ -65,7 +65,7 @@ async def _create(request: Request) -> Response:
     if not deployments:
         known = ", ".join(sorted(config.deployments))
         raise CallRefused(400, f"Invalid model: '{alias}'. This gateway serves: {known}.", "invalid_model", "model")
-    dialect = dialect_of(request.headers, ())
+    dialect = _dialect(request)
     preset = _preset(alias, session, dialect) if session else None
     counter: SessionCounter = app.state.sessions
     refusal = counter.try_acquire(key)
@@ -183,3 +183,11 @@ def _preset(alias: str, session: dict[str, Any], dialect: Dialect) -> SessionCon
         return SessionConfig(model=alias).apply(fields, dialect)
     except ClientProtocolError as exc:
         raise CallRefused(400, exc.message, exc.code, exc.param) from None
+
+
+def _dialect(request: Request) -> Dialect:
+    """GA on `/v1/realtime/calls` unless marked beta (§1.4); beta on the beta era's `POST /v1/realtime`."""
+    if not request.url.path.endswith("/calls"):
+        return Dialect.BETA
+    return dialect_of(request.headers, ())
+

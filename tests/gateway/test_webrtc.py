@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import openai
@@ -335,3 +336,48 @@ async def test_session_limits_end_calls(tmp_path: Path, limits: dict[str, float]
         await rtc.close()
         thread.stop()
     assert error["error"]["code"] == code
+
+
+@pytest.mark.parametrize("output_format", [{"type": "audio/pcm", "rate": 24000}, {"type": "audio/pcmu"}])
+async def test_typed_reply_is_heard_in_any_output_format(gateway: LiveGateway, output_format: dict[str, Any]) -> None:
+    """A typed turn's spoken reply plays on the track whatever output format the session chose (the call
+    follows session.updated and decodes G.711 before resampling to 48 kHz)."""
+    rtc = RtcClient(None)
+    client = AsyncOpenAI(api_key=MASTER_KEY, base_url=gateway.http_base)
+    item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}
+    try:
+        await rtc.connect(client, session={"type": "realtime", "model": "gemini-live"})
+        update = {"type": "realtime", "audio": {"output": {"format": output_format}}}
+        rtc.send({"type": "session.update", "session": update})
+        await rtc.wait_for("session.updated")
+        rtc.send({"type": "conversation.item.create", "item": item})
+        rtc.send({"type": "response.create"})
+        await rtc.wait_for("output_audio_buffer.stopped")
+    finally:
+        await rtc.close()
+    heard = voiced_ms(rtc.reply_audio())
+    assert 300 - 80 <= heard <= 300 + 80, heard  # "You said: hi": three words, 100 ms each
+
+
+async def test_legacy_beta_offer_on_v1_realtime(gateway: LiveGateway) -> None:
+    """The beta-era samples post the offer to /v1/realtime?model=…: answered too, with beta event names."""
+    rtc = RtcClient(None)
+    item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}
+    try:
+        offer = await rtc.offer()
+        async with httpx.AsyncClient() as http:
+            reply = await http.post(
+                f"{gateway.http_base}/realtime?model=gemini-live", content=offer, headers=_offer_headers()
+            )
+        assert reply.status_code == 201, reply.text
+        await rtc.accept(reply.text)
+        rtc.send({"type": "conversation.item.create", "item": item})
+        rtc.send({"type": "response.create"})
+        await rtc.wait_for("output_audio_buffer.stopped")
+    finally:
+        await rtc.close()
+    for event in rtc.events:
+        validate_server_event(event, Dialect.BETA)
+    kinds = rtc.types()
+    assert "conversation.item.created" in kinds and "response.audio_transcript.delta" in kinds
+    assert "response.audio.delta" not in kinds and "response.audio.done" in kinds
