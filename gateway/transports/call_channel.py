@@ -240,8 +240,8 @@ class CallChannel:
         if response_id not in self._started:
             return False
         if response.get("status") == "cancelled":
-            self._flush()
-        elif self.track.finish(response_id):
+            self._flush()  # its audio, if any is left, is cleared; else it had all played: stopped
+        if response.get("status") == "cancelled" or self.track.finish(response_id):
             self._on_drained(response_id)
         return False
 
@@ -251,12 +251,13 @@ class CallChannel:
             self._flush()
         return False
 
-    def _flush(self) -> None:
-        """Barge-in or cancel: what the user has not heard is dropped at once."""
+    def _flush(self) -> list[str]:
+        """Barge-in or cancel: what the user has not heard is dropped at once; the responses cut."""
         cut = self.track.clear()
-        if cut is not None:
-            self._started.discard(cut)
-            self._own_event("output_audio_buffer.cleared", {"response_id": cut})
+        for response_id in cut:
+            self._started.discard(response_id)
+            self._own_event("output_audio_buffer.cleared", {"response_id": response_id})
+        return cut
 
     def _on_drained(self, response_id: str) -> None:
         if response_id in self._started:
@@ -275,11 +276,8 @@ class CallChannel:
         kind = event.get("type") if isinstance(event, dict) else None
         event_id = event.get("event_id") if isinstance(event, dict) else None
         if kind == "output_audio_buffer.clear":
-            cut = self.track.clear()
-            response_id = cut or self._audio_of
-            self._started.discard(cut or "")
-            if response_id is not None:
-                self._own_event("output_audio_buffer.cleared", {"response_id": response_id})
+            if not self._flush() and self._audio_of is not None:  # nothing left to cut: say so all the same
+                self._own_event("output_audio_buffer.cleared", {"response_id": self._audio_of})
             return True
         if kind == "input_audio_buffer.append":
             message = (

@@ -174,9 +174,9 @@ class OutputTrack(MediaStreamTrack):
             return False
         return True
 
-    def clear(self) -> str | None:
-        """Drop everything not yet played; the id of the response whose audio was cut, if any."""
-        cut = self._queue[0].response_id if self._queue else None
+    def clear(self) -> list[str]:
+        """Drop everything not yet played; the ids of the responses whose audio was cut, in order."""
+        cut = list(dict.fromkeys(segment.response_id for segment in self._queue))
         self._queue.clear()
         self._finished.clear()
         self._resampler, self._source = None, ("", 0)

@@ -66,7 +66,9 @@ class CallRegistry:
         self._calls: dict[str, Call] = {}  # open calls
 
     def get(self, call_id: str) -> Call | None:
-        return self._calls.get(call_id)
+        """An open call; one that is ending (hung up, peer gone) is not found any more."""
+        call = self._calls.get(call_id)
+        return call if call is not None and call.channel.gone_reason is None else None
 
     def __len__(self) -> int:
         return len(self._calls)

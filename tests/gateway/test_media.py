@@ -95,9 +95,10 @@ def test_clear_drops_unplayed_audio() -> None:
     track = OutputTrack(drained.append)
     track.push("resp_1", _tone(24000, rate=24000), 24000)
     track._take()
-    assert track.clear() == "resp_1" and not track.buffered
+    track.push("resp_2", _tone(2400, rate=24000), 24000)
+    assert track.clear() == ["resp_1", "resp_2"] and not track.buffered
     assert not np.any(track._take()) and drained == []
-    assert track.clear() is None
+    assert track.clear() == []
 
 
 def test_speech_onset_needs_200_ms_in_a_row() -> None:

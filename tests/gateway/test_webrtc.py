@@ -24,9 +24,12 @@ from tests.support.live import LOOPBACK_WEBRTC, MASTER_KEY, EmulatorThread, Gate
 from tests.support.rtc import RtcClient, silence, speech, voiced_ms, write_wav
 
 REPLY = "You said: user speech 1"  # the emulator's answer to the first spoken turn
-REPLY_MS = 400  # four words, 100 ms of tone each (gateway/emulator/README.md)
+REPLY_MS = 500  # five words, 100 ms of tone each (gateway/emulator/README.md)
 MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
 ROOT = Path(__file__).resolve().parents[2]
+# `output_audio_buffer.stopped` goes when the gateway hands its track the last frame; the peer hears it after
+# the network and its jitter buffer, so a test waits this long before it stops listening.
+TAIL_S = 0.5
 
 
 async def test_voice_turn_over_webrtc(gateway: LiveGateway, tmp_path: Path) -> None:
@@ -39,6 +42,7 @@ async def test_voice_turn_over_webrtc(gateway: LiveGateway, tmp_path: Path) -> N
         await rtc.connect(client, session=session)
         done = await rtc.wait_for("response.done", timeout=30)
         stopped = await rtc.wait_for("output_audio_buffer.stopped", timeout=10)
+        await asyncio.sleep(TAIL_S)
     finally:
         await rtc.close()
     for event in rtc.events:
@@ -242,6 +246,7 @@ async def test_barge_in_flushes_the_track(long_replies: LiveGateway, tmp_path: P
         at = rtc.events.index(cleared)
         second = await rtc.wait_for("output_audio_buffer.started", after=at)
         stopped = await rtc.wait_for("output_audio_buffer.stopped", after=at)
+        await asyncio.sleep(TAIL_S)
     finally:
         await rtc.close()
     assert cleared["response_id"] == first["response_id"]
@@ -353,6 +358,7 @@ async def test_typed_reply_is_heard_in_any_output_format(gateway: LiveGateway, o
         rtc.send({"type": "conversation.item.create", "item": item})
         rtc.send({"type": "response.create"})
         await rtc.wait_for("output_audio_buffer.stopped")
+        await asyncio.sleep(TAIL_S)
     finally:
         await rtc.close()
     heard = voiced_ms(rtc.reply_audio())
