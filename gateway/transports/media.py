@@ -6,6 +6,8 @@ base64-encodes it, so the session sees the same `input_audio_buffer.append` payl
 Out: `OutputTrack` takes the session's output audio (base64 in the session's output format), resamples it to
 48 kHz and hands aiortc one 20 ms frame per 20 ms of wall time, silence when there is nothing to say, so the
 RTP stream never has a gap; aiortc encodes Opus off the event loop (its executor).
+The resampling, base64 and framing stay on the event loop: ~40 µs per 20 ms of two-way audio in all
+(`python -m bench --calls`), less than handing each frame to a thread would cost.
 """
 
 from __future__ import annotations
