@@ -86,6 +86,7 @@ class CallChannel:
         self._interrupts = True  # turn_detection.interrupt_response: speech flushes the track
         self._audio_of: str | None = None  # the response whose audio last went into the track
         self._started: set[str] = set()  # responses whose output_audio_buffer.started went out
+        self._plays_audio = True  # the call has an audio track for the replies
         self.gone_reason: str | None = None  # why the call ended from the peer's side, once it has
 
     # ---- the peer's side ---------------------------------------------------------------------------
@@ -97,6 +98,10 @@ class CallChannel:
         dc.on("close", lambda: self.gone("the peer closed the oai-events data channel"))
         if dc.readyState == "open":
             self._on_dc_open()
+
+    def no_audio_track(self) -> None:
+        """The offer has no audio: output audio has nowhere to play, so it is dropped (events still go out)."""
+        self._plays_audio = False
 
     def no_data_channel(self) -> None:
         """The offer has no data channel: events go to sidebands only, and nothing waits for the client."""
@@ -226,6 +231,8 @@ class CallChannel:
 
     def _on_output_audio_delta(self, event: dict[str, Any]) -> bool:
         response_id = event["response_id"]
+        if not self._plays_audio:
+            return False
         if response_id not in self._started:
             self._started.add(response_id)
             self._own_event("output_audio_buffer.started", {"response_id": response_id})

@@ -133,6 +133,8 @@ class CallRegistry:
             raise ValueError("the offer has neither an audio section nor a data channel")
         if audio:
             pc.addTrack(call.channel.track)  # joins the offer's audio transceiver
+        else:
+            call.channel.no_audio_track()
         if pc.sctp is None:
             call.channel.no_data_channel()
         await pc.setLocalDescription(await pc.createAnswer())  # gathers every candidate first: no trickle ICE

@@ -387,3 +387,20 @@ async def test_legacy_beta_offer_on_v1_realtime(gateway: LiveGateway) -> None:
     kinds = rtc.types()
     assert "conversation.item.created" in kinds and "response.audio_transcript.delta" in kinds
     assert "response.audio.delta" not in kinds and "response.audio.done" in kinds
+
+
+async def test_data_channel_only_call(gateway: LiveGateway) -> None:
+    """An offer with no audio section: events only; a spoken reply's audio is dropped, not queued."""
+    rtc = RtcClient(None, audio=False)
+    client = AsyncOpenAI(api_key=MASTER_KEY, base_url=gateway.http_base)
+    item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}
+    try:
+        await rtc.connect(client, session={"type": "realtime", "model": "gemini-live"})
+        rtc.send({"type": "conversation.item.create", "item": item})
+        rtc.send({"type": "response.create"})
+        done = await rtc.wait_for("response.done")
+    finally:
+        await rtc.close()
+    kinds = rtc.types()
+    assert done["response"]["output"][0]["content"][0]["transcript"] == "You said: hi"
+    assert not any(kind.startswith("output_audio_buffer.") for kind in kinds) and rtc.audio == []

@@ -47,14 +47,14 @@ def silence(seconds: float, rate: int = RTC_RATE) -> np.ndarray:
 class RtcClient:
     """One call from the client's side: events in order, the reply audio as 48 kHz mono samples."""
 
-    def __init__(self, wav: Path | None) -> None:
+    def __init__(self, wav: Path | None, *, audio: bool = True) -> None:
         use_host_addresses(["127.0.0.1"])  # this process's aioice, like the gateway's: loopback only
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.dc = self.pc.createDataChannel("oai-events")
         self.player = MediaPlayer(str(wav)) if wav is not None else None
         if self.player is not None:
             self.pc.addTrack(self.player.audio)
-        else:
+        elif audio:
             self.pc.addTransceiver("audio", direction="recvonly")
         self.events: list[dict[str, Any]] = []  # every server event, in order
         self.audio: list[np.ndarray] = []  # the reply track, 20 ms frames, mono
