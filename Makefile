@@ -10,6 +10,8 @@ PORT ?= 4000
 .PHONY: run test lint typecheck bench emulator check-config clean
 
 $(BIN)/python:
+	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "livegate needs Python >= 3.11 with venv: make PY=python3.12 ..."; exit 1; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
@@ -18,6 +20,8 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 node_modules/.installed: package.json
+	@node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 18 ? 1 : 0)' || \
+		{ echo "the test suite needs Node >= 18 with npm (its openai-node and Agents SDK clients)"; exit 1; }
 	npm install --no-audit --no-fund --loglevel=error
 	touch node_modules/.installed
 
@@ -28,7 +32,7 @@ emulator: $(STAMP)
 	$(BIN)/livegate emulator --host $(HOST) --port 4100
 
 check-config: $(STAMP)
-	$(BIN)/livegate check-config $(CONFIG)
+	$(BIN)/livegate check-config --verbose $(CONFIG)
 
 test: $(STAMP) node_modules/.installed
 	$(BIN)/ruff check .
@@ -37,6 +41,8 @@ test: $(STAMP) node_modules/.installed
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
 	$(BIN)/mypy translators schemas gateway
 
 bench: $(STAMP)

@@ -39,8 +39,8 @@ async def _builtin_emulator(config: GatewayConfig) -> AsyncIterator[str | None]:
         return
     from gateway.emulator.server import EmulatorServer
 
-    async with EmulatorServer(host="127.0.0.1", port=0, record_messages=False) as emulator:
-        log.info("built-in Gemini Live emulator at %s", emulator.url)
+    async with EmulatorServer(host="127.0.0.1", port=0, record_messages=False, quiet=True) as emulator:
+        log.debug("built-in Gemini Live emulator at %s (internal)", emulator.url)
         yield emulator.url
 
 

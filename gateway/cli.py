@@ -1,4 +1,8 @@
-"""`livegate serve | check-config | emulator`: the command line."""
+"""`livegate serve | check-config | emulator`: the command line.
+
+Defaults come from the environment first (containers set `LIVEGATE_CONFIG`, `HOST`, `PORT`), then the
+built-in values; `--help` shows each.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +11,44 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Mapping
 
-from gateway.config import ConfigError, load_config
+from gateway import __version__
+from gateway.accounts.exposure import check_exposure
+from gateway.config import ConfigError, GatewayConfig, load_config
+
+log = logging.getLogger("livegate")
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 4000
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _load(path: str | None, environ: Mapping[str, str]) -> GatewayConfig | None:
+    if not path:
+        print("livegate: no config file: pass --config FILE or set LIVEGATE_CONFIG", file=sys.stderr)
+        return None
+    try:
+        return load_config(path, environ)
+    except ConfigError as exc:
+        print(f"livegate: {exc}", file=sys.stderr)
+        return None
+
+
+def _serve(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from gateway.app import create_app
     from gateway.serve import GracefulServer, server_config
 
-    try:
-        config = load_config(args.config, os.environ)
-    except ConfigError as exc:
-        print(f"livegate: {exc}", file=sys.stderr)
+    config = _load(args.config, environ)
+    if config is None:
         return 2
     if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
         print("livegate: --ssl-certfile and --ssl-keyfile go together", file=sys.stderr)
         return 2
+    exposure = check_exposure(bool(config.master_key), args.host, args.allow_unauthenticated, config.path)
+    if exposure.refusal:
+        print(f"livegate: {exposure.refusal}", file=sys.stderr)
+        return 2
+    for warning in exposure.warnings:
+        log.warning("%s", warning)
     app = create_app(config)
     uv_config = server_config(
         app,
@@ -36,54 +62,92 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_config(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config, os.environ)
-    except ConfigError as exc:
-        print(f"livegate: {exc}", file=sys.stderr)
+def _check_config(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    config = _load(args.config, environ)
+    if config is None:
         return 2
-    aliases = {alias: [d.describe() for d in ds] for alias, ds in config.deployments.items()}
-    summary = {"config": config.path, "master_key": bool(config.master_key), "aliases": aliases}
-    summary["vertex_passthrough"] = config.passthrough.describe()  # /v1/vertex-ai/live
-    print(json.dumps(summary, indent=2))
+    if args.verbose:
+        aliases = {alias: [d.describe() for d in ds] for alias, ds in config.deployments.items()}
+        summary = {"config": config.path, "master_key": bool(config.master_key), "aliases": aliases}
+        summary["vertex_passthrough"] = config.passthrough.describe()  # /v1/vertex-ai/live
+        print(json.dumps(summary, indent=2))
+    print(_summary_line(config))
     return 0
 
 
-def _emulator(args: argparse.Namespace) -> int:
-    from gateway.emulator.server import main as emulator_main
+def _summary_line(config: GatewayConfig) -> str:
+    """`OK: FILE: 3 aliases (a, b, c), auth on, max 50 sessions`."""
+    names = list(config.deployments)
+    aliases = f"{len(names)} alias{'es' if len(names) != 1 else ''} ({', '.join(names)})"
+    auth = "auth on" if config.master_key else "auth OFF (no master_key)"
+    cap = config.limits.max_sessions
+    sessions = f"max {cap} sessions" if cap else "sessions unlimited"
+    return f"OK: {config.path}: {aliases}, {auth}, {sessions}"
 
-    return emulator_main(args.rest)
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number (from --port or $PORT)") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535)")
+    return port
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Defaults(argparse.ArgumentDefaultsHelpFormatter):
+    """`(default: …)` after each option that has a default worth showing."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, False):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
+    environ = os.environ if environ is None else environ
     parser = argparse.ArgumentParser(prog="livegate", description="OpenAI Realtime gateway for Gemini Live")
+    parser.add_argument("--version", action="version", version=f"livegate {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the gateway")
-    serve.add_argument("--config", required=True, help="YAML config with a model_list")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=4000)
+    formatter = _Defaults
+    serve = sub.add_parser("serve", help="run the gateway", formatter_class=formatter)
+    config = environ.get("LIVEGATE_CONFIG") or None
+    serve.add_argument("--config", default=config, help="YAML config with a model_list ($LIVEGATE_CONFIG)")
+    serve.add_argument("--host", default=environ.get("HOST") or DEFAULT_HOST, help="address to listen on ($HOST)")
+    serve.add_argument(
+        "--port", type=_port, default=environ.get("PORT") or DEFAULT_PORT, help="port to listen on ($PORT)"
+    )
     serve.add_argument("--ssl-certfile", help="serve wss:// with this certificate (PEM)")
     serve.add_argument("--ssl-keyfile", help="the certificate's private key (PEM)")
-    serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        help="serve a non-loopback host without general_settings.master_key (logged loudly)",
+    )
+    levels = ["critical", "error", "warning", "info", "debug"]
+    serve.add_argument("--log-level", default="info", choices=levels, help="log verbosity")
     serve.set_defaults(func=_serve)
-    check = sub.add_parser("check-config", help="validate a config file and print the resolved aliases")
-    check.add_argument("config")
+    check = sub.add_parser(
+        "check-config", help="validate a config file and print a summary line", formatter_class=formatter
+    )
+    check.add_argument("config", nargs="?", default=config, help="the config file ($LIVEGATE_CONFIG)")
+    check.add_argument("--verbose", action="store_true", help="also print the resolved aliases as JSON (masked)")
     check.set_defaults(func=_check_config)
     emulator = sub.add_parser("emulator", help="run the Gemini Live emulator alone", add_help=False)
     emulator.add_argument("rest", nargs=argparse.REMAINDER)
-    emulator.set_defaults(func=_emulator)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     argv = sys.argv[1:] if argv is None else argv
+    environ = os.environ if environ is None else environ
     if argv[:1] == ["emulator"]:  # its own flags (--port, …) go to the emulator's parser untouched
         from gateway.emulator.server import main as emulator_main
 
         return emulator_main(argv[1:])
-    args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    args = build_parser(environ).parse_args(argv)
+    return int(args.func(args, environ))
 
 
 if __name__ == "__main__":

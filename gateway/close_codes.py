@@ -1,4 +1,5 @@
-"""One table from Gemini's close codes to what the OpenAI client sees (GEMINI_LIVE.md §5.1).
+"""Close codes and the words that go with them: Gemini's closes mapped for the OpenAI client (GEMINI_LIVE.md
+§5.1), the OpenAI handshake refusals (OPENAI_REALTIME.md §1.2) and the native passthrough's closes (seed 000).
 
 Reasons are passed on with anything that looks like a secret removed; exception text is never
 forwarded (websockets' own warning: it may be security-sensitive).
@@ -6,6 +7,7 @@ forwarded (websockets' own warning: it may be security-sensitive).
 
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass
 
@@ -57,11 +59,50 @@ HANDSHAKE_STATUS: dict[int, ClientClose] = {
 # Reasons that mean our credentials, whatever the close code (§5.1: "API key expired" arrives as 1007).
 _AUTH_REASONS = re.compile(r"API key (?:not valid|expired)|invalid authentication credentials|UNAUTHENTICATED")
 
+
+@dataclass(frozen=True)
+class Refusal:
+    """A refused OpenAI handshake: an `error` event with this code and message, then this close."""
+
+    close_code: int
+    error_code: str | None  # OpenAI error.code; None where the real server sends none
+    message: str  # may hold {alias}, {known}, {detail}, {call_id} or {spoken}
+
+    def text(self, **values: str) -> str:
+        return self.message.format(**values)
+
+    @property
+    def reason(self) -> str:
+        """The close reason, as the real server words it (`invalid_request_error.<code>`)."""
+        return f"invalid_request_error.{self.error_code}" if self.error_code else "invalid_request_error"
+
+
+class HandshakeRefusal(enum.Enum):
+    """Why `/v1/realtime` refuses a connection before any upstream dial (OPENAI_REALTIME.md §1.1, §1.2, §4.2):
+    3000 for credentials, 4000 for the request, 1013 (RFC 6455: try again later) for a concurrency cap."""
+
+    MISSING_KEY = Refusal(3000, None, "Missing bearer or basic authentication in header.")
+    INVALID_KEY = Refusal(3000, "invalid_api_key", "Incorrect API key provided.")
+    MISSING_MODEL = Refusal(
+        4000, "missing_model", "Missing required parameter: 'model'. Connect to /v1/realtime?model=<alias>."
+    )
+    INVALID_MODEL = Refusal(4000, "invalid_model", "Invalid model: '{alias}'. This gateway serves: {known}.")
+    OVER_CAPACITY = Refusal(1013, "rate_limit_exceeded", "{detail}")
+    # `?call_id=`: a sideband for a WebRTC call (OPENAI_REALTIME.md §10)
+    CALL_NOT_FOUND = Refusal(
+        4000, "call_not_found", "Call '{call_id}' not found (it has ended, or never existed on this gateway)."
+    )
+    CALL_DIALECT = Refusal(4000, "invalid_value", "This call speaks the {spoken} dialect; connect the sideband in it.")
+
+
 # The native passthrough (/v1/vertex-ai/live) speaks Gemini to its client: bare close codes (seed 000).
-PASSTHROUGH_CREDENTIALS = 4001  # Vertex AI credentials missing or refused
+PASSTHROUGH_CREDENTIALS = 4001  # Vertex AI credentials missing or refused, or no gateway key configured
 PASSTHROUGH_NO_PROJECT = 4002  # no project_id in the query, the config or the environment
 PASSTHROUGH_BAD_QUERY = 1008  # a project_id or location that cannot be a Google name
 PASSTHROUGH_INTERNAL = 1011  # the gateway failed, or could not reach Vertex
+# Without a gateway key the passthrough would lend this gateway's Google credentials, for any project the
+# client names, to whoever connects (issue #16): it refuses every client instead.
+PASSTHROUGH_NEEDS_GATEWAY_KEY = "The Vertex passthrough needs a gateway key: set general_settings.master_key"
 
 _SECRETS = re.compile(
     r"(AIza[0-9A-Za-z_\-]{20,}|ya29\.[0-9A-Za-z_\-.]+|auth_tokens/[0-9A-Za-z_\-]+|"

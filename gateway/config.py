@@ -1,7 +1,9 @@
-"""Loads the config file once at start-up: YAML → validated shapes → resolved, frozen deployments.
+"""Loads the config file once at start-up: YAML → LiteLLM-only keys dropped → validated shapes → resolved,
+frozen deployments.
 
-Every failure is a `ConfigError` whose message names the file, the entry and the field, so
-`livegate serve` can print it and exit instead of failing later on a live session.
+Every failure is a `ConfigError` whose message names the file, the entry and the field
+(`gateway/config_errors.py`), so `livegate serve` can print it and exit instead of failing later on a live
+session; what livegate deliberately ignores is one warning line each (`gateway/config_litellm.py`).
 """
 
 from __future__ import annotations
@@ -10,17 +12,30 @@ import enum
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from schemas.config import DefaultVertexConfig, GatewayConfigFile, ModelEntry, check_location
+from gateway.config_errors import (
+    ConfigError,
+    Locator,
+    check_credentials,
+    mask,
+    masked_url,
+    unknown_field,
+    validation_error,
+    yaml_error,
+)
+from gateway.config_litellm import prepare
+from schemas.config import DefaultVertexConfig, GatewayConfigFile, ModelEntry, ModelInfo, check_location
 from schemas.limits import Limits
-from schemas.profiles import PROFILE_FIELDS, ModelProfile, profile_for
+from schemas.profiles import DEFAULT_PROFILE, PROFILE_FIELDS, ModelProfile, is_known, profile_for
 from schemas.webrtc import WebRTCSettings
+
+__all__ = ["ConfigError", "Deployment", "GatewayConfig", "PassthroughSettings", "Provider", "load_config"]
 
 log = logging.getLogger("livegate.config")
 _ENV_REF = re.compile(r"^os\.environ/([A-Za-z_][A-Za-z0-9_]*)$")
@@ -28,10 +43,8 @@ _ENV_REF = re.compile(r"^os\.environ/([A-Za-z_][A-Za-z0-9_]*)$")
 ENV_PROJECT = "DEFAULT_VERTEXAI_PROJECT"
 ENV_LOCATION = "DEFAULT_VERTEXAI_LOCATION"
 ENV_CREDENTIALS = "DEFAULT_GOOGLE_APPLICATION_CREDENTIALS"
-
-
-class ConfigError(Exception):
-    """The config file cannot be used; the message says exactly where and why."""
+ENV_GEMINI_KEY = "GEMINI_API_KEY"  # LiteLLM's default api_key for gemini/ entries
+_PROFILE = TypeAdapter(ModelProfile)  # checks model_info overrides against the profile's field types
 
 
 class Provider(enum.Enum):
@@ -62,12 +75,12 @@ class Deployment:
             "alias": self.alias,
             "provider": self.provider.value,
             "model": self.model_id,
-            "api_key": _mask(self.api_key),
-            "api_base": self.api_base,
+            "api_key": mask(self.api_key),
+            "api_base": masked_url(self.api_base),
             "api_version": self.api_version,
             "vertex_project": self.vertex_project,
             "vertex_location": self.vertex_location,
-            "vertex_credentials": _mask(self.vertex_credentials),
+            "vertex_credentials": mask(self.vertex_credentials),
             "rest_fallback": self.rest_fallback,
             "profile": {name: _plain(getattr(self.profile, name)) for name in sorted(PROFILE_FIELDS)},
         }
@@ -87,11 +100,11 @@ class PassthroughSettings:
     def describe(self) -> dict[str, Any]:
         """For `check-config`: the passthrough's upstream with the credentials masked."""
         return {
-            "api_base": self.api_base,
+            "api_base": masked_url(self.api_base),
             "api_version": self.api_version,
             "vertex_project": self.project,
             "vertex_location": self.location,
-            "vertex_credentials": _mask(self.credentials) if self.credentials else "application default",
+            "vertex_credentials": mask(self.credentials) if self.credentials else "application default",
         }
 
 
@@ -115,26 +128,32 @@ def load_config(path: str | Path, environ: Mapping[str, str]) -> GatewayConfig:
     """Read, validate and resolve a config file against an injected environment."""
     where = str(path)
     try:
-        raw = yaml.safe_load(Path(path).read_text())
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"{where}: cannot read the config file: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where}: cannot read the config file: it is not UTF-8 text") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: not valid YAML: {exc}") from None
+        raise yaml_error(where, exc) from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a mapping with a 'model_list' at the top level")
-    resolved = _resolve_env(raw, environ, where, ())
+    prepared = prepare(raw, where)
+    for warning in prepared.warnings:
+        log.warning("%s", warning)
+    from_env: dict[tuple[str, ...], str] = {}
+    resolved = _resolve_env(prepared.document, environ, prepared.locate, (), from_env)
     try:
         parsed = GatewayConfigFile.model_validate(resolved)
     except ValidationError as exc:
-        raise ConfigError(_describe_validation(where, raw, exc)) from None
+        raise validation_error(prepared.locate, exc, from_env) from None
     defaults = _vertex_defaults(parsed.litellm_settings.default_vertex_config, environ, where)
     deployments: dict[str, list[Deployment]] = {}
     for index, entry in enumerate(parsed.model_list):
-        deployment = _deployment(entry, defaults, f"{where}: model_list[{index}] ({entry.model_name!r})")
+        deployment = _deployment(entry, defaults, environ, f"{where}: {prepared.locate.entry(index)}")
         deployments.setdefault(entry.model_name, []).append(deployment)
     for alias, group in deployments.items():
         _warn_mixed_profiles(where, alias, group)
-    passthrough = _passthrough(parsed, defaults)
+    passthrough = _passthrough(parsed, defaults, where)
     general = parsed.general_settings
     return GatewayConfig(where, deployments, general.master_key, passthrough, general.limits, general.webrtc)
 
@@ -168,15 +187,23 @@ def _vertex_defaults(config: DefaultVertexConfig | None, environ: Mapping[str, s
         check_location(location)
     except ValueError as exc:
         raise ConfigError(f"{where}: {ENV_LOCATION}: {exc}") from None
+    credentials = config.vertex_credentials or environ.get(ENV_CREDENTIALS) or None
+    if config.vertex_credentials:
+        label = f"{where}: litellm_settings.default_vertex_config.vertex_credentials"
+        check_credentials(config.vertex_credentials, label)
+    elif credentials:
+        check_credentials(credentials, f"{where}: {ENV_CREDENTIALS}")
     return DefaultVertexConfig(
         vertex_project=config.vertex_project or environ.get(ENV_PROJECT) or None,
         vertex_location=location,
-        vertex_credentials=config.vertex_credentials or environ.get(ENV_CREDENTIALS) or None,
+        vertex_credentials=credentials,
     )
 
 
-def _passthrough(parsed: GatewayConfigFile, defaults: DefaultVertexConfig) -> PassthroughSettings:
+def _passthrough(parsed: GatewayConfigFile, defaults: DefaultVertexConfig, where: str) -> PassthroughSettings:
     own = parsed.general_settings.vertex_passthrough
+    if own and own.vertex_credentials:
+        check_credentials(own.vertex_credentials, f"{where}: general_settings.vertex_passthrough.vertex_credentials")
     return PassthroughSettings(
         api_base=own.api_base if own else None,
         api_version=own.api_version if own else None,
@@ -186,31 +213,37 @@ def _passthrough(parsed: GatewayConfigFile, defaults: DefaultVertexConfig) -> Pa
     )
 
 
-def _resolve_env(value: Any, environ: Mapping[str, str], where: str, path: tuple[str, ...]) -> Any:
-    """Replace every `os.environ/NAME` string with the variable's value (LiteLLM's convention)."""
+def _resolve_env(
+    value: Any, environ: Mapping[str, str], locate: Locator, path: tuple[str, ...], names: dict[tuple[str, ...], str]
+) -> Any:
+    """Replace every `os.environ/NAME` string with the variable's value (LiteLLM's convention); `names` records
+    where each came from, so no message ever echoes a value taken from the environment."""
     if isinstance(value, dict):
-        return {k: _resolve_env(v, environ, where, (*path, str(k))) for k, v in value.items()}
+        return {k: _resolve_env(v, environ, locate, (*path, str(k)), names) for k, v in value.items()}
     if isinstance(value, list):
-        return [_resolve_env(v, environ, where, (*path, str(i))) for i, v in enumerate(value)]
+        return [_resolve_env(v, environ, locate, (*path, str(i)), names) for i, v in enumerate(value)]
     if isinstance(value, str) and (match := _ENV_REF.match(value)):
         name = match.group(1)
         if name not in environ:
-            raise ConfigError(f"{where}: {_dotted(path)}: environment variable {name} is not set")
+            raise ConfigError(f"{locate(path)}: environment variable {name} is not set")
+        names[path] = name
         return environ[name]
     return value
 
 
-def _deployment(entry: ModelEntry, defaults: DefaultVertexConfig, where: str) -> Deployment:
+def _deployment(entry: ModelEntry, defaults: DefaultVertexConfig, environ: Mapping[str, str], where: str) -> Deployment:
     params = entry.litellm_params
     provider_name, _, model_id = params.model.partition("/")
     provider = Provider(provider_name)
-    overrides = {k: v for k, v in (entry.model_info.model_extra or {}).items() if k in PROFILE_FIELDS}
-    try:
-        profile = profile_for(model_id).with_overrides(overrides)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: model_info: {exc}") from None
-    if provider is Provider.GEMINI and not params.api_key:
-        raise ConfigError(f"{where}: litellm_params.api_key: a Gemini API key is required for gemini/ models")
+    profile = _profile(entry.model_info, model_id, where)
+    api_key = params.api_key
+    if provider is Provider.GEMINI and not api_key:
+        api_key = environ.get(ENV_GEMINI_KEY) or None  # LiteLLM's default for gemini/ entries
+        if not api_key:
+            raise ConfigError(
+                f"{where}: litellm_params.api_key: a Gemini API key is required for gemini/ models "
+                f"(set api_key, e.g. api_key: os.environ/{ENV_GEMINI_KEY}, or the {ENV_GEMINI_KEY} variable)"
+            )
     # Vertex defaults apply to vertex_ai/ entries only: on an emulator entry a project selects the Vertex path.
     vertex = defaults if provider is Provider.VERTEX else DefaultVertexConfig()
     project = params.vertex_project or vertex.vertex_project
@@ -220,12 +253,14 @@ def _deployment(entry: ModelEntry, defaults: DefaultVertexConfig, where: str) ->
             f"(or litellm_settings.default_vertex_config.vertex_project, or {ENV_PROJECT}; "
             "an api_key selects Vertex express mode instead)"
         )
+    if params.vertex_credentials:
+        check_credentials(params.vertex_credentials, f"{where}: litellm_params.vertex_credentials")
     return Deployment(
         alias=entry.model_name,
         provider=provider,
         model_id=model_id,
         profile=profile,
-        api_key=params.api_key,
+        api_key=api_key,
         api_base=params.api_base,
         api_version=params.api_version,
         vertex_project=project,
@@ -235,36 +270,32 @@ def _deployment(entry: ModelEntry, defaults: DefaultVertexConfig, where: str) ->
     )
 
 
-def _describe_validation(where: str, raw: dict[str, Any], exc: ValidationError) -> str:
-    lines = []
-    for error in exc.errors():
-        loc = [str(part) for part in error["loc"]]
-        entry = ""
-        if len(loc) >= 2 and loc[0] == "model_list" and loc[1].isdigit():
-            name = _entry_name(raw, int(loc[1]))
-            entry = f"model_list[{loc[1]}]" + (f" ({name!r})" if name else "") + ": "
-            loc = loc[2:]
-        message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
-        lines.append(f"{where}: {entry}{'.'.join(loc) or 'top level'}: {message}")
-    return "\n".join(lines)
+def _profile(info: ModelInfo, model_id: str, where: str) -> ModelProfile:
+    """The model's profile with the entry's `model_info` overrides; an unknown key is refused, an unknown
+    model falls back to the default profile with a warning that says what that profile assumes."""
+    overrides = dict(info.model_extra or {})
+    for name in overrides:
+        if name not in PROFILE_FIELDS:
+            known = PROFILE_FIELDS | set(ModelInfo.model_fields)
+            raise ConfigError(f"{where}: model_info.{name}: {unknown_field(name, known)}")
+    if not is_known(model_id):
+        log.warning(
+            "%s: model %r is not in livegate's model table (schemas/profiles.py); using the default profile "
+            "(%s); set model_info fields to describe it",
+            where,
+            model_id,
+            _describe_profile(DEFAULT_PROFILE),
+        )
+    try:  # validated against the profile's own field types (UserText, Thinking, ints, bools)
+        return _PROFILE.validate_python({**asdict(profile_for(model_id)), **overrides})
+    except ValidationError as exc:
+        problems = [f"{where}: model_info.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        raise ConfigError("\n".join(problems)) from None
 
 
-def _entry_name(raw: dict[str, Any], index: int) -> str | None:
-    entries = raw.get("model_list")
-    if isinstance(entries, list) and index < len(entries) and isinstance(entries[index], dict):
-        name = entries[index].get("model_name")
-        return name if isinstance(name, str) else None
-    return None
-
-
-def _dotted(path: tuple[str, ...]) -> str:
-    return ".".join(path) or "top level"
-
-
-def _mask(secret: str | None) -> str | None:
-    if not secret:
-        return secret
-    return "****" + secret[-4:] if len(secret) > 12 else "****"
+def _describe_profile(profile: ModelProfile) -> str:
+    names = ("text_output", "user_text", "history_at_start_only", "thinking")
+    return ", ".join(f"{name}: {_plain(getattr(profile, name))}" for name in names)
 
 
 def _plain(value: Any) -> Any:

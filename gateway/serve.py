@@ -10,6 +10,8 @@ import socket
 import uvicorn
 from starlette.applications import Starlette
 
+from gateway.ops.banner import Serving, base_url, print_startup
+
 log = logging.getLogger("livegate.serve")
 
 
@@ -20,6 +22,16 @@ class GracefulServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, app: Starlette) -> None:
         super().__init__(config)
         self._app = app  # whose app.state.live_sessions are drained
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """uvicorn's start-up, then the lines that say what is served and where (gateway/ops/banner.py)."""
+        await super().startup(sockets)
+        if not self.started or not self.servers or not self.servers[0].sockets:
+            return
+        port = self.servers[0].sockets[0].getsockname()[1]
+        ws_base = base_url(self.config.host, port, self.config.is_ssl)
+        state = self._app.state
+        print_startup(Serving(state.config, state.limits, ws_base, state))
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         for server in self.servers:

@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from gateway import close_codes
 from gateway.config import Deployment
 from gateway.transports.channel import ClientChannel, ClientGone
+from gateway.upstream.backoff import jittered
 from gateway.upstream.dial import (
     LiveSocket,
     UpstreamContext,
@@ -222,7 +223,7 @@ class Session:
     async def _upstream_main(self, command: ConnectUpstream, generation: int) -> None:
         try:
             if command.delay_s:
-                await asyncio.sleep(command.delay_s)
+                await asyncio.sleep(jittered(command.delay_s))  # full jitter: no lock-step redials
             await self._upstream_link(command.setup, generation)
         except asyncio.CancelledError:
             raise

@@ -1,7 +1,8 @@
 """The gateway's config file, LiteLLM-compatible (`model_list`, `general_settings`, `litellm_settings`).
 
 Validated once at start-up; `gateway/config.py` loads the file, resolves `os.environ/NAME` values and
-turns each entry into a `Deployment`.
+turns each entry into a `Deployment`. Every section refuses keys it does not know, except the LiteLLM keys
+listed in `LITELLM_IGNORED`, which load with a warning so a LiteLLM user's file still works.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def check_base(value: str | None) -> str | None:
         return None
     parts = urlsplit(value)
     if parts.scheme not in BASE_SCHEMES or not parts.netloc:
-        raise ValueError(f"expected an http(s):// or ws(s):// URL with a host, got {value!r}")
+        # The value is not echoed: LiteLLM users put keys in api_base query strings (issue #16).
+        raise ValueError("expected an http(s):// or ws(s):// URL with a host")
     return value
 
 
@@ -86,17 +88,21 @@ class LitellmParams(_VertexFields):
         provider, sep, model_id = value.partition("/")
         if not sep or provider not in PROVIDERS or not model_id:
             raise ValueError(
-                f"expected '<provider>/<model id>' with provider one of {', '.join(PROVIDERS)}, got {value!r}"
+                f"expected '<provider>/<model id>' with provider one of {', '.join(PROVIDERS)}, got {value!r} "
+                "(a LiteLLM entry livegate should skip needs its model_info.mode, e.g. chat)"
             )
         return value
 
 
 class ModelInfo(BaseModel):
-    """`mode: realtime` as in LiteLLM, plus optional model-profile overrides (schemas/profiles.py)."""
+    """`mode: realtime` as in LiteLLM, plus optional model-profile overrides (schemas/profiles.py).
+
+    Extra keys are the profile overrides; `gateway/config.py` refuses any that is not a profile field.
+    """
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    mode: Literal["realtime"] | None = None
+    mode: Literal["realtime"] | None = None  # other LiteLLM modes (chat, embedding, …) are skipped at load
     # Opt-in: a generateContent model (e.g. gemini-2.5-flash) that serves text-only turns over REST when no
     # Live deployment of the alias can be reached (gateway/upstream/rest_fallback.py).
     rest_fallback: str | None = None
@@ -115,10 +121,10 @@ class VertexPassthrough(_VertexFields):
     """
 
 
-class GeneralSettings(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+class GeneralSettings(_Strict):
+    """The gateway's own settings. A new setting is one field line here; unknown keys are refused."""
 
-    master_key: str | None = None  # clients must present it; None = no gateway auth
+    master_key: str | None = Field(None, min_length=1)  # clients must present it; None = no gateway auth
     vertex_passthrough: VertexPassthrough | None = None  # the native Live passthrough's upstream
     limits: Limits = Limits()  # session and gateway limits (schemas/limits.py)
     webrtc: WebRTCSettings = WebRTCSettings()  # WebRTC calls: ICE servers, host addresses, timeouts
@@ -137,8 +143,8 @@ class DefaultVertexConfig(_Strict):
         return check_location(value)
 
 
-class LitellmSettings(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+class LitellmSettings(_Strict):
+    """LiteLLM's module settings: livegate reads only these; any other entry loads with a warning."""
 
     default_vertex_config: DefaultVertexConfig | None = None
 
@@ -147,3 +153,41 @@ class GatewayConfigFile(_Strict):
     model_list: list[ModelEntry] = Field(min_length=1)
     general_settings: GeneralSettings = GeneralSettings()
     litellm_settings: LitellmSettings = LitellmSettings()
+
+
+# LiteLLM keys livegate deliberately ignores, by the section they sit in ("" is the top level): a LiteLLM
+# user's file loads, with one warning line per key. Every other unknown key is an error. In
+# `litellm_settings` every key but livegate's own is ignored this way (near-misses of them are errors);
+# `model_list` entries with a `model_info.mode` other than realtime are skipped whole.
+LITELLM_IGNORED: dict[str, frozenset[str]] = {
+    "": frozenset({"router_settings", "environment_variables", "callback_settings"}),
+    "general_settings": frozenset(
+        {
+            "alerting", "alerting_threshold", "alert_types", "allow_requests_on_db_unavailable", "allowed_routes",
+            "background_health_checks", "custom_auth", "database_connection_pool_limit",
+            "database_connection_timeout", "database_url", "disable_master_key_return", "disable_spend_logs",
+            "enforce_user_param", "global_max_parallel_requests", "health_check_interval",
+            "key_management_settings", "key_management_system", "max_parallel_requests",
+            "maximum_spend_logs_retention_period", "proxy_batch_write_at", "store_model_in_db",
+            "store_prompts_in_spend_logs", "ui_access_mode",
+        }
+    ),
+    "litellm_params": frozenset(
+        {
+            "rpm", "tpm", "timeout", "stream_timeout", "max_retries", "num_retries", "max_parallel_requests",
+            "weight", "order", "tags", "drop_params", "temperature", "max_tokens", "top_p",
+            "input_cost_per_token", "output_cost_per_token", "input_cost_per_second", "output_cost_per_second",
+        }
+    ),
+    "model_info": frozenset(
+        {
+            "id", "base_model", "db_model", "description", "metadata", "team_id", "access_groups", "tier",
+            "max_tokens", "max_input_tokens", "max_output_tokens", "input_cost_per_token",
+            "output_cost_per_token", "input_cost_per_audio_token", "output_cost_per_audio_token",
+            "supports_function_calling", "supports_parallel_function_calling", "supports_vision",
+            "supports_audio_input", "supports_audio_output", "supports_system_messages", "supports_tool_choice",
+        }
+    ),
+}
+# Fields whose values never appear in a message (check-config, the start-up lines and errors mask them).
+SECRET_FIELDS = frozenset({"api_key", "master_key", "vertex_credentials"})

@@ -11,6 +11,7 @@ import orjson
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from schemas.errors import ClientProtocolError
 from schemas.openai_client import (
     CLIENT_EVENT_TYPES,
     CLIENT_MODELS,
@@ -205,7 +206,6 @@ from schemas.openai_shared import (
     TurnDetection,
     VoiceId,
 )
-from translators.errors import ClientProtocolError
 
 __all__ = [
     "CLIENT_EVENT_TYPES",

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Any
 
 
 class UserText(Enum):
@@ -50,15 +49,6 @@ class ModelProfile:
     context_compression: bool = True
     compression_trigger_tokens: int | None = None
     compression_target_tokens: int | None = None
-
-    def with_overrides(self, overrides: dict[str, Any]) -> ModelProfile:
-        """A copy with per-alias `model_info` overrides applied (unknown keys are ignored by the caller)."""
-        fields = dict(overrides)
-        if "user_text" in fields and isinstance(fields["user_text"], str):
-            fields["user_text"] = UserText(fields["user_text"])
-        if "thinking" in fields and isinstance(fields["thinking"], str):
-            fields["thinking"] = Thinking(fields["thinking"])
-        return replace(self, **fields)
 
 
 PROFILE_FIELDS = frozenset(ModelProfile.__dataclass_fields__) - {"backends"}

@@ -3,14 +3,14 @@
 pcm16 24 kHz passes through untouched. G.711 µ-law / A-law input is expanded to pcm16 at its own 8 kHz
 (Gemini resamples any rate stated in the MIME type, GEMINI_LIVE.md §3.3); Gemini's 24 kHz output is
 resampled to 8 kHz with soxr (stateful across chunks, so no clicks at chunk edges) and companded.
-The companding tables follow ITU-T G.711 (segment search as in the classic reference code).
+The companding tables follow ITU-T G.711 (segment search as in the classic reference code), built once at
+import with numpy, so no session ever waits for them.
 """
 
 from __future__ import annotations
 
 import base64
 import enum
-from functools import cache
 
 import numpy as np
 import numpy.typing as npt
@@ -18,8 +18,8 @@ import soxr
 
 GEMINI_OUTPUT_RATE = 24000
 G711_RATE = 8000
-_ALAW_SEG_END = (0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF)
-_ULAW_SEG_END = (0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF)
+_ALAW_SEG_END = np.array([0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF])  # segment upper bounds (G.711)
+_ULAW_SEG_END = np.array([0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF])
 
 
 class Law(enum.Enum):
@@ -27,73 +27,56 @@ class Law(enum.Enum):
     ALAW = "audio/pcma"
 
 
-def _segment(value: int, ends: tuple[int, ...]) -> int:
-    for seg, end in enumerate(ends):
-        if value <= end:
-            return seg
-    return len(ends)
+def _ulaw_decode(codes: npt.NDArray[np.int32]) -> npt.NDArray[np.int16]:
+    code = ~codes & 0xFF
+    value = (((code & 0xF) << 3) + 0x84) << ((code & 0x70) >> 4)
+    return np.where(code & 0x80, 0x84 - value, value - 0x84).astype(np.int16)
 
 
-def _linear_to_alaw(sample: int) -> int:
-    value = sample >> 3
-    mask = 0xD5 if value >= 0 else 0x55
-    if value < 0:
-        value = -value - 1
-    seg = _segment(value, _ALAW_SEG_END)
-    if seg >= 8:
-        return 0x7F ^ mask
-    code = (seg << 4) | ((value >> (1 if seg < 2 else seg)) & 0xF)
-    return code ^ mask
-
-
-def _alaw_to_linear(code: int) -> int:
-    code ^= 0x55
+def _alaw_decode(codes: npt.NDArray[np.int32]) -> npt.NDArray[np.int16]:
+    code = codes ^ 0x55
     value = (code & 0xF) << 4
     seg = (code & 0x70) >> 4
-    if seg == 0:
-        value += 8
-    else:
-        value = (value + 0x108) << (seg - 1)
-    return value if code & 0x80 else -value
+    value = np.where(seg == 0, value + 8, (value + 0x108) << np.maximum(seg - 1, 0))
+    return np.where(code & 0x80, value, -value).astype(np.int16)
 
 
-def _linear_to_ulaw(sample: int) -> int:
-    value = sample >> 2
-    mask = 0x7F if value < 0 else 0xFF
-    value = min(abs(value), 8159) + 33
-    seg = _segment(value, _ULAW_SEG_END)
-    if seg >= 8:
-        return 0x7F ^ mask
-    return ((seg << 4) | ((value >> (seg + 1)) & 0xF)) ^ mask
+def _ulaw_encode(samples: npt.NDArray[np.int32]) -> npt.NDArray[np.uint8]:
+    value = samples >> 2
+    mask = np.where(value < 0, 0x7F, 0xFF)
+    value = np.minimum(np.abs(value), 8159) + 33
+    seg = np.searchsorted(_ULAW_SEG_END, value)  # the first segment whose end is >= value
+    code = (seg << 4) | ((value >> (seg + 1)) & 0xF)
+    return (np.where(seg >= 8, 0x7F, code) ^ mask).astype(np.uint8)
 
 
-def _ulaw_to_linear(code: int) -> int:
-    code = ~code & 0xFF
-    value = (((code & 0xF) << 3) + 0x84) << ((code & 0x70) >> 4)
-    return 0x84 - value if code & 0x80 else value - 0x84
+def _alaw_encode(samples: npt.NDArray[np.int32]) -> npt.NDArray[np.uint8]:
+    value = samples >> 3
+    mask = np.where(value >= 0, 0xD5, 0x55)
+    value = np.where(value < 0, -value - 1, value)
+    seg = np.searchsorted(_ALAW_SEG_END, value)
+    code = (seg << 4) | ((value >> np.where(seg < 2, 1, seg)) & 0xF)
+    return (np.where(seg >= 8, 0x7F, code) ^ mask).astype(np.uint8)
 
 
-@cache
-def decode_table(law: Law) -> npt.NDArray[np.int16]:
-    """code byte → pcm16 sample, built once per law on first use."""
-    fn = _ulaw_to_linear if law is Law.ULAW else _alaw_to_linear
-    return np.array([fn(code) for code in range(256)], dtype=np.int16)
-
-
-@cache
-def encode_table(law: Law) -> npt.NDArray[np.uint8]:
-    """pcm16 sample (offset by 32768) → code byte."""
-    fn = _linear_to_ulaw if law is Law.ULAW else _linear_to_alaw
-    return np.array([fn(sample) for sample in range(-32768, 32768)], dtype=np.uint8)
+# Built once at import, vectorised (a few ms): code byte → pcm16 sample, and pcm16 sample + 32768 → code byte.
+_CODES = np.arange(256, dtype=np.int32)
+_SAMPLES = np.arange(-32768, 32768, dtype=np.int32)
+DECODE_TABLES: dict[Law, npt.NDArray[np.int16]] = {Law.ULAW: _ulaw_decode(_CODES), Law.ALAW: _alaw_decode(_CODES)}
+ENCODE_TABLES: dict[Law, npt.NDArray[np.uint8]] = {Law.ULAW: _ulaw_encode(_SAMPLES), Law.ALAW: _alaw_encode(_SAMPLES)}
+for _decode in DECODE_TABLES.values():
+    _decode.setflags(write=False)  # shared by every session: constants
+for _encode in ENCODE_TABLES.values():
+    _encode.setflags(write=False)
 
 
 def g711_decode(data: bytes, law: Law) -> bytes:
-    return decode_table(law)[np.frombuffer(data, dtype=np.uint8)].tobytes()
+    return DECODE_TABLES[law][np.frombuffer(data, dtype=np.uint8)].tobytes()
 
 
 def g711_encode(pcm: bytes, law: Law) -> bytes:
     samples = np.frombuffer(pcm, dtype="<i2").astype(np.int32) + 32768
-    return encode_table(law)[samples].tobytes()
+    return ENCODE_TABLES[law][samples].tobytes()
 
 
 class InputDecoder:

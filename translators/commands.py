@@ -28,8 +28,9 @@ class SendUpstream:
 class ConnectUpstream:
     """Dial the upstream and send `setup` as its first frame; later `SendUpstream`s follow it.
 
-    A connect while an upstream is open replaces it (reconfiguration, resumption); `delay_s` asks the
-    gateway to wait first (retry backoff), since translators own no clock.
+    A connect while an upstream is open replaces it (reconfiguration, resumption); `delay_s` is the most
+    the gateway waits first (retry backoff): it draws the actual wait below it (full jitter), since
+    translators own no clock and no randomness.
     """
 
     setup: dict[str, Any]

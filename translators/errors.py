@@ -1,4 +1,5 @@
-"""Protocol errors from the client, and the table of ways the gateway ends a session.
+"""Protocol errors from the client (`ClientProtocolError`, defined in schemas/errors.py so schemas can raise it
+too), and the table of ways the gateway ends a session.
 
 Gemini sending something we cannot map is not an exception: the upstream translator ignores unknown
 keys (Google adds fields) and maps closes through gateway/close_codes.py.
@@ -9,25 +10,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from schemas.errors import ClientProtocolError
 
-class ClientProtocolError(Exception):
-    """The client sent something illegal; becomes an OpenAI `error` event, the session goes on."""
-
-    def __init__(
-        self,
-        code: str,
-        message: str,
-        *,
-        param: str | None = None,
-        event_id: str | None = None,
-        error_type: str = "invalid_request_error",
-    ) -> None:
-        super().__init__(message)
-        self.code = code  # OpenAI error code, e.g. "invalid_json" (OPENAI_REALTIME.md §4.2)
-        self.message = message  # human-readable text sent to the client
-        self.param = param  # the offending parameter path, e.g. "session.bogus_field"
-        self.event_id = event_id  # the client's event_id, echoed so SDK sequencers can correlate
-        self.error_type = error_type  # OpenAI error.type
+__all__ = ["ClientProtocolError", "Ending", "SessionEnd"]
 
 
 @dataclass(frozen=True)

@@ -7,17 +7,15 @@ the turn's end; this class owns output indices, item and part lifecycles, and th
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from schemas.openai import Dialect
 from translators.audio import OutputEncoder, law_of, pcm_ms
 from translators.commands import Command
+from translators.context import SessionContext
 from translators.emit import beta_item
 from translators.session_config import GA_TO_BETA_FORMAT
 from translators.usage import beta_usage, empty_usage
-
-if TYPE_CHECKING:
-    from translators.state import SessionState
 
 
 class Mode(enum.Enum):
@@ -39,7 +37,7 @@ class Response:
 
     def __init__(
         self,
-        state: SessionState,
+        state: SessionContext,
         mode: Mode,
         *,
         in_conversation: bool = True,

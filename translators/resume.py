@@ -17,7 +17,9 @@ from translators.session_config import build_setup, upstream_is_text
 from translators.state import SessionState, UpstreamPhase
 
 MAX_RESUME_ATTEMPTS = 3  # consecutive failed resumptions before the client is told
-BACKOFF_S = (0.0, 0.25, 1.0)  # wait before each resumption attempt
+# The most to wait before each resumption attempt; the gateway waits a uniform draw below it (full jitter),
+# so even the first attempt is spread when Gemini drops every session at once.
+BACKOFF_S = (0.25, 0.5, 1.0)
 
 
 class Retry(enum.Enum):

@@ -1,23 +1,24 @@
-"""Facts both translator directions share: one small mutable record per session."""
+"""Facts both translator directions share: one small mutable record per session.
+
+`Response` and `UserTurn` act on it through `translators/context.py`, so this module imports them, never the reverse.
+"""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from schemas.openai import Dialect
 from schemas.profiles import ModelProfile
+from translators.audio import InputDecoder
 from translators.conversation import Conversation
 from translators.emit import Emitter
 from translators.ids import IdFactory
+from translators.response import Response
 from translators.session_config import SessionConfig
-
-if TYPE_CHECKING:
-    from translators.audio import InputDecoder
-    from translators.response import Response
-    from translators.tools import Call
-    from translators.turns import UserTurn
+from translators.tools import Call
+from translators.turns import UserTurn
 
 SESSION_LIFETIME_S = 3600  # what OpenAI's GA server reports in expires_at (§3.1); resumption keeps it
 

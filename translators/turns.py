@@ -8,12 +8,10 @@ upstream translator decides when a turn starts and ends, this class only emits w
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from translators.commands import Command
-
-if TYPE_CHECKING:
-    from translators.state import SessionState
+from translators.context import SessionContext
 
 
 class UserPhase(enum.Enum):
@@ -25,7 +23,7 @@ class UserPhase(enum.Enum):
 class UserTurn:
     """One user audio item, from speech start to its final transcript."""
 
-    def __init__(self, state: SessionState, start_ms: int) -> None:
+    def __init__(self, state: SessionContext, start_ms: int) -> None:
         self._state = state  # the session it belongs to
         self.id = state.ids.new("item")  # the item id speech_started already announces (§7)
         self.start_ms = start_ms  # audio_start_ms: input audio position when speech began

@@ -52,6 +52,8 @@ logger = logging.getLogger("livegate.emulator")
 # websockets logs the raw request line and headers (`?key=`, x-goog-api-key, Authorization) at DEBUG:
 # its records go to this child logger, which never goes below INFO.
 _wire_logger = logging.getLogger("livegate.emulator.websockets")
+# The gateway's built-in emulator is an internal detail: its connection records stay at WARNING and above.
+_quiet_wire_logger = logging.getLogger("livegate.emulator.builtin")
 
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024  # images and long audio chunks exceed websockets' 1 MiB default
 
@@ -245,8 +247,10 @@ class EmulatorServer:
         bearer_token: str | None = None,
         script: Script | None = None,
         record_messages: bool = True,
+        quiet: bool = False,
     ) -> None:
         self.host = host  # interface to bind
+        self._info = logging.DEBUG if quiet else logging.INFO  # the level of start and handshake lines
         self.port = port  # 0 until start() binds an ephemeral port
         self.ssl_context = ssl_context  # TLS when set: the Python SDK always dials wss (§1.4)
         self.connections: list[ConnectionRecord] = []  # every handshake, in arrival order
@@ -268,6 +272,8 @@ class EmulatorServer:
     async def start(self) -> None:
         if _wire_logger.getEffectiveLevel() < logging.INFO:
             _wire_logger.setLevel(logging.INFO)
+        if _quiet_wire_logger.getEffectiveLevel() < logging.WARNING:
+            _quiet_wire_logger.setLevel(logging.WARNING)
         self._server = await serve(
             self._handle,
             self.host,
@@ -276,10 +282,10 @@ class EmulatorServer:
             process_request=self._process_request,
             max_size=MAX_MESSAGE_BYTES,
             server_header="livegate-emulator",
-            logger=_wire_logger,
+            logger=_wire_logger if self._info == logging.INFO else _quiet_wire_logger,
         )
         self.port = self._server.sockets[0].getsockname()[1]
-        logger.info("Gemini Live emulator listening on %s", self.url)
+        logger.log(self._info, "Gemini Live emulator listening on %s", self.url)
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -304,7 +310,7 @@ class EmulatorServer:
         route = parse_route(request.path)
         record = ConnectionRecord(path=request.path, headers=request.headers, route=route)
         self.connections.append(record)
-        logger.info("handshake %s", request.path.partition("?")[0])  # never the query: it may carry ?key=
+        logger.log(self._info, "handshake %s", request.path.partition("?")[0])  # never the query: it may carry ?key=
         if route is None:
             record.status = 404
             return connection.respond(HTTPStatus.NOT_FOUND, "Not Found\n")

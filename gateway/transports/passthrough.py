@@ -145,6 +145,10 @@ async def vertex_live(websocket: WebSocket) -> None:
         await _deny(websocket)
         return
     await websocket.accept(subprotocol=chosen_subprotocol(subprotocols))
+    if not gate.required:  # never lend Google credentials to an unauthenticated client
+        log.warning("vertex passthrough refused: no general_settings.master_key is configured")
+        await websocket.close(close_codes.PASSTHROUGH_CREDENTIALS, close_codes.PASSTHROUGH_NEEDS_GATEWAY_KEY)
+        return
     counter: SessionCounter = websocket.app.state.sessions
     refusal = counter.try_acquire(key)  # passthrough sessions count against the same caps
     if refusal is not None:
@@ -165,7 +169,8 @@ async def _serve(websocket: WebSocket) -> None:
     try:
         upstream = await _open(config.passthrough, target, websocket.app.state.google_auth)
     except _Refused as refused:
-        log.info("vertex passthrough refused: %s", refused.reason)
+        level = logging.WARNING if refused.code == close_codes.PASSTHROUGH_CREDENTIALS else logging.INFO
+        log.log(level, "vertex passthrough refused (close %d): %s", refused.code, refused.reason)
         await websocket.close(refused.code, _reason(refused.reason))
         return
     meter = _Meter(target)

@@ -9,6 +9,7 @@ from starlette.websockets import WebSocket
 
 from gateway.accounts.admission import SessionCounter
 from gateway.accounts.auth import KeyGate
+from gateway.close_codes import HandshakeRefusal
 from gateway.config import GatewayConfig
 from gateway.session import Session
 from gateway.transports.channel import WebSocketChannel
@@ -23,18 +24,14 @@ from translators.ids import IdFactory
 
 log = logging.getLogger("livegate.realtime")
 
-# Handshake failures, as the real server reports them (OPENAI_REALTIME.md §1.1, §1.2, §4.2).
-AUTH_CLOSE = 3000
-REQUEST_CLOSE = 4000
-TRY_LATER_CLOSE = 1013  # RFC 6455: try again later (a concurrency cap)
 
-
-async def _reject(websocket: WebSocket, dialect: Dialect, code: str | None, message: str, close: int) -> None:
+async def _reject(websocket: WebSocket, dialect: Dialect, refusal: HandshakeRefusal, **values: str) -> None:
     """An `error` event, then the close: the upgrade itself has already succeeded (§1.2)."""
-    for command in Emitter(dialect, IdFactory()).error(code, message):
+    refused = refusal.value
+    for command in Emitter(dialect, IdFactory()).error(refused.error_code, refused.text(**values)):
         if isinstance(command, SendClient):
             await websocket.send_json(command.event)
-    await websocket.close(close, f"invalid_request_error.{code}" if code else "invalid_request_error")
+    await websocket.close(refused.close_code, refused.reason)
 
 
 async def realtime(websocket: WebSocket) -> None:
@@ -46,11 +43,7 @@ async def realtime(websocket: WebSocket) -> None:
 
     key = presented_key(websocket.headers, subprotocols)
     if not gate.allows(key):
-        if key is None:
-            message = "Missing bearer or basic authentication in header."
-            await _reject(websocket, dialect, None, message, AUTH_CLOSE)
-        else:
-            await _reject(websocket, dialect, "invalid_api_key", "Incorrect API key provided.", AUTH_CLOSE)
+        await _reject(websocket, dialect, HandshakeRefusal.MISSING_KEY if key is None else HandshakeRefusal.INVALID_KEY)
         return
     call_id = websocket.query_params.get("call_id")
     if call_id is not None:
@@ -58,19 +51,17 @@ async def realtime(websocket: WebSocket) -> None:
         return
     alias = websocket.query_params.get("model")
     if not alias:
-        message = "Missing required parameter: 'model'. Connect to /v1/realtime?model=<alias>."
-        await _reject(websocket, dialect, "missing_model", message, REQUEST_CLOSE)
+        await _reject(websocket, dialect, HandshakeRefusal.MISSING_MODEL)
         return
     deployments = config.deployments.get(alias)
     if not deployments:
         known = ", ".join(sorted(config.deployments))
-        message = f"Invalid model: '{alias}'. This gateway serves: {known}."
-        await _reject(websocket, dialect, "invalid_model", message, REQUEST_CLOSE)
+        await _reject(websocket, dialect, HandshakeRefusal.INVALID_MODEL, alias=alias, known=known)
         return
     counter: SessionCounter = websocket.app.state.sessions
     refusal = counter.try_acquire(key)
     if refusal is not None:
-        await _reject(websocket, dialect, "rate_limit_exceeded", refusal, TRY_LATER_CLOSE)
+        await _reject(websocket, dialect, HandshakeRefusal.OVER_CAPACITY, detail=refusal)
         return
     ctx: UpstreamContext = websocket.app.state.upstream
     session = Session(WebSocketChannel(websocket), deployments, ctx, dialect, websocket.app.state.limits)
@@ -88,11 +79,9 @@ async def _sideband(websocket: WebSocket, dialect: Dialect, call_id: str) -> Non
     registry: CallRegistry = websocket.app.state.calls
     call = registry.get(call_id)
     if call is None:
-        message = f"Call '{call_id}' not found (it has ended, or never existed on this gateway)."
-        await _reject(websocket, dialect, "call_not_found", message, REQUEST_CLOSE)
+        await _reject(websocket, dialect, HandshakeRefusal.CALL_NOT_FOUND, call_id=call_id)
         return
     if call.dialect is not dialect:
-        message = f"This call speaks the {call.dialect.name} dialect; connect the sideband in it too."
-        await _reject(websocket, dialect, "invalid_value", message, REQUEST_CLOSE)
+        await _reject(websocket, dialect, HandshakeRefusal.CALL_DIALECT, spoken=call.dialect.name)
         return
     await attach_sideband(websocket, call, registry, websocket.app.state.limits.max_client_backlog_bytes)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from google.oauth2 import service_account
 
 from gateway.close_codes import redact
 from gateway.config import Deployment
+from gateway.upstream.adc import GCE_PRODUCT_NAME, adc_source
 
 log = logging.getLogger("livegate.google_auth")
 
@@ -135,9 +137,24 @@ _LOADERS: dict[str, Callable[..., Credentials]] = {  # by the key file's "type"
 }
 
 
-def application_default(request: transport.Request) -> Credentials:
-    """Application default credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud, metadata server)."""
-    return google.auth.default(scopes=SCOPES, request=request)[0]
+NO_CREDENTIALS = (
+    "Vertex AI credentials are not configured: set vertex_credentials, "
+    "DEFAULT_GOOGLE_APPLICATION_CREDENTIALS or application default credentials"
+)
+
+
+class ApplicationDefault:
+    """Application default credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud, metadata server), refused at
+    once when none is configured instead of letting google-auth probe the metadata server off Google Cloud."""
+
+    def __init__(self, environ: Mapping[str, str] = os.environ, product_name_file: str = GCE_PRODUCT_NAME) -> None:
+        self._environ = environ  # injected: tests describe the machine
+        self._product_name_file = product_name_file
+
+    def __call__(self, request: transport.Request) -> Credentials:
+        if adc_source(self._environ, self._product_name_file) is None:
+            raise CredentialsError(NO_CREDENTIALS + " (none found here; the metadata server was not asked)")
+        return google.auth.default(scopes=SCOPES, request=request)[0]
 
 
 class TokenSource:
@@ -187,10 +204,7 @@ class TokenSource:
         except CredentialsError:
             raise
         except auth_errors.DefaultCredentialsError:
-            raise CredentialsError(
-                "Vertex AI credentials are not configured: set vertex_credentials, "
-                "DEFAULT_GOOGLE_APPLICATION_CREDENTIALS or application default credentials"
-            ) from None
+            raise CredentialsError(NO_CREDENTIALS) from None
         except auth_errors.RefreshError as exc:
             raise CredentialsError(f"Google refused the Vertex AI credentials: {_refresh_reason(exc)}") from None
         except auth_errors.TransportError:
@@ -225,12 +239,12 @@ class GoogleAuth:
         self,
         *,
         clock: Clock = time.time,
-        adc: Loader = application_default,
+        adc: Loader | None = None,
         client: httpx.Client | None = None,
         margin_s: float = REFRESH_MARGIN_S,
     ) -> None:
         self._clock = clock
-        self._adc = adc  # injected so tests can stand in for the machine's ADC
+        self._adc = adc or ApplicationDefault()  # injected so tests can stand in for the machine's ADC
         self._client = client  # created on first use: most gateways never need one
         self._margin_s = margin_s
         self._sources: dict[str | None, TokenSource] = {}  # vertex_credentials (None: ADC) → source

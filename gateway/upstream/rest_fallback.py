@@ -1,8 +1,9 @@
-"""The opt-in REST fallback (seed 002): text turns over `streamGenerateContent?alt=sse` when no Live socket opens.
+"""The opt-in REST fallback (seed 002): text turns over `streamGenerateContent` when no Live socket opens.
 
 `RestLiveConnection` speaks the Gemini Live *server* protocol to the session (GEMINI_LIVE.md §4: `setupComplete`,
 `serverContent`, `turnComplete` + `usageMetadata`), so translators and the session stay unchanged. Text only:
-audio or video input closes it with 1007; tools are not offered to the REST model.
+audio or video input closes it with 1007; tools are not offered to the REST model. The calls are google-genai's
+`generate_content_stream` (its SSE parsing, URLs and errors), over an httpx client the gateway owns.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ from typing import Any
 
 import httpx
 import orjson
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types as genai_types
+from google.oauth2.credentials import Credentials as BearerToken
 
 from gateway.config import Deployment, Provider
 from gateway.upstream.endpoints import GEMINI_HOST, GEMINI_VERSION, vertex_host, vertex_location
@@ -22,36 +27,57 @@ from gateway.upstream.google_auth import AccessToken
 _GENERATION_FIELDS = ("temperature", "topP", "topK", "maxOutputTokens", "candidateCount", "seed")
 _HTTP_CLOSE = {400: 1007, 401: 1008, 403: 1008, 404: 1008, 429: 1011}  # HTTP error → the Live close (§5.1)
 _MEDIA = ("audio", "video", "mediaChunks", "media_chunks")
+REST_VERTEX_VERSION = "v1"  # generateContent is GA on Vertex (Live still needs v1beta1)
 Frame = bytes
 
 
-def rest_url(deployment: Deployment) -> str:
-    """The REST `streamGenerateContent` URL of a deployment's `rest_fallback` model (Developer API or Vertex)."""
-    model = deployment.rest_fallback
+def rest_base(deployment: Deployment) -> tuple[str, str]:
+    """The REST host and API version of a deployment: its `api_base` (ws→http) or Google's, per backend."""
     base = (deployment.api_base or "").replace("ws://", "http://", 1).replace("wss://", "https://", 1)
     if deployment.provider is Provider.GEMINI:
-        version = deployment.api_version or GEMINI_VERSION
-        return f"{(base or GEMINI_HOST).rstrip('/')}/{version}/models/{model}:streamGenerateContent?alt=sse"
+        return (base or GEMINI_HOST).rstrip("/"), deployment.api_version or GEMINI_VERSION
     location = vertex_location(deployment) if deployment.vertex_project else "global"
-    prefix = f"projects/{deployment.vertex_project}/locations/{location}/" if deployment.vertex_project else ""
-    host = (base or vertex_host(location)).rstrip("/")
-    return f"{host}/v1/{prefix}publishers/google/models/{model}:streamGenerateContent?alt=sse"
+    return (base or vertex_host(location)).rstrip("/"), REST_VERTEX_VERSION
 
 
-def rest_headers(deployment: Deployment, token: AccessToken | None) -> dict[str, str]:
-    if token is not None:
-        return token.headers()
-    return {"x-goog-api-key": deployment.api_key or ""}
+def rest_url(deployment: Deployment) -> str:
+    """Where the turns go, for logs (google-genai builds the same URL from `rest_base`)."""
+    base, version = rest_base(deployment)
+    return f"{base}/{version}/…/models/{deployment.rest_fallback}:streamGenerateContent"
+
+
+def genai_client(deployment: Deployment, token: AccessToken | None, http: httpx.AsyncClient) -> genai.Client:
+    """A google-genai client for the deployment's backend: Developer API key, Vertex express key, or the
+    gateway's Vertex access token (already refreshed by gateway/upstream/google_auth.py, so the SDK never looks
+    for credentials of its own)."""
+    base, version = rest_base(deployment)
+    options = genai_types.HttpOptions(
+        base_url=base,
+        api_version=version,
+        httpx_async_client=http,  # ours: timeouts, and respx in tests
+        retry_options=genai_types.HttpRetryOptions(attempts=1),  # fallbacks are the retry policy (seed 002)
+    )
+    if deployment.provider is Provider.GEMINI:
+        return genai.Client(vertexai=False, api_key=deployment.api_key or "", http_options=options)
+    if token is None:  # Vertex express mode: an API key and no project
+        return genai.Client(vertexai=True, api_key=deployment.api_key, http_options=options)
+    credentials = BearerToken(token.token, quota_project_id=token.quota_project)  # type: ignore[no-untyped-call]
+    return genai.Client(
+        vertexai=True,
+        project=deployment.vertex_project,
+        location=vertex_location(deployment),
+        credentials=credentials,
+        http_options=options,
+    )
 
 
 class RestLiveConnection:
     """The parts of a websockets `ClientConnection` the session uses, backed by REST calls (one per turn)."""
 
-    def __init__(self, deployment: Deployment, headers: dict[str, str], client: httpx.AsyncClient | None = None):
+    def __init__(self, deployment: Deployment, token: AccessToken | None, client: httpx.AsyncClient | None = None):
         self.deployment = deployment  # the deployment whose rest_fallback model serves the turns
-        self._url = rest_url(deployment)
-        self._headers = headers  # credentials: never logged, never in the URL
         self._client = client or httpx.AsyncClient(timeout=httpx.Timeout(30.0, read=120.0))
+        self._genai = genai_client(deployment, token, self._client)  # credentials: never logged, never in a URL
         self._frames: asyncio.Queue[Frame | None] = asyncio.Queue()  # Live server frames for the session
         self._setup: dict[str, Any] = {}  # the session's setup (systemInstruction, generationConfig)
         self._history: list[dict[str, Any]] = []  # user and model turns so far
@@ -123,27 +149,27 @@ class RestLiveConnection:
         else:
             self._again = True
 
-    def _body(self) -> dict[str, Any]:
+    def _config(self) -> genai_types.GenerateContentConfig:
         generation = self._setup.get("generationConfig") or {}
-        body: dict[str, Any] = {"contents": self._history}
-        config = {k: generation[k] for k in _GENERATION_FIELDS if k in generation}
-        if config:
-            body["generationConfig"] = config
+        fields: dict[str, Any] = {k: generation[k] for k in _GENERATION_FIELDS if k in generation}
         if self._setup.get("systemInstruction"):
-            body["systemInstruction"] = self._setup["systemInstruction"]
-        return body
+            fields["systemInstruction"] = self._setup["systemInstruction"]
+        return genai_types.GenerateContentConfig.model_validate(fields)
 
     async def _run_turn(self) -> None:
         """One streamed REST call: each text chunk as a Live frame, then generationComplete and turnComplete."""
         text, usage = "", None
         try:
-            async with self._client.stream("POST", self._url, json=self._body(), headers=self._headers) as response:
-                if response.status_code >= 400:
-                    await self._http_error(response)
-                    return
-                async for chunk in _sse(response):
-                    text += self._chunk(chunk)
-                    usage = chunk.get("usageMetadata", usage)
+            stream = await self._genai.aio.models.generate_content_stream(
+                model=self.deployment.rest_fallback or "", contents=self._history, config=self._config()
+            )
+            async for chunk in stream:
+                text += self._chunk(chunk)
+                if chunk.usage_metadata is not None:
+                    usage = chunk.usage_metadata.model_dump(mode="json", by_alias=True, exclude_none=True)
+        except genai_errors.APIError as exc:
+            self._end(_HTTP_CLOSE.get(exc.code, 1011), str(exc.message or f"HTTP {exc.code}")[:120])
+            return
         except httpx.HTTPError as exc:
             self._end(1011, f"REST fallback: {type(exc).__name__}")
             return
@@ -154,11 +180,11 @@ class RestLiveConnection:
             self._again = False
             self._turn = asyncio.create_task(self._run_turn())
 
-    def _chunk(self, chunk: dict[str, Any]) -> str:
+    def _chunk(self, chunk: genai_types.GenerateContentResponse) -> str:
         """A response chunk's text (thoughts dropped) as modelTurn text or, in AUDIO mode, a transcript."""
-        candidates = chunk.get("candidates") or [{}]
-        parts = (candidates[0].get("content") or {}).get("parts") or []
-        text = "".join(p["text"] for p in parts if isinstance(p.get("text"), str) and not p.get("thought"))
+        content = chunk.candidates[0].content if chunk.candidates else None
+        parts = (content.parts if content is not None else None) or []
+        text = "".join(p.text for p in parts if isinstance(p.text, str) and not p.thought)
         if not text:
             return ""
         modalities = (self._setup.get("generationConfig") or {}).get("responseModalities") or ["AUDIO"]
@@ -167,20 +193,3 @@ class RestLiveConnection:
         else:
             self._emit({"serverContent": {"outputTranscription": {"text": text}}})
         return text
-
-    async def _http_error(self, response: httpx.Response) -> None:
-        body = await response.aread()
-        try:
-            message = str(orjson.loads(body)["error"]["message"])
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            message = f"HTTP {response.status_code}"
-        self._end(_HTTP_CLOSE.get(response.status_code, 1011), message[:120])
-
-
-async def _sse(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
-    """`data: {json}` events of an `alt=sse` stream."""
-    async for line in response.aiter_lines():
-        if line.startswith("data:"):
-            payload = line[5:].strip()
-            if payload:
-                yield orjson.loads(payload)

@@ -43,12 +43,15 @@ from tests.faults.support import (
     without_cut,
 )
 from tests.support.live import GatewayThread, LiveGateway
+from translators.resume import BACKOFF_S
 
 SAME, CUT, ERROR = "same", "cut", "error"
 SETUP_TIMEOUT_S = 1.0  # the gateway's wait for setupComplete (10 s in production), shortened for this module
 STALL_S = 0.3  # a "short" stall: the client should just see its events later
 PACE_S = 0.2  # the user's pause between turns, so a loss between turns is seen before the next request
-TOOL_S = 0.2  # how long get_weather takes, so a loss right after the toolCall is seen before its output
+# How long get_weather takes, so a loss right after the toolCall is seen (and redialled: the first redial waits up
+# to BACKOFF_S[0], jittered) before its output.
+TOOL_S = BACKOFF_S[0] + 0.3
 # The fault fires the Nth time its point is reached on the first connection: the third reply is "Tell me
 # more" (1: "Hello there", 2: the reply after get_weather), so a resumption handle exists and one turn follows.
 OCCURRENCE = {"before_setup_complete": 1, "mid_text": 3, "mid_audio": 3, "mid_tool_call": 1, "between_turns": 1}

@@ -78,10 +78,10 @@ def test_check_config_masks_secrets(
     monkeypatch.setenv("GKEY", "AIzaSyVERYSECRETKEY1234")
     entry = "{model: gemini/gemini-3.1-flash-live-preview, api_key: os.environ/GKEY}"
     path = write(tmp_path, f"model_list:\n  - model_name: a\n    litellm_params: {entry}\n")
-    assert main(["check-config", str(path)]) == 0
+    assert main(["check-config", "--verbose", str(path)]) == 0
     out = capsys.readouterr().out
     assert "VERYSECRET" not in out
-    (deployment,) = json.loads(out)["aliases"]["a"]
+    (deployment,) = json.loads(out.rsplit("\n", 2)[0])["aliases"]["a"]
     assert deployment["api_key"] == "****1234" and deployment["profile"]["user_text"] == "realtime_text"
 
 

@@ -25,6 +25,7 @@ from openai.types.realtime.realtime_session_create_request import RealtimeSessio
 from openai.types.realtime.session_update_event import SessionUpdateEvent as SdkSessionUpdateEvent
 from pydantic import ValidationError
 
+from schemas.errors import ClientProtocolError
 from schemas.openai import (
     CLIENT_EVENT_TYPES,
     CLIENT_MODELS,
@@ -33,7 +34,6 @@ from schemas.openai import (
     binary_frame_error,
     parse_client_event,
 )
-from translators.errors import ClientProtocolError
 
 AUDIO = base64.b64encode(b"\0\0" * 480).decode()
 

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import numpy as np
 import pytest
 
-from translators.audio import G711_RATE, InputDecoder, Law, OutputEncoder, g711_decode, g711_encode, pcm_ms
+from translators.audio import (
+    DECODE_TABLES,
+    ENCODE_TABLES,
+    G711_RATE,
+    InputDecoder,
+    Law,
+    OutputEncoder,
+    g711_decode,
+    g711_encode,
+    pcm_ms,
+)
 
 
 def tone(freq: float, rate: int, seconds: float, amplitude: float = 0.5) -> np.ndarray:
@@ -78,3 +89,57 @@ def test_pcm_ms_counts_without_decoding() -> None:
     one_second_g711 = base64.b64encode(bytes(8000)).decode()
     assert pcm_ms(one_second_pcm, {"type": "audio/pcm", "rate": 24000}) == pytest.approx(1000, abs=1)
     assert pcm_ms(one_second_g711, {"type": "audio/pcmu"}) == pytest.approx(1000, abs=1)
+
+
+# The classic per-sample G.711 reference (Sun Microsystems' g711.c), kept here to check the vectorised tables.
+def _segment(value: int, ends: tuple[int, ...]) -> int:
+    return next((seg for seg, end in enumerate(ends) if value <= end), len(ends))
+
+
+def _ref_linear_to_alaw(sample: int) -> int:
+    value = sample >> 3
+    mask = 0xD5 if value >= 0 else 0x55
+    if value < 0:
+        value = -value - 1
+    seg = _segment(value, (0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF))
+    if seg >= 8:
+        return 0x7F ^ mask
+    return ((seg << 4) | ((value >> (1 if seg < 2 else seg)) & 0xF)) ^ mask
+
+
+def _ref_alaw_to_linear(code: int) -> int:
+    code ^= 0x55
+    value, seg = (code & 0xF) << 4, (code & 0x70) >> 4
+    value = value + 8 if seg == 0 else (value + 0x108) << (seg - 1)
+    return value if code & 0x80 else -value
+
+
+def _ref_linear_to_ulaw(sample: int) -> int:
+    value = sample >> 2
+    mask = 0x7F if value < 0 else 0xFF
+    value = min(abs(value), 8159) + 33
+    seg = _segment(value, (0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF))
+    if seg >= 8:
+        return 0x7F ^ mask
+    return ((seg << 4) | ((value >> (seg + 1)) & 0xF)) ^ mask
+
+
+def _ref_ulaw_to_linear(code: int) -> int:
+    code = ~code & 0xFF
+    value = (((code & 0xF) << 3) + 0x84) << ((code & 0x70) >> 4)
+    return 0x84 - value if code & 0x80 else value - 0x84
+
+
+@pytest.mark.parametrize(
+    ("law", "encode", "decode"),
+    [(Law.ULAW, _ref_linear_to_ulaw, _ref_ulaw_to_linear), (Law.ALAW, _ref_linear_to_alaw, _ref_alaw_to_linear)],
+)
+def test_vectorised_tables_match_the_reference(law: Law, encode: Any, decode: Any) -> None:
+    """Every one of the 65,536 samples and 256 codes maps exactly as the per-sample reference code does."""
+    assert DECODE_TABLES[law].tolist() == [decode(code) for code in range(256)]
+    assert ENCODE_TABLES[law].tolist() == [encode(sample) for sample in range(-32768, 32768)]
+
+
+def test_tables_are_built_at_import_and_read_only() -> None:
+    """The tables exist before any session asks for them and cannot be changed by one."""
+    assert all(not table.flags.writeable for table in (*DECODE_TABLES.values(), *ENCODE_TABLES.values()))

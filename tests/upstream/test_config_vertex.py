@@ -11,12 +11,6 @@ import pytest
 from gateway.cli import main
 from gateway.config import ConfigError, load_config
 
-ENV = {
-    "DEFAULT_VERTEXAI_PROJECT": "env-proj",
-    "DEFAULT_VERTEXAI_LOCATION": "europe-west4",
-    "DEFAULT_GOOGLE_APPLICATION_CREDENTIALS": "/etc/env-sa.json",
-}
-
 
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "config.yaml"
@@ -24,25 +18,42 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
+def key_file(tmp_path: Path, name: str) -> str:
+    """A credentials file the loader accepts (its shape is checked at start-up; Google is never asked here)."""
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"type": "service_account", "project_id": "p"}))
+    return str(path)
+
+
+def env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "DEFAULT_VERTEXAI_PROJECT": "env-proj",
+        "DEFAULT_VERTEXAI_LOCATION": "europe-west4",
+        "DEFAULT_GOOGLE_APPLICATION_CREDENTIALS": key_file(tmp_path, "env-sa.json"),
+    }
+
+
 def test_vertex_values_come_from_entry_then_defaults_then_env(tmp_path: Path) -> None:
     """litellm_params win over default_vertex_config, then DEFAULT_VERTEXAI_* (emulator entries untouched)."""
+    cfg_sa = key_file(tmp_path, "cfg-sa.json")
     path = write(
         tmp_path,
-        """
+        f"""
 model_list:
   - model_name: a
-    litellm_params: {model: vertex_ai/gemini-live-2.5-flash, vertex_project: own, vertex_location: global}
+    litellm_params: {{model: vertex_ai/gemini-live-2.5-flash, vertex_project: own, vertex_location: global}}
   - model_name: b
-    litellm_params: {model: vertex_ai/gemini-live-2.5-flash}
+    litellm_params: {{model: vertex_ai/gemini-live-2.5-flash}}
   - model_name: c
-    litellm_params: {model: emulator/gemini-3.1-flash-live-preview}
+    litellm_params: {{model: emulator/gemini-3.1-flash-live-preview}}
 litellm_settings:
-  default_vertex_config: {vertex_credentials: /etc/cfg-sa.json}
+  default_vertex_config: {{vertex_credentials: {cfg_sa}}}
 """,
     )
-    config = load_config(path, ENV)
+    config = load_config(path, env(tmp_path))
     (a,), (b,), (c,) = config.deployments["a"], config.deployments["b"], config.deployments["c"]
-    assert (a.vertex_project, a.vertex_location, a.vertex_credentials) == ("own", "global", "/etc/cfg-sa.json")
+    assert (a.vertex_project, a.vertex_location, a.vertex_credentials) == ("own", "global", cfg_sa)
     assert (b.vertex_project, b.vertex_location) == ("env-proj", "europe-west4")
     assert c.vertex_project is None and c.vertex_credentials is None
     assert "cfg-sa" not in repr(a) and a.describe()["vertex_credentials"] == "****json"
@@ -62,9 +73,10 @@ litellm_settings:
   default_vertex_config: {vertex_project: cfg-proj}
 """,
     )
-    settings = load_config(path, ENV).passthrough
+    environ = env(tmp_path)
+    settings = load_config(path, environ).passthrough
     assert (settings.api_base, settings.project, settings.location) == ("http://127.0.0.1:4100", "cfg-proj", "us")
-    assert settings.credentials == "/etc/env-sa.json"
+    assert settings.credentials == environ["DEFAULT_GOOGLE_APPLICATION_CREDENTIALS"]
     bare = load_config(write(tmp_path, "model_list:\n  - {model_name: a, litellm_params: {model: emulator/x}}\n"), {})
     assert bare.passthrough.project is None and bare.passthrough.credentials is None
 
@@ -116,11 +128,11 @@ def test_check_config_prints_passthrough_and_profiles(
 ) -> None:
     """`livegate check-config` shows the passthrough's upstream (credentials masked) and each alias's profile."""
     monkeypatch.setenv("DEFAULT_VERTEXAI_PROJECT", "env-proj")
-    monkeypatch.setenv("DEFAULT_GOOGLE_APPLICATION_CREDENTIALS", "/secret/dir/service-account.json")
+    monkeypatch.setenv("DEFAULT_GOOGLE_APPLICATION_CREDENTIALS", key_file(tmp_path, "secret/dir/service-account.json"))
     entries = "model_list:\n  - {model_name: a, litellm_params: {model: vertex_ai/gemini-live-2.5-flash}}\n"
     path = write(tmp_path, entries)
-    assert main(["check-config", str(path)]) == 0
+    assert main(["check-config", "--verbose", str(path)]) == 0
     out = capsys.readouterr().out
-    printed = json.loads(out)
+    printed = json.loads(out.rsplit("\n", 2)[0])
     assert printed["vertex_passthrough"]["vertex_project"] == "env-proj" and "secret/dir" not in out
     assert printed["aliases"]["a"][0]["profile"]["user_text"] == "client_content"
