@@ -84,9 +84,7 @@ async def test_bare_offer_then_hangup(gateway: LiveGateway) -> None:
         await rtc.accept(reply.text)
         await rtc.wait_for("session.created")
         await client.realtime.calls.hangup(call_id)
-        closed = asyncio.Event()
-        rtc.dc.on("close", closed.set)
-        await asyncio.wait_for(closed.wait(), 10)  # the gateway closed the peer connection
+        await asyncio.wait_for(rtc.closed.wait(), 10)  # the gateway closed the peer connection
         with pytest.raises(openai.NotFoundError) as refused:
             await client.realtime.calls.hangup(call_id)
         assert refused.value.body["code"] == "call_not_found"  # type: ignore[index]
@@ -331,12 +329,10 @@ async def test_session_limits_end_calls(tmp_path: Path, limits: dict[str, float]
     client = AsyncOpenAI(api_key=MASTER_KEY, base_url=gateway.http_base)
     try:
         await rtc.connect(client, session={"type": "realtime", "model": "gemini-live"})
-        closed = asyncio.Event()
-        rtc.dc.on("close", closed.set)
         if shutdown:
             thread.shutdown()
         error = await rtc.wait_for("error", timeout=10)
-        await asyncio.wait_for(closed.wait(), 10)
+        await asyncio.wait_for(rtc.closed.wait(), 10)
     finally:
         await rtc.close()
         thread.stop()

@@ -62,7 +62,9 @@ class RtcClient:
         self._arrived = asyncio.Condition()
         self._opened = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self.closed = asyncio.Event()  # the data channel closed (the gateway ended the call)
         self.dc.on("open", self._opened.set)
+        self.dc.on("close", self.closed.set)
         self.dc.on("message", self._on_message)
         self.pc.on("track", self._on_track)
 
