@@ -129,10 +129,12 @@ async def _read_offer(request: Request) -> tuple[str, dict[str, Any]]:
     if kind not in ("application/sdp", "text/plain", ""):
         message = f"Unsupported Content-Type '{kind}': send the offer as application/sdp or multipart/form-data."
         raise CallRefused(415, message, "unsupported_content_type")
-    body = await request.body()
-    if len(body) > MAX_OFFER_BYTES:
-        raise CallRefused(413, f"The offer is larger than {MAX_OFFER_BYTES} bytes.", "request_too_large", "sdp")
-    return _offer_text(body), {}
+    body = bytearray()
+    async for chunk in request.stream():  # read no further than the cap, whatever the body's size
+        body += chunk
+        if len(body) > MAX_OFFER_BYTES:
+            raise CallRefused(413, f"The offer is larger than {MAX_OFFER_BYTES} bytes.", "request_too_large", "sdp")
+    return _offer_text(bytes(body)), {}
 
 
 async def _read_form(request: Request) -> tuple[str, dict[str, Any]]:

@@ -109,6 +109,7 @@ def _offer_headers(content_type: str = "application/sdp", key: str | None = MAST
         ("?model=gemini-live", _offer_headers(), "hello", 400, "invalid_offer"),
         ("?model=gemini-live", _offer_headers(), "v=0\r\no=- 0 0 IN IP4 0.0.0.0\r\n", 400, "invalid_offer"),
         ("?model=gemini-live", _offer_headers("application/json"), "{}", 415, "unsupported_content_type"),
+        ("?model=gemini-live", _offer_headers(), "v=0\r\n" + "a=x\r\n" * 300_000, 413, "request_too_large"),
     ],
 )
 async def test_refused_calls_get_openai_errors(
