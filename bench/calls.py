@@ -268,7 +268,7 @@ def split(seconds: int = 20) -> dict[str, float]:
     def output() -> None:
         for second in range(seconds):
             for delta in deltas[: len(deltas) * 10 // 25]:  # 1 s of reply per second of call
-                track.push(f"resp_{second}", decode_output(delta, pcm16), 24000)
+                track.push(f"resp_{second}", f"item_{second}", decode_output(delta, pcm16), 24000)
             for _ in range(50):
                 track._take()
 

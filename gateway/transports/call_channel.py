@@ -1,14 +1,11 @@
 """A WebRTC call as the session pump sees it (a `ClientChannel`): events on the `oai-events` data channel and
-on any sideband WebSockets, microphone audio as internal appends, output audio on the call's track.
+on any sideband WebSockets, microphone audio as internal appends, output audio through `Playback` to the
+call's track (OPENAI_REALTIME.md §10).
 
-What differs from the WebSocket, as OpenAI's WebRTC does it (OPENAI_REALTIME.md §2.2, §10):
-- `response.output_audio.delta` is not sent: its audio goes to the track. `output_audio_buffer.started`
-  marks a response's first audio, `output_audio_buffer.stopped` the moment its last sample has played (after
-  `response.done`), `output_audio_buffer.cleared` a flush: barge-in (`input_audio_buffer.speech_started`),
-  a cancelled response, or the client's `output_audio_buffer.clear`.
-- The client sends no `input_audio_buffer.append`: the microphone is the call's audio track.
-Data-channel writes never block (SCTP buffers them), so events are delivered in `encode`, in order, and the
-track's own events (a drained buffer) can never overtake the session's.
+The client sends no `input_audio_buffer.append` (the microphone is the call's audio track: an `error` says
+so) and may send `output_audio_buffer.clear`, which the call answers itself. Data-channel writes never block
+(SCTP buffers them), so events are delivered in `encode`, in order, and the call's own events (a drained
+buffer) can never overtake the session's.
 """
 
 from __future__ import annotations
@@ -23,7 +20,8 @@ from typing import Any, Protocol
 import av
 import orjson
 
-from gateway.transports.media import MicConverter, OutputTrack, SpeechOnset, decode_output, mono, wire_format
+from gateway.transports.media import MicConverter, SpeechOnset, mono, wire_format
+from gateway.transports.playback import Playback
 from schemas.limits import Limits
 from schemas.openai import Dialect
 from translators.commands import SendClient
@@ -75,18 +73,13 @@ class CallChannel:
         self._early: list[str] = []  # frames encoded before the data channel opened
         self._expects_dc = True  # the offer negotiated a data channel (else nothing waits for one)
         self.sidebands: set[Sideband] = set()  # attached server-side WebSockets
-        self.track = OutputTrack(self._on_drained)  # the gateway's audio track
+        self.playback = Playback(self._send_event, self._own_event, self._inbox.put_nowait)  # output audio
         self._mic = MicConverter()  # mic frames → the session's input format
         self._onset = SpeechOnset(barge_in_level) if barge_in_level is not None else None  # speech over playback
         # Mic audio waits for the client's first event: with a preset config too, since clients (the Agents
         # SDK) send their own session.update as the channel opens, and Gemini's setup goes with the first audio.
         self._mic_held: deque[str] | None = deque(maxlen=MIC_HOLD_FRAMES)  # None: released
         self._mic_timer: asyncio.TimerHandle | None = None  # releases held mic audio if the client stays silent
-        self._out_format = wire_format(None)  # the session's output format, followed from session events
-        self._interrupts = True  # turn_detection.interrupt_response: speech flushes the track
-        self._audio_of: str | None = None  # the response whose audio last went into the track
-        self._started: set[str] = set()  # responses whose output_audio_buffer.started went out
-        self._plays_audio = True  # the call has an audio track for the replies
         self.gone_reason: str | None = None  # why the call ended from the peer's side, once it has
 
     # ---- the peer's side ---------------------------------------------------------------------------
@@ -101,7 +94,7 @@ class CallChannel:
 
     def no_audio_track(self) -> None:
         """The offer has no audio: output audio has nowhere to play, so it is dropped (events still go out)."""
-        self._plays_audio = False
+        self.playback.plays_audio = False
 
     def no_data_channel(self) -> None:
         """The offer has no data channel: events go to sidebands only, and nothing waits for the client."""
@@ -125,9 +118,10 @@ class CallChannel:
     def feed_mic(self, frame: av.AudioFrame) -> None:
         """One decoded 20 ms mic frame, as an append in the session's input format."""
         samples = mono(frame)
-        if self._onset is not None and self._interrupts and self.track.buffered:
+        playback = self.playback
+        if self._onset is not None and playback.interrupts and playback.track.buffered:
             if self._onset(samples, frame.sample_rate):
-                self._flush()  # barge-in over audio Gemini finished generating: it will not say so itself
+                playback.flush()  # barge-in over audio Gemini finished generating: it will not say so itself
                 self._onset.reset()
         elif self._onset is not None:
             self._onset.reset()
@@ -157,9 +151,13 @@ class CallChannel:
     # ---- ClientChannel -----------------------------------------------------------------------------
     def encode(self, event: dict[str, Any]) -> str | None:
         """Deliver the event now (data-channel writes never block); the pump has nothing left to write."""
-        handler = _ON_EVENT.get(event["type"])
-        if handler is None or handler(self, event):
-            self._deliver(orjson.dumps(event).decode())
+        kind = event["type"]
+        if kind in _SESSION_EVENTS:  # the mic follows the session's input format
+            session = event.get("session") or {}
+            incoming = (session.get("audio") or {}).get("input") or {}
+            self._mic.set_format(wire_format(incoming.get("format", session.get("input_audio_format"))))
+        if not self.playback.see(event):
+            self._send_event(event)
         return None
 
     async def receive(self) -> str | bytes | dict[str, Any] | None:
@@ -212,64 +210,13 @@ class CallChannel:
             log.warning("call: data channel backlog over %d bytes", self._limits.max_client_backlog_bytes)
             self.gone("the peer reads its data channel too slowly")
 
+    def _send_event(self, event: dict[str, Any]) -> None:
+        self._deliver(orjson.dumps(event).decode())
+
     def _own_event(self, event_type: str, payload: dict[str, Any]) -> None:
         for command in self._emit(event_type, payload):
             if isinstance(command, SendClient):
                 self._deliver(orjson.dumps(command.event).decode())
-
-    # ---- server events the call treats differently (each returns whether the event goes out) --------
-    def _on_session(self, event: dict[str, Any]) -> bool:
-        """Follow the session's audio formats and barge-in setting (GA `audio.*`, beta flat fields)."""
-        session = event.get("session") or {}
-        audio = session.get("audio") or {}
-        incoming, outgoing = audio.get("input") or {}, audio.get("output") or {}
-        self._mic.set_format(wire_format(incoming.get("format", session.get("input_audio_format"))))
-        self._out_format = wire_format(outgoing.get("format", session.get("output_audio_format")))
-        detection = incoming.get("turn_detection", session.get("turn_detection"))
-        self._interrupts = not isinstance(detection, dict) or detection.get("interrupt_response", True) is not False
-        return True
-
-    def _on_output_audio_delta(self, event: dict[str, Any]) -> bool:
-        response_id = event["response_id"]
-        if not self._plays_audio:
-            return False
-        if response_id not in self._started:
-            self._started.add(response_id)
-            self._own_event("output_audio_buffer.started", {"response_id": response_id})
-        self._audio_of = response_id
-        self.track.push(response_id, decode_output(event["delta"], self._out_format), self._out_format.rate)
-        return False
-
-    def _on_response_done(self, event: dict[str, Any]) -> bool:
-        response = event.get("response") or {}
-        response_id = response.get("id", "")
-        self._deliver(orjson.dumps(event).decode())
-        if response_id not in self._started:
-            return False
-        if response.get("status") == "cancelled":
-            self._flush()  # its audio, if any is left, is cleared; else it had all played: stopped
-        if response.get("status") == "cancelled" or self.track.finish(response_id):
-            self._on_drained(response_id)
-        return False
-
-    def _on_speech_started(self, event: dict[str, Any]) -> bool:
-        self._deliver(orjson.dumps(event).decode())
-        if self._interrupts:
-            self._flush()
-        return False
-
-    def _flush(self) -> list[str]:
-        """Barge-in or cancel: what the user has not heard is dropped at once; the responses cut."""
-        cut = self.track.clear()
-        for response_id in cut:
-            self._started.discard(response_id)
-            self._own_event("output_audio_buffer.cleared", {"response_id": response_id})
-        return cut
-
-    def _on_drained(self, response_id: str) -> None:
-        if response_id in self._started:
-            self._started.discard(response_id)
-            self._own_event("output_audio_buffer.stopped", {"response_id": response_id})
 
     # ---- client events the call answers itself -------------------------------------------------------
     def _handled_here(self, text: str) -> bool:
@@ -283,8 +230,7 @@ class CallChannel:
         kind = event.get("type") if isinstance(event, dict) else None
         event_id = event.get("event_id") if isinstance(event, dict) else None
         if kind == "output_audio_buffer.clear":
-            if not self._flush() and self._audio_of is not None:  # nothing left to cut: say so all the same
-                self._own_event("output_audio_buffer.cleared", {"response_id": self._audio_of})
+            self.playback.client_clear()
             return True
         if kind == "input_audio_buffer.append":
             message = (
@@ -300,11 +246,4 @@ class CallChannel:
         return False
 
 
-_ON_EVENT: dict[str, Callable[[CallChannel, dict[str, Any]], bool]] = {
-    "session.created": CallChannel._on_session,
-    "session.updated": CallChannel._on_session,
-    "response.output_audio.delta": CallChannel._on_output_audio_delta,
-    "response.audio.delta": CallChannel._on_output_audio_delta,  # beta name
-    "response.done": CallChannel._on_response_done,
-    "input_audio_buffer.speech_started": CallChannel._on_speech_started,
-}
+_SESSION_EVENTS = frozenset({"session.created", "session.updated"})

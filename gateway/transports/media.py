@@ -131,11 +131,21 @@ def decode_output(b64: str, audio_format: WireFormat) -> Samples:
 
 @dataclass
 class _Segment:
-    """Audio of one response waiting in the track, 48 kHz."""
+    """Audio of one response's item waiting in the track, 48 kHz."""
 
     response_id: str
+    item_id: str
     samples: Samples
     offset: int = 0  # samples already played
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A response's item whose audio a flush stopped: how much of it the user heard."""
+
+    response_id: str
+    item_id: str
+    played_ms: int
 
 
 class OutputTrack(MediaStreamTrack):
@@ -153,19 +163,20 @@ class OutputTrack(MediaStreamTrack):
         self._on_drained = on_drained  # tells the call a finished response's audio has all been heard
         self._queue: deque[_Segment] = deque()  # audio not yet played, in order
         self._finished: set[str] = set()  # responses with no more audio to come (response.done seen)
-        self._resampler: soxr.ResampleStream | None = None  # the current response's stream, source → 48 kHz
-        self._source: tuple[str, int] = ("", 0)  # (response id, rate) the resampler belongs to
+        self._resampler: soxr.ResampleStream | None = None  # the current item's stream, source → 48 kHz
+        self._source: tuple[str, str, int] = ("", "", 0)  # (response id, item id, rate) the resampler belongs to
+        self._played: dict[str, tuple[str, int]] = {}  # item id → (response id, samples played) until it drains
         self._pts = 0  # samples handed to aiortc so far: the RTP clock, never reset
         self._clock_start: float | None = None  # loop time of sample 0 of the current clock anchor
         self._anchor_pts = 0  # pts at the clock anchor
         self.frames_sent = 0  # frames handed to aiortc (with or without speech)
 
     # ---- the session's side ----------------------------------------------------------------------
-    def push(self, response_id: str, samples: Samples, rate: int) -> None:
-        if self._resampler is None or self._source != (response_id, rate):
+    def push(self, response_id: str, item_id: str, samples: Samples, rate: int) -> None:
+        if self._resampler is None or self._source != (response_id, item_id, rate):
             self._close_stream()
-            self._resampler, self._source = _stream(rate, RTC_RATE), (response_id, rate)
-        self._append(response_id, self._resampler.resample_chunk(samples))
+            self._resampler, self._source = _stream(rate, RTC_RATE), (response_id, item_id, rate)
+        self._append(self._resampler.resample_chunk(samples))
 
     def finish(self, response_id: str) -> bool:
         """No more audio for this response; True if none of it is left to play (stopped may go at once)."""
@@ -174,14 +185,17 @@ class OutputTrack(MediaStreamTrack):
         if any(segment.response_id == response_id for segment in self._queue):
             self._finished.add(response_id)
             return False
+        self._forget(response_id)
         return True
 
-    def clear(self) -> list[str]:
-        """Drop everything not yet played; the ids of the responses whose audio was cut, in order."""
-        cut = list(dict.fromkeys(segment.response_id for segment in self._queue))
+    def clear(self) -> list[Cut]:
+        """Drop everything not yet played; the items whose audio was cut (in order) and what of each was heard."""
+        items = dict.fromkeys((segment.response_id, segment.item_id) for segment in self._queue)
+        cut = [Cut(r, i, self._played.get(i, (r, 0))[1] * 1000 // RTC_RATE) for r, i in items]
         self._queue.clear()
         self._finished.clear()
-        self._resampler, self._source = None, ("", 0)
+        self._played.clear()
+        self._resampler, self._source = None, ("", "", 0)
         return cut
 
     @property
@@ -190,13 +204,16 @@ class OutputTrack(MediaStreamTrack):
 
     def _close_stream(self) -> None:
         if self._resampler is not None:
-            tail = self._resampler.resample_chunk(np.zeros(0, dtype=np.int16), last=True)
-            self._append(self._source[0], tail)
-        self._resampler, self._source = None, ("", 0)
+            self._append(self._resampler.resample_chunk(np.zeros(0, dtype=np.int16), last=True))
+        self._resampler, self._source = None, ("", "", 0)
 
-    def _append(self, response_id: str, samples: Samples) -> None:
+    def _append(self, samples: Samples) -> None:
         if len(samples):
-            self._queue.append(_Segment(response_id, samples))
+            self._queue.append(_Segment(self._source[0], self._source[1], samples))
+
+    def _forget(self, response_id: str) -> None:
+        for item_id in [i for i, (r, _) in self._played.items() if r == response_id]:
+            del self._played[item_id]
 
     # ---- aiortc's side ---------------------------------------------------------------------------
     async def recv(self) -> av.AudioFrame:
@@ -233,6 +250,7 @@ class OutputTrack(MediaStreamTrack):
             out[filled : filled + n] = segment.samples[segment.offset : segment.offset + n]
             filled += n
             segment.offset += n
+            self._played[segment.item_id] = (segment.response_id, self._played.get(segment.item_id, ("", 0))[1] + n)
             if segment.offset == len(segment.samples):
                 self._queue.popleft()
                 self._drained(segment.response_id)
@@ -241,4 +259,5 @@ class OutputTrack(MediaStreamTrack):
     def _drained(self, response_id: str) -> None:
         if response_id in self._finished and not any(s.response_id == response_id for s in self._queue):
             self._finished.discard(response_id)
+            self._forget(response_id)
             self._on_drained(response_id)

@@ -84,7 +84,7 @@ class CallRegistry:
         pc = RTCPeerConnection(rtc_configuration(self._settings))
 
         async def close_peer() -> None:
-            channel.track.stop()
+            channel.playback.track.stop()
             with contextlib.suppress(Exception):
                 await pc.close()
 
@@ -132,7 +132,7 @@ class CallRegistry:
         if not audio and pc.sctp is None:
             raise ValueError("the offer has neither an audio section nor a data channel")
         if audio:
-            pc.addTrack(call.channel.track)  # joins the offer's audio transceiver
+            pc.addTrack(call.channel.playback.track)  # joins the offer's audio transceiver
         else:
             call.channel.no_audio_track()
         if pc.sctp is None:
@@ -159,7 +159,7 @@ class CallRegistry:
         except Exception:
             log.exception("call %s: session failed", call.call_id)
         finally:
-            call.channel.track.stop()
+            call.channel.playback.track.stop()
             with contextlib.suppress(Exception):
                 await call.pc.close()
             self._calls.pop(call.call_id, None)

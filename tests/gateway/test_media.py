@@ -13,6 +13,7 @@ import pytest
 from gateway.transports.media import (
     FRAME_SAMPLES,
     PCM16,
+    Cut,
     MicConverter,
     OutputTrack,
     SpeechOnset,
@@ -80,7 +81,7 @@ def test_output_track_frames_audio_then_silence_and_reports_drain() -> None:
     """100 ms at 24 kHz → five 20 ms frames of voice at 48 kHz, then zeros; drained once, after finish."""
     drained: list[str] = []
     track = OutputTrack(drained.append)
-    track.push("resp_1", _tone(2400, rate=24000), 24000)
+    track.push("resp_1", "item_1", _tone(2400, rate=24000), 24000)
     assert not track.finish("resp_1")  # audio still queued: stopped must wait for it
     frames = [track._take() for _ in range(7)]
     voiced = [bool(np.abs(f).max() > 1000) for f in frames]
@@ -90,13 +91,13 @@ def test_output_track_frames_audio_then_silence_and_reports_drain() -> None:
 
 
 def test_clear_drops_unplayed_audio() -> None:
-    """A flush names the response that was cut and leaves nothing to play (and no drain report)."""
+    """A flush names the items it cut and how much of each played, and leaves nothing to play (or report)."""
     drained: list[str] = []
     track = OutputTrack(drained.append)
-    track.push("resp_1", _tone(24000, rate=24000), 24000)
+    track.push("resp_1", "item_1", _tone(24000, rate=24000), 24000)
     track._take()
-    track.push("resp_2", _tone(2400, rate=24000), 24000)
-    assert track.clear() == ["resp_1", "resp_2"] and not track.buffered
+    track.push("resp_2", "item_2", _tone(2400, rate=24000), 24000)
+    assert track.clear() == [Cut("resp_1", "item_1", 20), Cut("resp_2", "item_2", 0)] and not track.buffered
     assert not np.any(track._take()) and drained == []
     assert track.clear() == []
 

@@ -155,11 +155,13 @@ async def test_client_clear_and_append_rules(gateway: LiveGateway) -> None:
         cleared = await rtc.wait_for("output_audio_buffer.cleared")
         rtc.send({"type": "input_audio_buffer.append", "audio": "AAAA", "event_id": "evt_append"})
         error = await rtc.wait_for("error")
-        await rtc.wait_for("response.done")
+        done = await rtc.wait_for("response.done")
+        truncated = await rtc.wait_for("conversation.item.truncated")
         await asyncio.sleep(0.5)  # a stopped would have come by now: 2 s of audio were queued, ~0 played
     finally:
         await rtc.close()
     assert cleared["response_id"] == started["response_id"]
+    assert truncated["item_id"] == done["response"]["output"][0]["id"] and truncated["audio_end_ms"] < 1000
     assert error["error"]["event_id"] == "evt_append" and error["error"]["param"] == "type"
     assert "output_audio_buffer.stopped" not in rtc.types()
     assert voiced_ms(rtc.reply_audio()) < 1000
@@ -252,6 +254,11 @@ async def test_barge_in_flushes_the_track(long_replies: LiveGateway, tmp_path: P
     done = next(e for e in rtc.events if e["type"] == "response.done")
     assert done["response"]["id"] == first["response_id"]  # Gemini had finished: only the call heard the speech
     assert rtc.types().index("response.done") < at
+    # The conversation keeps what was heard of reply 1 (the call knows where its playback stopped).
+    truncated = rtc.events[at + 1]
+    assert truncated["type"] == "conversation.item.truncated", rtc.types()[at - 2 : at + 3]
+    assert truncated["item_id"] == done["response"]["output"][0]["id"]
+    assert 200 <= truncated["audio_end_ms"] <= 1500, truncated
     assert stopped["response_id"] == second["response_id"] != first["response_id"]
     stops = [e for e in rtc.events if e["type"] == "output_audio_buffer.stopped"]
     assert [e["response_id"] for e in stops] == [second["response_id"]]
