@@ -7,7 +7,7 @@ CONFIG ?= examples/config.yaml
 HOST ?= 127.0.0.1
 PORT ?= 4000
 
-.PHONY: run test lint typecheck bench emulator check-config clean
+.PHONY: run test lint typecheck bench fuzz emulator check-config clean
 
 $(BIN)/python:
 	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -47,6 +47,11 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# 100k fuzzed client frames against a fresh gateway + emulator (tests/fuzz); failing inputs: fuzz-failures.jsonl
+FUZZ_FRAMES ?= 100000
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz --frames $(FUZZ_FRAMES)
 
 clean:
 	rm -rf $(VENV) node_modules

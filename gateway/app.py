@@ -19,6 +19,7 @@ from gateway.ops.health import health, models
 from gateway.ops.logs import redact_server_logs
 from gateway.sweeper import sweep_sessions
 from gateway.transports.calls import create_call, hangup
+from gateway.transports.channel import TransportAbort
 from gateway.transports.cors import browser_cors
 from gateway.transports.passthrough import vertex_live
 from gateway.transports.realtime import realtime
@@ -83,6 +84,7 @@ def create_app(
             Route("/health", health),
             Route("/v1/models", models),
         ],
+        middleware=[Middleware(TransportAbort)],  # a client that takes nothing can be dropped (issue #16 item 8)
         lifespan=lifespan,
     )
     app.state.config = config

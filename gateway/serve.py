@@ -1,4 +1,9 @@
-"""Running the app under uvicorn with a graceful drain: open turns finish, then clients get 1001."""
+"""Running the app under uvicorn: a graceful drain, and HTTP requests bounded in size and time.
+
+On SIGTERM open turns finish, then clients get 1001 (a turn longer than the grace is told too). Requests whose
+headers are too large get 431, and connections that do not finish their headers in time get 408 (issue #16
+item 14): uvicorn alone would hold both sockets indefinitely.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,22 @@ import asyncio
 import contextlib
 import logging
 import socket
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from websockets.http11 import MAX_LINE_LENGTH, MAX_NUM_HEADERS
 
 from gateway.ops.banner import Serving, base_url, print_startup
+from schemas.limits import Limits
 
 log = logging.getLogger("livegate.serve")
 
 
 class GracefulServer(uvicorn.Server):
-    """On SIGTERM: stop accepting, let each session finish its turn (within the grace period), then
-    close it with 1001; only what is still open after that meets uvicorn's own shutdown (1012)."""
+    """On SIGTERM: stop accepting, let each session finish its turn (within the grace period), then close it
+    with 1001; a session still in a turn after the grace gets its `server_shutdown` error and 1001 anyway."""
 
     def __init__(self, config: uvicorn.Config, app: Starlette) -> None:
         super().__init__(config)
@@ -42,20 +51,103 @@ class GracefulServer(uvicorn.Server):
             log.info("draining %d session(s) for up to %.1f s", len(sessions), grace)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*(s.drain() for s in sessions)), timeout=grace)
+            for session in sessions:
+                session.shut_now()  # no-op for those already closed
             await asyncio.sleep(0.05)  # let the close frames go out
         await super().shutdown(sockets)
 
 
-def server_config(app: Starlette, host: str, port: int, **options: object) -> uvicorn.Config:
-    """uvicorn settings from the app's limits: frame size and keep-alive pings (OPENAI_REALTIME.md §1.1, §8.14)."""
+class _GuardedHttp(HttpToolsProtocol):
+    """uvicorn's HTTP/1.1 protocol with a deadline for the request headers and a cap on their size.
+
+    The caps are at most websockets' own (line length, header count): past those its handshake parser gives
+    up without answering, so a request over them must be refused here, with a status.
+    """
+
+    max_header_bytes = 16 * 1024  # request line + headers (set per server by `guarded_http`)
+    handshake_timeout = 10.0  # seconds from accept (or a request's first byte) to the end of its headers
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._header_bytes = 0  # of the request being read
+        self._refused = False  # headers over a cap: 431 instead of uvicorn's 400
+        self._deadline: asyncio.TimerHandle | None = self.loop.call_later(self.handshake_timeout, self._expired)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._header_bytes = 0
+        if self._deadline is None:  # a later request on a kept-alive connection gets its own deadline
+            self._deadline = self.loop.call_later(self.handshake_timeout, self._expired)
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url), len(self.url) + len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value) + 4, len(name) + len(value) + 2)
+        if len(self.headers) >= MAX_NUM_HEADERS:
+            self._refuse()
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._disarm()
+        super().on_headers_complete()
+
+    def send_400_response(self, msg: str) -> None:
+        if not self._refused:
+            super().send_400_response(msg)
+            return
+        self.logger.warning("Request headers too large; answered 431.")
+        self._answer(b"431 Request Header Fields Too Large", b"Request header fields too large.")
+
+    def _count(self, size: int, line: int) -> None:
+        self._header_bytes += size
+        if self._header_bytes > self.max_header_bytes or line > MAX_LINE_LENGTH:
+            self._refuse()
+
+    def _refuse(self) -> None:
+        self._refused = True
+        raise ValueError("request headers too large")  # httptools stops parsing; uvicorn answers via send_400
+
+    def _expired(self) -> None:
+        self._deadline = None
+        if not self.transport.is_closing():
+            self._answer(b"408 Request Timeout", b"Request headers not received in time.")
+
+    def _answer(self, status: bytes, body: bytes) -> None:
+        self._disarm()
+        head = b"HTTP/1.1 " + status + b"\r\ncontent-type: text/plain\r\nconnection: close\r\n"
+        self.transport.write(head + b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        self.transport.close()
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+
+def guarded_http(limits: Limits) -> type[HttpToolsProtocol]:
+    """The HTTP protocol class for one server's limits."""
+    caps = {"max_header_bytes": limits.max_header_bytes, "handshake_timeout": limits.handshake_timeout_seconds}
+    return type("GuardedHttp", (_GuardedHttp,), caps)
+
+
+def server_config(app: Starlette, host: str, port: int, **options: Any) -> uvicorn.Config:
+    """uvicorn settings from the app's limits: frame size and keep-alive pings (OPENAI_REALTIME.md §1.1, §8.14),
+    request header caps and deadline."""
     limits = app.state.limits
     return uvicorn.Config(
         app,
         host=host,
         port=port,
+        http=guarded_http(limits),
         ws_max_size=limits.max_frame_bytes,
         ws_ping_interval=limits.ping_interval_seconds,
         ws_ping_timeout=limits.ping_interval_seconds,
         ws_per_message_deflate=limits.client_compression,
-        **options,  # type: ignore[arg-type]
+        **options,
     )

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -19,7 +18,9 @@ from websockets.exceptions import ConnectionClosed
 
 from gateway import close_codes
 from gateway.config import Deployment
-from gateway.transports.channel import ClientChannel, ClientGone
+from gateway.stall_clock import StallClock
+from gateway.transports.channel import ClientChannel
+from gateway.transports.outbox import ClientOutbox
 from gateway.upstream.backoff import jittered
 from gateway.upstream.dial import (
     LiveSocket,
@@ -50,12 +51,6 @@ from translators.upstream import UpstreamTranslator
 log = logging.getLogger("livegate.session")
 
 
-@dataclass(frozen=True)
-class _Close:
-    code: int
-    reason: str
-
-
 class Session:
     """Pumps one client channel and (once content arrives) one upstream socket."""
 
@@ -81,27 +76,26 @@ class Session:
             config=SessionConfig(model=deployment.alias),
             ids=IdFactory(),
             created_at=int(time.time()),
+            max_conversation_bytes=self._limits.max_conversation_bytes,
         )
         self.client = ClientTranslator(self.state)
         if preset is not None:
             self.client.preset(preset)
         self.upstream = UpstreamTranslator(self.state)
-        self._to_client: asyncio.Queue[str | _Close] = asyncio.Queue()  # frames for the client, in order
+        self._outbox = ClientOutbox(channel, self._limits, self.state.session_id)  # frames for the client, in order
         self._to_upstream: asyncio.Queue[bytes] = asyncio.Queue()  # frames for Gemini, in order
         self._link_task: asyncio.Task[None] | None = None  # the current upstream link's dial + read loop
         self._generation = 0  # which ConnectUpstream the current link answers; older links are stale
         self._spare: asyncio.Task[ClientConnection | None] | None = None  # a socket dialled ahead of a switch
         self._upstream_ws: LiveSocket | None = None
         self._closing = False  # a close was queued for the client: stop reading
-        self._client_backlog = 0  # bytes queued for the client and not yet written
         self._upstream_backlog = 0  # bytes queued for Gemini and not yet written
         self._started = 0.0  # loop time the session started (maximum duration)
         self._last_frame = 0.0  # loop time of the client's last frame (idle timeout)
-        self._last_upstream = 0.0  # loop time of Gemini's last frame (stall detection)
-        self._draining = False  # the server is shutting down: close at the next turn boundary
+        self._stall = StallClock(self._limits.upstream_stall_seconds)  # when a silent Gemini is a fault
 
     async def run(self) -> None:
-        writer = asyncio.create_task(self._client_writer())
+        writer = asyncio.create_task(self._outbox.run())
         self._started = self._last_frame = asyncio.get_running_loop().time()
         self._execute(self.client.start())
         try:
@@ -111,31 +105,41 @@ class Session:
 
     async def drain(self) -> None:
         """Graceful shutdown: let the open turn finish, then close the client with 1001."""
-        self._draining = True
         while not self._closing and not at_turn_boundary(self.state):
             await asyncio.sleep(0.05)
         self._end(SessionEnd.SHUTDOWN)
 
+    def shut_now(self) -> None:
+        """The shutdown grace is over and a turn is still open: the client is told, then closed with 1001."""
+        self._end(SessionEnd.SHUTDOWN)
+
     def check_limits(self, now: float) -> None:
-        """Called by the gateway's sweeper: end the session at its maximum duration or when idle."""
+        """Called by the gateway's sweeper: end the session at its maximum duration, when idle or stalled,
+        or when its client has left a backlog unread for too long."""
         limits = self._limits
         if self._closing or not self._started:
             return
-        if now - self._started >= limits.max_session_seconds:
+        if self._outbox.too_slow(now):
+            self._end(SessionEnd.CLIENT_TOO_SLOW)
+        elif now - self._started >= limits.max_session_seconds:
             self._end(SessionEnd.EXPIRED, minutes=round(limits.max_session_seconds / 60))
         elif limits.idle_timeout_seconds and now - self._last_frame >= limits.idle_timeout_seconds:
             self._end(SessionEnd.IDLE)
-        elif self._stalled(now):
-            self._last_upstream = now  # one loss per stall; the resumed link gets its own allowance
+        elif self._linked() and self._stall.stalled(self._owes_frames(), now):
             seconds = f"{limits.upstream_stall_seconds:g}"
             self._lost(close_codes.STALLED, f"no frame from Gemini for {seconds} s mid-turn", Retry.RESUME)
 
-    def _stalled(self, now: float) -> bool:
-        """Gemini owes us a frame (a turn is in flight) and has sent none for too long: a silent fault."""
-        state = self.state
-        waiting = state.response is not None or state.turn_trigger is not None
-        linked = self._upstream_ws is not None and state.phase is UpstreamPhase.READY
-        return waiting and linked and now - self._last_upstream >= self._limits.upstream_stall_seconds
+    def crashed(self) -> None:
+        """Our own bug (logged by the caller): the client gets a `server_error` and close 1011, never a
+        normal-looking 1000 (issue #16 item 5). Touches no translator state but the event ids."""
+        self._end(SessionEnd.INTERNAL)
+
+    def _owes_frames(self) -> bool:
+        """A turn is in flight: Gemini owes us its answer."""
+        return self.state.response is not None or self.state.turn_trigger is not None
+
+    def _linked(self) -> bool:
+        return self._upstream_ws is not None and self.state.phase is UpstreamPhase.READY
 
     def _end(self, why: SessionEnd, minutes: int = 0) -> None:
         """One error event, then the close (issue #6): used for limits, overflow and shutdown."""
@@ -148,69 +152,55 @@ class Session:
         for command in commands:
             if isinstance(command, SendClient):
                 frame = self._client.encode(command.event)
-                if frame is None:
-                    continue
-                self._client_backlog += len(frame)
-                self._to_client.put_nowait(frame)
-                if self._client_backlog > self._limits.max_client_backlog_bytes:
-                    self._overflow()
+                if frame is not None and not self._outbox.put(frame):
+                    self._end(SessionEnd.CLIENT_TOO_SLOW)  # what it had not read is dropped: bounded memory
                     return
             elif isinstance(command, SendUpstream):
+                if self._upstream_backlog > self._limits.max_upstream_backlog_bytes:  # any one frame fits under it
+                    self._end(SessionEnd.UPSTREAM_STALLED)
+                    return
                 data = orjson.dumps(command.message)
                 self._upstream_backlog += len(data)
                 self._to_upstream.put_nowait(data)
-                if self._upstream_backlog > self._limits.max_upstream_backlog_bytes:
-                    self._end(SessionEnd.UPSTREAM_STALLED)
-                    return
             elif isinstance(command, ConnectUpstream):
                 self._connect(command)
             elif isinstance(command, CloseClient):
                 self._closing = True
-                self._to_client.put_nowait(_Close(command.code, command.reason))
+                self._outbox.close(command.code, command.reason)
             elif isinstance(command, PrepareUpstream) and self._spare is None:
                 self._spare = asyncio.create_task(dial_spare(self._deployments[0], self._ctx))
 
-    def _overflow(self) -> None:
-        """The client reads too slowly: drop what it has not read and end the session (bounded memory)."""
-        while not self._to_client.empty():
-            self._to_client.get_nowait()
-        self._client_backlog = 0
-        log.warning(
-            "session %s: client backlog over %d bytes", self.state.session_id, self._limits.max_client_backlog_bytes
-        )
-        self._end(SessionEnd.CLIENT_TOO_SLOW)
-
     # ---- client side -----------------------------------------------------------------------------
     async def _client_reader(self) -> None:
-        dialect = self.state.dialect
+        loop = asyncio.get_running_loop()
         while not self._closing:
-            text = await self._client.receive()
-            if text is None:
+            frame = await self._client.receive()
+            if frame is None:
                 return
-            self._last_frame = asyncio.get_running_loop().time()
-            if isinstance(text, dict):  # made by the transport itself (WebRTC mic audio): already well-formed
-                self._execute(self.client.feed(text))
-                continue
+            self._last_frame = now = loop.time()
             try:
-                if not isinstance(text, str):
-                    raise binary_frame_error()
-                event, shape = parse_client_event_tolerant(text, dialect)
-            except ClientProtocolError as exc:
-                self._execute(self.client.error(exc))
-                continue
-            self._execute(self.client.feed(event, shape))
+                self._on_client_frame(frame, now)
+            except Exception:  # our own bug: this session ends with a server_error, the gateway goes on
+                log.exception("client frame failed for %s", self.state.session_id)
+                self.crashed()
 
-    async def _client_writer(self) -> None:
-        while True:
-            frame = await self._to_client.get()
-            if isinstance(frame, _Close):
-                await self._client.close(frame.code, frame.reason)
-                return
-            try:
-                await self._client.send(frame)
-            except ClientGone:
-                return
-            self._client_backlog -= len(frame)
+    def _on_client_frame(self, frame: str | bytes | dict[str, Any], now: float) -> None:
+        if self.state.pending_bytes + self._upstream_backlog > self._limits.max_upstream_backlog_bytes:
+            self._end(SessionEnd.UPSTREAM_STALLED)  # Gemini takes nothing: the setup unanswered, or its socket stuck
+            return
+        if isinstance(frame, dict):  # made by the transport itself (WebRTC mic audio): already well-formed
+            self._execute(self.client.feed(frame))
+            self._stall.turn(self._owes_frames(), now)
+            return
+        try:
+            if not isinstance(frame, str):
+                raise binary_frame_error()
+            event, shape = parse_client_event_tolerant(frame, self.state.dialect)
+        except ClientProtocolError as exc:
+            self._execute(self.client.error(exc))
+            return
+        self._execute(self.client.feed(event, shape))
+        self._stall.turn(self._owes_frames(), now)
 
     # ---- upstream side ---------------------------------------------------------------------------
     def _connect(self, command: ConnectUpstream) -> None:
@@ -231,7 +221,11 @@ class Session:
             self._lost(exc.close, exc.detail, close_codes.redial_policy(exc.detail, self.state.ever_ready))
         except Exception:  # our own bug: never leave the client hanging, never forward the text
             log.exception("upstream pump failed for %s", self.state.session_id)
-            self._fail(close_codes.UNKNOWN, "internal gateway error")
+            try:
+                self._fail(close_codes.UNKNOWN, "internal gateway error")  # closes out the open response
+            except Exception:  # the state that failed the pump fails its ending too (issue #16 item 6)
+                log.exception("closing out the session failed for %s", self.state.session_id)
+                self.crashed()
 
     async def _upstream_link(self, setup: dict[str, Any], generation: int) -> None:
         def setup_for(deployment: Deployment) -> dict[str, Any]:
@@ -246,12 +240,16 @@ class Session:
         ws = self._upstream_ws = opened.ws
         writer = asyncio.create_task(self._upstream_writer(ws))
         try:
+            loop = asyncio.get_running_loop()
+            self._stall.frame(loop.time())  # setupComplete, read by open_upstream, starts the clock
             if opened.first_frame is not None:
                 self._execute(self.upstream.feed(orjson.loads(opened.first_frame)))
-            loop = asyncio.get_running_loop()
+                self._stall.turn(self._owes_frames(), loop.time())
             async for raw in ws:
-                self._last_upstream = loop.time()
+                now = loop.time()
+                self._stall.frame(now)
                 self._execute(self.upstream.feed(orjson.loads(raw)))
+                self._stall.turn(self._owes_frames(), now)
         except ConnectionClosed:
             pass
         except orjson.JSONDecodeError:
@@ -275,13 +273,8 @@ class Session:
                 self._upstream_backlog -= len(frame)
 
     def _lost(self, close: close_codes.ClientClose, reason: str, retry: Retry) -> None:
-        log.info(
-            "upstream lost for %s: %s %s (%s)",
-            self.state.session_id,
-            close.error_code,
-            close_codes.redact(reason),
-            retry.value,
-        )
+        where, why = self.state.session_id, close_codes.redact(reason)
+        log.info("upstream lost for %s: %s %s (%s)", where, close.error_code, why, retry.value)
         message = close_codes.message(close, reason)
         unsent = self._take_unsent()
         self._execute(
@@ -298,12 +291,8 @@ class Session:
         return frames
 
     def _fail(self, close: close_codes.ClientClose, reason: str) -> None:
-        log.info(
-            "upstream ended for %s: %s %s",
-            self.state.session_id,
-            close.error_code,
-            close_codes.redact(reason),
-        )
+        where, why = self.state.session_id, close_codes.redact(reason)
+        log.info("upstream ended for %s: %s %s", where, close.error_code, why)
         message = close_codes.message(close, reason)
         self._execute(self.upstream.upstream_failed(close.error_type, close.error_code, message, close.close_code))
 
@@ -322,6 +311,4 @@ class Session:
             self._link_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._link_task
-        self._to_client.put_nowait(_Close(1000, ""))
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.wait_for(writer, timeout=5)
+        await self._outbox.finish(writer)

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from schemas.errors import ClientProtocolError
+from schemas.frame_checks import MAX_NESTING, event_id_of, is_base64, too_deep
 from schemas.openai_client import (
     CLIENT_EVENT_TYPES,
     CLIENT_MODELS,
@@ -406,6 +407,8 @@ _INVALID_JSON_TAIL = (
     " Please check the value to ensure it is valid JSON. (Common errors include trailing commas, missing"
     " closing brackets, missing quotation marks, etc.)"
 )
+_NOT_BASE64 = "Invalid 'audio': expected base64-encoded audio bytes."
+_TOO_DEEP = f"Invalid event: objects and arrays may be nested at most {MAX_NESTING} levels deep."
 _APPEND = "input_audio_buffer.append"
 _APPEND_KEYS = frozenset({"type", "event_id", "audio"})
 
@@ -436,7 +439,8 @@ def parse_client_event(raw: bytes | str, dialect: Dialect) -> dict[str, Any]:
     try:
         event = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise ClientProtocolError("invalid_json", _INVALID_JSON + _INVALID_JSON_TAIL) from None
+        message = _INVALID_JSON + _INVALID_JSON_TAIL
+        raise ClientProtocolError("invalid_json", message, event_id=event_id_of(raw)) from None
     if not isinstance(event, dict):
         got = _kind(event)
         raise ClientProtocolError("invalid_json", f"{_INVALID_JSON} Expected an object, but got {got} instead.")
@@ -447,8 +451,11 @@ def parse_client_event(raw: bytes | str, dialect: Dialect) -> dict[str, Any]:
         # Hot path, dozens per second: a few direct checks instead of pydantic (STYLE.md §3); the shape is
         # `InputAudioBufferAppendEvent`, which the tests hold this branch to.
         bad_id = event_id is None and event.get("event_id") is not None
-        if bad_id or not isinstance(event.get("audio"), str) or not event.keys() <= _APPEND_KEYS:
+        audio = event.get("audio")
+        if bad_id or not isinstance(audio, str) or not event.keys() <= _APPEND_KEYS:
             raise _append_error(event, event_id)
+        if not is_base64(audio):  # Gemini would close the whole session with 1007 (issue #16 item 11)
+            raise ClientProtocolError("invalid_value", _NOT_BASE64, param="audio", event_id=event_id)
         return event
     if kind is None:
         raise ClientProtocolError("invalid_event", "The 'type' field is missing.", event_id=event_id)
@@ -459,6 +466,8 @@ def parse_client_event(raw: bytes | str, dialect: Dialect) -> dict[str, Any]:
         supported = _one_of(CLIENT_MODELS[dialect])
         message = f"Invalid value: '{kind}'. Supported values are: {supported}."
         raise ClientProtocolError("invalid_value", message, param="type", event_id=event_id)
+    if too_deep(event):
+        raise ClientProtocolError("invalid_event", _TOO_DEEP, event_id=event_id)
     try:
         model.model_validate(event)
     except ValidationError as exc:

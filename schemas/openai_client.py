@@ -16,6 +16,8 @@ from schemas.openai_items import (
     GaInputItem,
 )
 from schemas.openai_shared import (
+    NOT_NULL_ARRAY,
+    NOT_NULL_STRING,
     STRICT,
     Audio,
     AudioInput,
@@ -53,9 +55,9 @@ class RealtimeSessionConfig(BaseModel):
     type: Literal["realtime"]
     model: str | None = None  # Agents SDKs always send it, even one unlike the URL's (§8.3)
     instructions: str | None = None
-    output_modalities: list[Modality] | None = None
+    output_modalities: Annotated[list[Modality] | None, NOT_NULL_ARRAY] = None
     audio: Audio | None = None
-    tools: list[Tool] | None = None
+    tools: Annotated[list[Tool] | None, NOT_NULL_ARRAY] = None
     tool_choice: ToolChoice | None = None
     max_output_tokens: MaxTokens | None = None
     tracing: Tracing | None = None
@@ -100,15 +102,15 @@ class BetaSessionConfig(BaseModel):
     model_config = STRICT
     model: str | None = None
     instructions: str | None = None
-    modalities: list[Modality] | None = None
+    modalities: Annotated[list[Modality] | None, NOT_NULL_ARRAY] = None
     voice: str | None = None
     speed: Speed | None = None
-    input_audio_format: BetaAudioFormat | None = None
-    output_audio_format: BetaAudioFormat | None = None
+    input_audio_format: Annotated[BetaAudioFormat | None, NOT_NULL_STRING] = None
+    output_audio_format: Annotated[BetaAudioFormat | None, NOT_NULL_STRING] = None
     input_audio_transcription: BetaTranscription | None = None
     input_audio_noise_reduction: BetaNoiseReduction | None = None
     turn_detection: BetaTurnDetection | None = None
-    tools: list[BetaFunctionTool] | None = None
+    tools: Annotated[list[BetaFunctionTool] | None, NOT_NULL_ARRAY] = None
     tool_choice: BetaToolChoice | None = None
     temperature: Temperature | None = None
     max_response_output_tokens: MaxTokens | None = None
@@ -151,7 +153,7 @@ class ResponseParams(BaseModel):
     output_modalities: list[Modality] | None = None
     instructions: str | None = None
     audio: ResponseAudio | None = None
-    tools: list[Tool] | None = None
+    tools: Annotated[list[Tool] | None, NOT_NULL_ARRAY] = None
     tool_choice: ToolChoice | None = None
     max_output_tokens: MaxTokens | None = None
     conversation: str | None = None  # "auto" | "none" (out-of-band) | a conversation id
@@ -169,8 +171,8 @@ class BetaResponseParams(BaseModel):
     modalities: list[Modality] | None = None
     instructions: str | None = None
     voice: str | None = None
-    output_audio_format: BetaAudioFormat | None = None
-    tools: list[BetaFunctionTool] | None = None
+    output_audio_format: Annotated[BetaAudioFormat | None, NOT_NULL_STRING] = None
+    tools: Annotated[list[BetaFunctionTool] | None, NOT_NULL_ARRAY] = None
     tool_choice: BetaToolChoice | None = None
     temperature: Temperature | None = None
     max_response_output_tokens: MaxTokens | None = None

@@ -8,7 +8,8 @@ from __future__ import annotations
 import enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic_core import PydanticCustomError
 
 
 class Dialect(enum.Enum):
@@ -54,6 +55,27 @@ def _kind_union(expected: str, *tags: str) -> Discriminator:
         return kind if kind in accepted else None
 
     return Discriminator(tag_of, custom_error_type=KIND_ERROR, custom_error_message=expected)
+
+
+def _refuse_null(expected: str) -> AfterValidator:
+    """An optional field that may be left out, but whose `null` means nothing: `invalid_type` "expected
+    <expected>", like any other wrong kind. (Defaults are not validated, so only an explicit null fails.)
+
+    Only `turn_detection`, transcription, noise reduction and tracing give `null` a meaning (§5.1); elsewhere
+    a null would reach the translators as a None where a list or an object belongs (issue #16 item 5).
+    """
+
+    def check(value: Any) -> Any:
+        if value is None:
+            raise PydanticCustomError(KIND_ERROR, expected)
+        return value
+
+    return AfterValidator(check)
+
+
+NOT_NULL_ARRAY = _refuse_null("an array")
+NOT_NULL_OBJECT = _refuse_null("an object")
+NOT_NULL_STRING = _refuse_null("a string")
 
 
 # --- small config pieces (§5.1) -------------------------------------------------------------------------
@@ -221,7 +243,7 @@ class AudioInput(BaseModel):
     """`session.audio.input`; `null` for transcription/noise_reduction/turn_detection disables it (§5.1)."""
 
     model_config = STRICT
-    format: AudioFormat | None = None
+    format: Annotated[AudioFormat | None, NOT_NULL_OBJECT] = None
     transcription: Transcription | None = None
     noise_reduction: NoiseReduction | None = None
     turn_detection: TurnDetection | None = None
@@ -229,7 +251,7 @@ class AudioInput(BaseModel):
 
 class AudioOutput(BaseModel):
     model_config = STRICT
-    format: AudioFormat | None = None
+    format: Annotated[AudioFormat | None, NOT_NULL_OBJECT] = None
     voice: GaVoice | None = None
     speed: Speed | None = None
 
@@ -242,7 +264,7 @@ class Audio(BaseModel):
 
 class ResponseAudioOutput(BaseModel):
     model_config = STRICT
-    format: AudioFormat | None = None
+    format: Annotated[AudioFormat | None, NOT_NULL_OBJECT] = None
     voice: GaVoice | None = None
 
 

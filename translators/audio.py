@@ -16,6 +16,8 @@ import numpy as np
 import numpy.typing as npt
 import soxr
 
+from translators.errors import ClientProtocolError
+
 GEMINI_OUTPUT_RATE = 24000
 G711_RATE = 8000
 _ALAW_SEG_END = np.array([0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF])  # segment upper bounds (G.711)
@@ -79,8 +81,15 @@ def g711_encode(pcm: bytes, law: Law) -> bytes:
     return ENCODE_TABLES[law][samples].tobytes()
 
 
+_URL_SAFE = str.maketrans("-_", "+/")
+
+
 class InputDecoder:
-    """Client G.711 base64 → Gemini pcm16 base64 at 8 kHz."""
+    """Client G.711 base64 → Gemini pcm16 base64 at 8 kHz.
+
+    Takes what Gemini itself takes for pcm16 (proto3 JSON bytes: either alphabet, padding optional), so an
+    append is never refused for G.711 that would pass for pcm16; the edge has checked the alphabet.
+    """
 
     mime = f"audio/pcm;rate={G711_RATE}"
 
@@ -88,7 +97,14 @@ class InputDecoder:
         self.law = law  # which companding the client sends
 
     def __call__(self, b64: str) -> str:
-        return base64.b64encode(g711_decode(base64.b64decode(b64), self.law)).decode()
+        text = b64.translate(_URL_SAFE) if "-" in b64 or "_" in b64 else b64
+        try:
+            codes = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+        except ValueError:  # binascii.Error; only for input that did not pass the edge's check
+            raise ClientProtocolError(
+                "invalid_value", "Invalid 'audio': expected base64-encoded audio bytes.", param="audio"
+            ) from None
+        return base64.b64encode(g711_decode(codes, self.law)).decode()
 
 
 class OutputEncoder:

@@ -7,6 +7,7 @@ and returns the commands to carry out. Setup is deferred until the first content
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,7 @@ from translators.audio import InputDecoder, law_of, pcm_ms
 from translators.commands import CloseClient, Command, SendUpstream
 from translators.errors import ClientProtocolError, SessionEnd
 from translators.history import as_turns, realtime_text
-from translators.items import answer, output_item, server_item
+from translators.items import answer, check_room, output_item, server_item
 from translators.response import Response
 from translators.response_params import response_options
 from translators.resume import connect, ready_to_switch, reconnect
@@ -92,11 +93,12 @@ class ClientTranslator:
         return connect(self.state, history or [])
 
     def _send(self, message: dict[str, Any]) -> list[Command]:
-        """To Gemini now if setupComplete was seen, else queued behind the setup."""
+        """To Gemini now if setupComplete was seen, else queued behind the setup (counted: the gateway caps it)."""
         out = self._connect()
         if self.state.phase is UpstreamPhase.READY:
             return [*out, SendUpstream(message)]
         self.state.pending_upstream.append(message)
+        self.state.pending_bytes += _weight(message)
         return out
 
     # ---- session -------------------------------------------------------------------------------
@@ -129,11 +131,13 @@ class ClientTranslator:
     def _on_input_audio_buffer_append(self, event: dict[str, Any]) -> list[Command]:
         state = self.state
         audio = event["audio"]
+        if not audio:  # no samples: nothing to forward, and no empty manual activity (Gemini would not reply)
+            return []
         ms = pcm_ms(audio, state.config.input_format)
         state.input_ms += ms
         state.buffer_ms += ms
         out: list[Command] = []
-        if state.config.manual_turns and not state.activity_open:
+        if state.manual_activity() and not state.activity_open:
             state.activity_open = True  # manual turns bracket the user's audio (GEMINI_LIVE.md §9.5)
             out = self._send({"realtimeInput": {"activityStart": {}}})
         decoder = state.input_decoder
@@ -174,7 +178,7 @@ class ClientTranslator:
             turn = state.user_turn = UserTurn(state, int(state.input_ms - state.buffer_ms))
         state.buffer_ms = 0.0
         out: list[Command] = list(turn.commit(int(state.input_ms), detected=False))
-        if not state.config.manual_turns:
+        if not state.manual_activity():
             out += self._send({"realtimeInput": {"audioStreamEnd": True}})  # flush Gemini's VAD now
         return out
 
@@ -197,6 +201,7 @@ class ClientTranslator:
         item = (
             output_item(event["item"], state) if kind == "function_call_output" else server_item(event["item"], state)
         )
+        check_room(state, item)
         previous = state.conversation.insert(item, event.get("previous_item_id"))
         if kind == "function_call_output":
             state.tool_outputs.append(answer(state, item))
@@ -294,7 +299,7 @@ class ClientTranslator:
             )
         if state.activity_open:
             state.activity_open = False  # manual turns: the end of the user's activity starts the reply
-            return self._send({"realtimeInput": {"activityEnd": {}}})
+            return self._activity_items() + self._send({"realtimeInput": {"activityEnd": {}}})
         items = [item for item in map(state.conversation.get, state.unsent_items) if item is not None]
         note = [{"type": "message", "role": "system", "content": [{"type": "input_text", "text": instructions}]}]
         if state.profile.user_text is UserText.CLIENT_CONTENT:
@@ -306,6 +311,20 @@ class ClientTranslator:
             state.turn_trigger = trigger
             return self._send(trigger)
         return self._realtime_text_trigger(items, note if instructions else [])
+
+    def _activity_items(self) -> list[Command]:
+        """Items added during the user's activity join it, before its end starts the reply (issue #16 item 12):
+        2.x as appended turns (`turnComplete: false` adds without a reply), 3.x as realtime text in the activity."""
+        state = self.state
+        items = [item for item in map(state.conversation.get, state.unsent_items) if item is not None]
+        if not items:
+            return []
+        state.unsent_items.clear()
+        if state.profile.user_text is UserText.CLIENT_CONTENT:
+            turns = as_turns(items)
+            return self._send({"clientContent": {"turns": turns, "turnComplete": False}}) if turns else []
+        text = realtime_text(items)
+        return self._send({"realtimeInput": {"text": text}}) if text else []
 
     def _realtime_text_trigger(self, items: list[dict[str, Any]], note: list[dict[str, Any]]) -> list[Command]:
         """3.x models: new user text as realtime text; before the first connect, older items are history."""
@@ -348,6 +367,14 @@ class ClientTranslator:
         state.response = None
         state.drain_turns += 1  # Gemini's turn goes on; drop the rest of it (GEMINI_LIVE.md §9.3)
         return list(response.finish("cancelled", "client_cancelled"))
+
+
+def _weight(message: dict[str, Any]) -> int:
+    """About the bytes a queued message will take on the wire: audio by its base64, the rest (rare) as JSON."""
+    audio = (message.get("realtimeInput") or {}).get("audio")
+    if audio is not None:
+        return len(audio["data"]) + 64
+    return len(json.dumps(message))
 
 
 def _setup_changed(state: SessionState, before: SessionConfig) -> bool:

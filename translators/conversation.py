@@ -1,4 +1,4 @@
-"""The session's conversation: items in order, by id (OPENAI_REALTIME.md §2.1 previous_item_id)."""
+"""The session's conversation: items in order, by id (OPENAI_REALTIME.md §2.1 previous_item_id), and their size."""
 
 from __future__ import annotations
 
@@ -7,6 +7,22 @@ from typing import Any
 from translators.errors import ClientProtocolError
 
 ROOT = "root"
+ITEM_OVERHEAD = 256  # bytes an item costs besides its strings (dicts, ids): a rough, fixed allowance
+
+
+def item_bytes(item: dict[str, Any]) -> int:
+    """About the memory an item takes: the length of every string in it (text, transcripts, arguments,
+    outputs) plus a fixed overhead. Items are small trees of dicts and lists; no recursion is needed."""
+    size = ITEM_OVERHEAD
+    stack: list[Any] = [item]
+    while stack:
+        node = stack.pop()
+        for value in node.values() if isinstance(node, dict) else node:
+            if isinstance(value, str):
+                size += len(value)
+            elif isinstance(value, dict | list):
+                stack.append(value)
+    return size
 
 
 class Conversation:
@@ -15,6 +31,8 @@ class Conversation:
     def __init__(self) -> None:
         self._order: list[str] = []  # item ids, oldest first
         self._items: dict[str, dict[str, Any]] = {}  # item id → item
+        self._sizes: dict[str, int] = {}  # item id → item_bytes(item)
+        self.size = 0  # the sum of _sizes: what the session's conversation holds (capped by the gateway)
 
     def __contains__(self, item_id: object) -> bool:
         return item_id in self._items
@@ -52,12 +70,18 @@ class Conversation:
                 param="previous_item_id",
             )
         self._order.insert(index, item["id"])
-        self._items[item["id"]] = item
+        self._store(item)
         return self._order[index - 1] if index else None
 
     def update(self, item: dict[str, Any]) -> None:
-        self._items[item["id"]] = item
+        self._store(item)
 
     def delete(self, item_id: str) -> None:
         del self._items[item_id]
         self._order.remove(item_id)
+        self.size -= self._sizes.pop(item_id)
+
+    def _store(self, item: dict[str, Any]) -> None:
+        size = item_bytes(item)
+        self.size += size - self._sizes.get(item["id"], 0)
+        self._items[item["id"]], self._sizes[item["id"]] = item, size

@@ -42,3 +42,5 @@ class SessionEnd(enum.Enum):
     )
     UPSTREAM_STALLED = Ending("server_error", "upstream_stalled", "Gemini stopped reading this session's input.", 1011)
     SHUTDOWN = Ending("server_error", "server_shutdown", "The server is shutting down; reconnect to continue.", 1001)
+    # Our own bug: never a normal close (1000) that would look like the client's doing (issue #16 item 5).
+    INTERNAL = Ending("server_error", "server_error", "The gateway hit an internal error and closed the session.", 1011)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from translators.conversation import item_bytes
 from translators.errors import ClientProtocolError
 from translators.state import SessionState
 from translators.tools import CallStatus, function_response
@@ -93,3 +94,18 @@ def answer(state: SessionState, item: dict[str, Any]) -> dict[str, Any]:
     if call.gemini_id is not None:
         answer["id"] = call.gemini_id
     return answer
+
+
+def check_room(state: SessionState, item: dict[str, Any]) -> None:
+    """A client item that would grow the conversation past its cap is refused (issue #16 item 13); the
+    session goes on, and deleting items makes room. Items Gemini's answers add are never refused."""
+    conversation, cap = state.conversation, state.max_conversation_bytes
+    size = item_bytes(item)
+    if conversation.size + size > cap:
+        raise ClientProtocolError(
+            "conversation_too_large",
+            f"This item would bring the session's conversation to {conversation.size + size} bytes, over its "
+            f"limit of {cap} (general_settings.limits.max_conversation_bytes). Delete items with "
+            "conversation.item.delete, or start a new session.",
+            param="item",
+        )

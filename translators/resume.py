@@ -39,6 +39,7 @@ def connect(state: SessionState, history: list[dict[str, Any]], *, delay_s: floa
         setup["setup"]["sessionResumption"] = {"handle": state.resumption_handle}
     state.phase = UpstreamPhase.CONNECTING
     state.upstream_text = upstream_is_text(state.config, state.profile)
+    state.link_manual = state.config.manual_turns  # what this setup asks of Gemini's VAD
     if message is not None:
         state.pending_upstream.insert(0, message)
     return [ConnectUpstream(setup, delay_s)]

@@ -21,6 +21,7 @@ from translators.tools import Call
 from translators.turns import UserTurn
 
 SESSION_LIFETIME_S = 3600  # what OpenAI's GA server reports in expires_at (§3.1); resumption keeps it
+MAX_CONVERSATION_BYTES = 64 * 1024 * 1024  # default of general_settings.limits.max_conversation_bytes
 
 
 class UpstreamPhase(enum.Enum):
@@ -45,15 +46,18 @@ class SessionState:
     session_id: str = ""  # sess_… shown in session.created
     conversation_id: str = ""  # conv_… shown in responses
     conversation: Conversation = field(default_factory=Conversation)  # the items, in order
+    max_conversation_bytes: int = MAX_CONVERSATION_BYTES  # client items that would grow it past this are refused
     phase: UpstreamPhase = UpstreamPhase.IDLE  # upstream connection phase
     upstream_text: bool = False  # the setup asked for TEXT (else AUDIO + output transcription)
     pending_upstream: list[dict[str, Any]] = field(default_factory=list)  # queued until setupComplete
+    pending_bytes: int = 0  # about how much the client queued there since the last setupComplete (the gateway caps it)
     unsent_items: list[str] = field(default_factory=list)  # conversation items Gemini has not seen
     response: Response | None = None  # the response being streamed to the client, if any
     user_turn: UserTurn | None = None  # the latest user audio turn (speaking, or awaiting its transcript)
     input_ms: float = 0.0  # input audio received this session, in ms: the clock of audio_start/end_ms
     buffer_ms: float = 0.0  # input audio not yet in a committed user item, in ms
     activity_open: bool = False  # manual turns: activityStart sent, activityEnd not yet
+    link_manual: bool = False  # the upstream's setup turned Gemini's VAD off (a session.update waits for the next)
     input_decoder: InputDecoder | None = None  # G.711 → pcm16 for the client's input format, None for pcm16
     item_audio_ms: dict[str, float] = field(default_factory=dict)  # assistant item id → audio ms sent
     calls: dict[str, Call] = field(default_factory=dict)  # OpenAI call_id → Gemini's function call
@@ -61,7 +65,7 @@ class SessionState:
     held_audio: list[dict[str, Any]] = field(default_factory=list)  # mic audio held while calls are pending
     held_ms: float = 0.0  # how much audio is held, in ms
     ever_ready: bool = False  # some upstream reached setupComplete: a later loss is resumable
-    resume_attempts: int = 0  # resumptions since the last setupComplete
+    resume_attempts: int = 0  # resumptions since a turn last completed (issue #16 item 2)
     turn_trigger: dict[str, Any] | None = None  # the text that started the turn in flight (asked again if lost)
     turn_items: list[str] = field(default_factory=list)  # the conversation items that trigger carries
     turn_history: list[dict[str, Any]] = field(default_factory=list)  # the turn so far as Gemini turns (2.x)
@@ -86,6 +90,11 @@ class SessionState:
     def calls_pending(self) -> bool:
         """Gemini waits for function outputs: it must hear nothing else first (GEMINI_LIVE.md §3.4)."""
         return any(call.status.value == "pending" for call in self.calls.values()) or bool(self.tool_outputs)
+
+    def manual_activity(self) -> bool:
+        """Whether activity markers go upstream: the link's setup decides, not a config change still waiting
+        for its reconnect (Gemini closes 1007 on markers while its own VAD is on, GEMINI_LIVE.md §3.3)."""
+        return self.config.manual_turns if self.phase is UpstreamPhase.IDLE else self.link_manual
 
     def take_held_audio(self) -> list[dict[str, Any]]:
         """The mic audio held during function calls, once Gemini waits for nothing more."""

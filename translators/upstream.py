@@ -112,8 +112,8 @@ class UpstreamTranslator:
     def _on_setup_complete(self, body: dict[str, Any]) -> list[Command]:
         state = self.state
         state.phase = UpstreamPhase.READY
-        state.ever_ready, state.resume_attempts, state.going_away = True, 0, False
-        queued, state.pending_upstream = state.pending_upstream, []
+        state.ever_ready, state.going_away = True, False  # resume_attempts stays: it counts per turn
+        queued, state.pending_upstream, state.pending_bytes = state.pending_upstream, [], 0
         return [SendUpstream(message) for message in queued]
 
     def _on_session_resumption_update(self, body: dict[str, Any]) -> list[Command]:
@@ -140,6 +140,7 @@ class UpstreamTranslator:
         if content.get("turnComplete"):
             state.turn_trigger, state.turn_items, state.handle_fresh = None, [], False
             state.turn_history, state.calls_via_history = [], False
+            state.resume_attempts = 0  # a turn got through: the link works (a loop of cut turns ends, item 2)
         if state.drain_turns:
             if content.get("turnComplete"):
                 state.drain_turns -= 1

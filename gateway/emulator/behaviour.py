@@ -267,6 +267,7 @@ class SessionState:
         self.video_frames = 0  # realtime video/image frames received
         self.vad: Vad | None = None  # automatic activity detection (None: manual, §3.3)
         self.activity_open = False  # between activityStart and activityEnd (manual VAD, §3.3)
+        self.activity_text = False  # realtime text arrived inside the open activity (answered at its end)
         self.spoken_turns = 0  # user speech segments so far (numbers the placeholder transcripts)
         self.speech_segments: list[tuple[float, float | None]] = []  # (start, end) in audio ms
         self._speech: str | None = None  # transcript of the user speech in progress
@@ -517,6 +518,9 @@ def _on_realtime_input(state: SessionState, message: RealtimeInputMessage) -> li
         return actions
     actions += _new_input(state)
     state.history.append(Content(role="user", parts=[Part(text=realtime.text)]))
+    if state.activity_open:  # manual: typed text joins the user's activity and is answered at its end
+        state.activity_text = True
+        return actions
     return actions + _model_turn(state)
 
 
@@ -622,9 +626,9 @@ def _activity_start(state: SessionState) -> list[Action]:
 def _activity_end(state: SessionState) -> list[Action]:
     if not state.activity_open:
         return []
-    state.activity_open = False
-    if state._speech is None:  # no audio in the activity: no user turn
-        return []
+    typed, state.activity_open, state.activity_text = state.activity_text, False, False
+    if state._speech is None:  # no audio in the activity: a user turn only if text was typed in it
+        return _model_turn(state) if typed else []
     return _speech_end(state, state.audio_ms)
 
 
@@ -721,6 +725,8 @@ def _model_turn(state: SessionState) -> list[Action]:
     turn = ModelTurn(id=next(state._turn_ids), modality=config.modality)
     state.turns[turn.id] = turn
     actions: list[Action] = []
+    if state.script.reply_latency_s > 0:  # time to first token: not a single frame before it
+        actions.append(Pause(state.script.reply_latency_s, turn.id))
     if config.resumable:  # §4: not resumable while the model is generating or waiting for a function
         actions.append(Send(replies.resumption_frame(None), turn.id))
     answers = _function_answers(state.history)

@@ -30,6 +30,7 @@ class Script:
     audio_ms_per_word: int = 100  # synthetic speech per reply word
     audio_tokens_per_second: int = 25  # input audio billing rate (§5: about 25-32 tokens/s)
     reply_chunk_interval_s: float = 0.0  # pause after each reply word; 0 = as fast as possible, 0.1 = real time
+    reply_latency_s: float = 0.0  # silence before a model turn's first frame (time to first token)
     # --- user speech (§3.1 realtimeInputConfig, §3.3) ---
     vad_threshold: float = 0.02  # frame RMS (full scale 1.0) that counts as voiced at HIGH start sensitivity
     user_transcripts: tuple[str, ...] = ()  # transcript of the Nth spoken turn; default "user speech N"
@@ -59,7 +60,7 @@ class Script:
                 raise ValueError(f"{name}={point!r}: expected one of {', '.join(FAULT_POINTS)}")
         if self.fault_occurrence < 1:
             raise ValueError("fault_occurrence counts from 1")
-        if self.reply_chunk_interval_s < 0 or self.go_away_time_left_s < 0:
+        if self.reply_chunk_interval_s < 0 or self.go_away_time_left_s < 0 or self.reply_latency_s < 0:
             raise ValueError("durations must not be negative")
 
     def applies_to(self, connection_index: int) -> bool:

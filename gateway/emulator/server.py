@@ -55,6 +55,19 @@ _wire_logger = logging.getLogger("livegate.emulator.websockets")
 # The gateway's built-in emulator is an internal detail: its connection records stay at WARNING and above.
 _quiet_wire_logger = logging.getLogger("livegate.emulator.builtin")
 
+
+class _AbandonedDials(logging.Filter):
+    """A client that connects and leaves before its request (a dial it cancelled) is routine for a server, not
+    an error with a traceback: websockets logs it as one, so it is logged here as a line at DEBUG instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if record.msg != "opening handshake failed" or exc is None or not isinstance(exc.__cause__, EOFError):
+            return True
+        logger.debug("a client left before sending its handshake request")
+        return False
+
+
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024  # images and long audio chunks exceed websockets' 1 MiB default
 
 
@@ -274,6 +287,9 @@ class EmulatorServer:
             _wire_logger.setLevel(logging.INFO)
         if _quiet_wire_logger.getEffectiveLevel() < logging.WARNING:
             _quiet_wire_logger.setLevel(logging.WARNING)
+        for wire in (_wire_logger, _quiet_wire_logger):
+            if not any(isinstance(f, _AbandonedDials) for f in wire.filters):
+                wire.addFilter(_AbandonedDials())
         self._server = await serve(
             self._handle,
             self.host,

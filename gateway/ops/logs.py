@@ -1,8 +1,10 @@
-"""Logging hygiene: no client key reaches a log line."""
+"""Logging hygiene: no client key reaches a log line, from a header or from a query string."""
 
 from __future__ import annotations
 
 import logging
+
+from gateway.close_codes import redact
 
 
 class _RedactKeyHeaders(logging.Filter):
@@ -17,7 +19,20 @@ class _RedactKeyHeaders(logging.Filter):
         return True
 
 
+class _RedactQueryKeys(logging.Filter):
+    """uvicorn logs each request's path with its query string (access log, and `"WebSocket /…" [accepted]`):
+    a client that puts its key there (`?key=`, `?api_key=`, `?token=`) must not find it in our logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and any(isinstance(a, str) and "=" in a for a in args):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in args)
+        return True
+
+
 def redact_server_logs() -> None:
-    server_log = logging.getLogger("uvicorn.error")
-    if not any(isinstance(f, _RedactKeyHeaders) for f in server_log.filters):
-        server_log.addFilter(_RedactKeyHeaders())
+    for name, kind in (("uvicorn.error", _RedactKeyHeaders), ("uvicorn.error", _RedactQueryKeys),
+                       ("uvicorn.access", _RedactQueryKeys)):
+        server_log = logging.getLogger(name)
+        if not any(isinstance(f, kind) for f in server_log.filters):
+            server_log.addFilter(kind())

@@ -81,6 +81,7 @@ class CallChannel:
         self._mic_held: deque[str] | None = deque(maxlen=MIC_HOLD_FRAMES)  # None: released
         self._mic_timer: asyncio.TimerHandle | None = None  # releases held mic audio if the client stays silent
         self.gone_reason: str | None = None  # why the call ended from the peer's side, once it has
+        self._abort: asyncio.Future[None] | None = None  # the peer connection's close, when the session aborted
 
     # ---- the peer's side ---------------------------------------------------------------------------
     def attach_data_channel(self, dc: Any) -> None:
@@ -186,6 +187,12 @@ class CallChannel:
         if self._mic_timer is not None:
             self._mic_timer.cancel()
         await self._on_close()
+
+    def abort(self) -> None:
+        """The session gives up on this peer (it took nothing): the peer connection closes, no flush awaited."""
+        self.gone("dropped: the peer took nothing")
+        if self._abort is None:
+            self._abort = asyncio.ensure_future(self._on_close())
 
     # ---- delivery ------------------------------------------------------------------------------------
     def _deliver(self, frame: str) -> None:

@@ -26,6 +26,7 @@ from gateway.accounts.admission import SessionCounter
 from gateway.accounts.auth import KeyGate
 from gateway.config import GatewayConfig, PassthroughSettings
 from gateway.transports.handshake import chosen_subprotocol, presented_key
+from gateway.transports.relay_watch import RelayWatch
 from gateway.upstream.dial import dial
 from gateway.upstream.endpoints import DEFAULT_VERTEX_LOCATION, Endpoint, vertex_model, vertex_url
 from gateway.upstream.google_auth import CredentialsError, GoogleAuth
@@ -174,9 +175,13 @@ async def _serve(websocket: WebSocket) -> None:
         await websocket.close(refused.code, _reason(refused.reason))
         return
     meter = _Meter(target)
+    watch = RelayWatch(websocket.app.state.limits)  # the same limits and drain as /v1/realtime (issue #16 item 9)
+    live: set[Any] = websocket.app.state.live_sessions
+    live.add(watch)
     try:
-        await _relay(websocket, upstream, meter)
+        await _relay(websocket, upstream, meter, watch)
     finally:
+        live.discard(watch)
         meter.log()
 
 
@@ -216,23 +221,27 @@ async def _open(settings: PassthroughSettings, target: _Target, auth: GoogleAuth
         raise _Refused(close_codes.PASSTHROUGH_INTERNAL, "Could not connect to Vertex AI") from None
 
 
-async def _relay(client: WebSocket, upstream: ClientConnection, meter: _Meter) -> None:
-    """Both directions until one ends; the other side then gets the matching close."""
-    up = asyncio.create_task(_client_to_upstream(client, upstream, meter))
-    down = asyncio.create_task(_upstream_to_client(upstream, client, meter))
+async def _relay(client: WebSocket, upstream: ClientConnection, meter: _Meter, watch: RelayWatch) -> None:
+    """Both directions until one ends (or a limit or the shutdown ends both); the client then gets the close."""
+    watch.start(asyncio.get_running_loop().time())
+    up = asyncio.create_task(_client_to_upstream(client, upstream, meter, watch))
+    down = asyncio.create_task(_upstream_to_client(upstream, client, meter, watch))
+    ended = asyncio.create_task(watch.ended.wait())
     try:
-        done, _ = await asyncio.wait({up, down}, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait({up, down, ended}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (up, down):
+        for task in (up, down, ended):
             task.cancel()
-        await asyncio.gather(up, down, return_exceptions=True)
+        await asyncio.gather(up, down, ended, return_exceptions=True)
     errors = [exc for task in done if not task.cancelled() and (exc := task.exception()) is not None]
     for exc in errors:
         log.error("vertex passthrough failed", exc_info=exc)
-    await upstream.close()
-    code, reason = _client_close(upstream, bool(errors))
+    if watch.close is None:  # a side ended: Vertex's close (once complete) decides the client's
+        await upstream.close()
+    code, reason = watch.close or _client_close(upstream, bool(errors))
     with contextlib.suppress(RuntimeError, WebSocketDisconnect):
         await client.close(code, reason)
+    await upstream.close()  # a limit or the shutdown: the client was told first, without waiting on Vertex
 
 
 def _client_close(upstream: ClientConnection, failed: bool) -> tuple[int, str]:
@@ -245,12 +254,14 @@ def _client_close(upstream: ClientConnection, failed: bool) -> tuple[int, str]:
     return code, _reason(upstream.close_reason or "")
 
 
-async def _client_to_upstream(client: WebSocket, upstream: ClientConnection, meter: _Meter) -> None:
+async def _client_to_upstream(client: WebSocket, upstream: ClientConnection, meter: _Meter, watch: RelayWatch) -> None:
     first = True
+    loop = asyncio.get_running_loop()
     while True:
         message = await client.receive()
         if message["type"] == "websocket.disconnect":
             return
+        watch.client_frame(loop.time())
         frame: str | bytes | None = message.get("text")
         if frame is None:
             frame = message.get("bytes") or b""
@@ -263,11 +274,12 @@ async def _client_to_upstream(client: WebSocket, upstream: ClientConnection, met
             return
 
 
-async def _upstream_to_client(upstream: ClientConnection, client: WebSocket, meter: _Meter) -> None:
+async def _upstream_to_client(upstream: ClientConnection, client: WebSocket, meter: _Meter, watch: RelayWatch) -> None:
     # A client gone mid-send is a normal end: the other task sees its disconnect.
     with contextlib.suppress(ConnectionClosed, WebSocketDisconnect, OSError):
         async for frame in upstream:
             meter.seen(frame, upstream=True)
+            watch.upstream_frame(frame)
             if isinstance(frame, str):
                 await client.send_text(frame)
             else:

@@ -63,8 +63,9 @@ async def test_idle_and_duration_limits_end_the_session(tmp_path: Path, limits: 
 
 
 async def test_slow_client_cannot_grow_memory(tmp_path: Path) -> None:
-    """A client that stops reading: past the backlog cap the session ends (client_too_slow, close 1008)."""
-    thread = live(tmp_path, max_client_backlog_bytes=256 * 1024)
+    """A client that stops reading: once its backlog stays over the cap for slow_client_seconds, the session
+    ends (client_too_slow, close 1008); a client that reads again in time still gets the error and the close."""
+    thread = live(tmp_path, max_client_backlog_bytes=256 * 1024, slow_client_seconds=2)
     gw = thread.start()
     try:
         url = f"{gw.ws_base}/realtime?model=gemini-live"
@@ -73,7 +74,7 @@ async def test_slow_client_cannot_grow_memory(tmp_path: Path) -> None:
             await ws.send(json.dumps({"type": "conversation.item.create", "item": {**big, "id": "big"}}))
             for _ in range(400):
                 await ws.send(json.dumps({"type": "conversation.item.retrieve", "item_id": "big"}))
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(3.0)  # over the cap for more than 2 s, and back before the close's own 2 s run out
             seen = await frames_until_closed(ws, timeout=10)
             errors = [e for e in seen if e["type"] == "error"]
             assert errors and errors[-1]["error"]["code"] == "client_too_slow" and ws.close_code == 1008
