@@ -168,6 +168,8 @@ class CallFigures:
     rtc_replies: float  # replies per call per turn slot (1.0: every spoken turn was answered)
     ws_replies: float
     heard_s: float  # reply audio the WebRTC peers heard, per call per reply, seconds
+    rtc_kb: float  # gateway RSS per open call, KiB
+    ws_kb: float  # gateway RSS per open WebSocket session, KiB
     split: dict[str, float]  # µs of CPU per second of call audio, by part, in-process
 
     def rows(self) -> list[Row]:
@@ -175,6 +177,8 @@ class CallFigures:
             Row(f"CPU / s of two-way call audio, {self.calls} concurrent", self.rtc_ms, self.ws_ms, "ms",
                 "WebRTC vs WebSocket pcm16"),
             Row("calls one core sustains (1 s / CPU per call-s)", 1000 / self.rtc_ms, 1000 / self.ws_ms, "calls",
+                "WebRTC vs WebSocket pcm16"),
+            Row("memory / open call (gateway RSS)", self.rtc_kb / 1024, self.ws_kb / 1024, "MB",
                 "WebRTC vs WebSocket pcm16"),
         ]
 
@@ -187,19 +191,24 @@ class CallFigures:
                 "and executor, the rest on the event loop)")
 
 
-async def _phase(open_one: Any, port: int, calls: int, gateway: Proc, seconds: float) -> tuple[float, list[Any]]:
+async def _phase(
+    open_one: Any, port: int, calls: int, gateway: Proc, seconds: float
+) -> tuple[float, float, list[Any]]:
+    """CPU ms per call-second and RSS KiB per call (over the gateway's RSS before the calls) of one phase."""
     peers = []
+    rss_before = gateway.rss_kb()
     try:
         for _ in range(calls):
             peers.append(await open_one(port))
         await asyncio.sleep(3.0)  # upstreams dialled, first turns under way
+        rss = (gateway.rss_kb() - rss_before) / calls
         before, began = gateway.cpu_s(), time.perf_counter()
         await asyncio.sleep(seconds)
         cpu, elapsed = gateway.cpu_s() - before, time.perf_counter() - began
     finally:
         await asyncio.gather(*(peer.close() for peer in peers), return_exceptions=True)
     await asyncio.sleep(1.0)  # the calls' teardown stays out of the next window
-    return cpu / (calls * elapsed) * 1000, peers
+    return cpu / (calls * elapsed) * 1000, rss, peers
 
 
 async def _open_call(port: int) -> BenchCall:
@@ -210,13 +219,15 @@ async def _open_call(port: int) -> BenchCall:
 
 async def measure(gateway: Proc, port: int, *, calls: int, seconds: float) -> CallFigures:
     use_host_addresses(["127.0.0.1"])  # like the gateway (bench/procs.py write_config): loopback only
-    rtc, ws, rtc_peers, ws_peers = [], [], [], []
+    rtc, ws, rtc_peers, ws_peers, rtc_rss, ws_rss = [], [], [], [], [], []
     for _ in range(2):
-        cost, peers = await _phase(BenchSocket.open, port, calls, gateway, seconds / 2)
+        cost, rss, peers = await _phase(BenchSocket.open, port, calls, gateway, seconds / 2)
         ws.append(cost)
+        ws_rss.append(rss)
         ws_peers += peers
-        cost, peers = await _phase(_open_call, port, calls, gateway, seconds / 2)
+        cost, rss, peers = await _phase(_open_call, port, calls, gateway, seconds / 2)
         rtc.append(cost)
+        rtc_rss.append(rss)
         rtc_peers += peers
     slots = (seconds / 2 + 3.0) / (SPEECH_S + PAUSE_S) * 2  # turns each peer spoke, per phase pair
     replies = sum(p.replies for p in rtc_peers)
@@ -229,6 +240,8 @@ async def measure(gateway: Proc, port: int, *, calls: int, seconds: float) -> Ca
         rtc_replies=replies / len(rtc_peers) / slots * 2,
         ws_replies=sum(p.replies for p in ws_peers) / len(ws_peers) / slots * 2,
         heard_s=heard,
+        rtc_kb=rtc_rss[-1],  # the second phase: allocator pools from the first are warm
+        ws_kb=ws_rss[-1],
         split=split(),
     )
 
