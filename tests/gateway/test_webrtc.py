@@ -408,3 +408,29 @@ async def test_data_channel_only_call(gateway: LiveGateway) -> None:
     kinds = rtc.types()
     assert done["response"]["output"][0]["content"][0]["transcript"] == "You said: hi"
     assert not any(kind.startswith("output_audio_buffer.") for kind in kinds) and rtc.audio == []
+
+
+async def test_peer_closing_its_connection_frees_the_upstream(tmp_path: Path) -> None:
+    """The client closes its RTCPeerConnection (DTLS close): the call ends at once, Gemini's socket closes."""
+    emulator = EmulatorThread()
+    url = emulator.start()
+    thread = GatewayThread(tmp_path, [alias_on(url, "voice", MODEL)])
+    gateway = thread.start()
+    rtc = RtcClient(None)
+    client = AsyncOpenAI(api_key=MASTER_KEY, base_url=gateway.http_base)
+    item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}
+    try:
+        await rtc.connect(client, session={"type": "realtime", "model": "voice"})
+        rtc.send({"type": "conversation.item.create", "item": item})
+        rtc.send({"type": "response.create"})
+        await rtc.wait_for("response.done")
+        (upstream,) = emulator.server.connections
+        await rtc.close()
+        closed_at = time.monotonic()
+        while upstream.close_code is None and time.monotonic() - closed_at < 10:
+            await asyncio.sleep(0.05)
+        assert upstream.close_code is not None and time.monotonic() - closed_at < 2
+    finally:
+        await rtc.close()
+        thread.stop()
+        emulator.stop()
