@@ -34,8 +34,9 @@ def _unavailable(why: str) -> None:
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("playwright")
     if not ESBUILD.exists():
-        _unavailable(f"{ESBUILD} is missing (npm install)")
+        pytest.skip(f"WebRTC browser test: {ESBUILD} is missing (npm install)")
     out = tmp_path_factory.mktemp("webrtc-bundle") / "webrtc.js"
     command = [str(ESBUILD), str(ENTRY), "--bundle", "--format=iife", "--platform=browser", f"--outfile={out}"]
     proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -45,7 +46,6 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def run_call(bundle: Path, tmp_path: Path, mode: str) -> dict[str, Any]:
     """The scenario in a fresh network namespace with only loopback; its JSON result."""
-    pytest.importorskip("playwright")
     if not Path(CHROMIUM).exists():
         _unavailable(f"no chromium at {CHROMIUM}")
     if shutil.which("unshare") is None or subprocess.run(["unshare", "-n", "true"]).returncode != 0:
