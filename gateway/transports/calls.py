@@ -75,7 +75,7 @@ async def _create(request: Request) -> Response:
     ctx: UpstreamContext = app.state.upstream
 
     def make_session(channel: CallChannel) -> Session:
-        session = Session(channel, deployments, ctx, dialect, app.state.limits, preset)
+        session = Session(channel, deployments, ctx, dialect, app.state.limits, preset=preset)
         live.add(session)
         return session
 

@@ -18,7 +18,9 @@ from gateway.transports.sideband import attach_sideband
 from gateway.transports.webrtc import CallRegistry
 from gateway.upstream.dial import UpstreamContext
 from schemas.openai import Dialect
+from schemas.profiles import ModelProfile
 from translators.commands import SendClient
+from translators.context import SessionKind
 from translators.emit import Emitter
 from translators.ids import IdFactory
 
@@ -32,6 +34,14 @@ async def _reject(websocket: WebSocket, dialect: Dialect, refusal: HandshakeRefu
         if isinstance(command, SendClient):
             await websocket.send_json(command.event)
     await websocket.close(refused.close_code, refused.reason)
+
+
+def session_kind(transcription: bool, profile: ModelProfile) -> SessionKind | None:
+    """A transcription model serves transcription sessions only, whatever the URL says; `?intent=transcription`
+    on another model is refused (None): a conversational model answers every turn it hears."""
+    if profile.transcription_only:
+        return SessionKind.TRANSCRIPTION
+    return None if transcription else SessionKind.REALTIME
 
 
 async def realtime(websocket: WebSocket) -> None:
@@ -49,14 +59,20 @@ async def realtime(websocket: WebSocket) -> None:
     if call_id is not None:
         await _sideband(websocket, dialect, call_id)
         return
-    alias = websocket.query_params.get("model")
+    transcription = websocket.query_params.get("intent") == "transcription"
+    alias = websocket.query_params.get("model") or (config.transcription_alias if transcription else None)
     if not alias:
-        await _reject(websocket, dialect, HandshakeRefusal.MISSING_MODEL)
+        missing = HandshakeRefusal.NO_TRANSCRIPTION_MODEL if transcription else HandshakeRefusal.MISSING_MODEL
+        await _reject(websocket, dialect, missing)
         return
     deployments = config.deployments.get(alias)
     if not deployments:
         known = ", ".join(sorted(config.deployments))
         await _reject(websocket, dialect, HandshakeRefusal.INVALID_MODEL, alias=alias, known=known)
+        return
+    kind = session_kind(transcription, deployments[0].profile)
+    if kind is None:
+        await _reject(websocket, dialect, HandshakeRefusal.NOT_TRANSCRIPTION_MODEL, alias=alias)
         return
     counter: SessionCounter = websocket.app.state.sessions
     refusal = counter.try_acquire(key)
@@ -64,7 +80,7 @@ async def realtime(websocket: WebSocket) -> None:
         await _reject(websocket, dialect, HandshakeRefusal.OVER_CAPACITY, detail=refusal)
         return
     ctx: UpstreamContext = websocket.app.state.upstream
-    session = Session(WebSocketChannel(websocket), deployments, ctx, dialect, websocket.app.state.limits)
+    session = Session(WebSocketChannel(websocket), deployments, ctx, dialect, websocket.app.state.limits, kind)
     live: set[Session] = websocket.app.state.live_sessions
     live.add(session)
     try:
