@@ -65,6 +65,9 @@ async def _create(request: Request) -> Response:
     if not deployments:
         known = ", ".join(sorted(config.deployments))
         raise CallRefused(400, f"Invalid model: '{alias}'. This gateway serves: {known}.", "invalid_model", "model")
+    if deployments[0].profile.transcription_only:
+        message = f"'{alias}' is a transcription model: it serves WebSocket sessions (?intent=transcription)."
+        raise CallRefused(400, message, "invalid_model", "model")
     dialect = _dialect(request)
     preset = _preset(alias, session, dialect) if session else None
     counter: SessionCounter = app.state.sessions

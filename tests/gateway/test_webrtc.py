@@ -106,6 +106,7 @@ def _offer_headers(content_type: str = "application/sdp", key: str | None = MAST
         ("?model=gemini-live", _offer_headers(key="sk-wrong"), "v=0", 401, "invalid_api_key"),
         ("", _offer_headers(), "VALID", 400, "missing_model"),
         ("?model=gpt-realtime", _offer_headers(), "VALID", 400, "invalid_model"),
+        ("?model=gemini-transcribe", _offer_headers(), "VALID", 400, "invalid_model"),
         ("?model=gemini-live", _offer_headers(), "hello", 400, "invalid_offer"),
         ("?model=gemini-live", _offer_headers(), "v=0\r\no=- 0 0 IN IP4 0.0.0.0\r\n", 400, "invalid_offer"),
         ("?model=gemini-live", _offer_headers("application/json"), "{}", 415, "unsupported_content_type"),
