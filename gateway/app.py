@@ -23,8 +23,7 @@ from gateway.transports.channel import TransportAbort
 from gateway.transports.cors import browser_cors
 from gateway.transports.passthrough import vertex_live
 from gateway.transports.realtime import realtime
-from gateway.transports.rtc_process import quiet_library_logs, use_fast_audio_level, use_host_addresses
-from gateway.transports.webrtc import CallRegistry
+from gateway.transports.rtc_home import WebRTCHome
 from gateway.upstream.dial import UpstreamContext
 from gateway.upstream.google_auth import GoogleAuth
 from schemas.limits import Limits
@@ -64,13 +63,11 @@ def create_app(
                 app.state.emulator_url = emulator_url
                 app.state.upstream = UpstreamContext(emulator_url=emulator_url, token_for=auth.token_for)
                 sweeper = asyncio.create_task(sweep_sessions(app.state.live_sessions, app.state.limits))
-                call_watch = asyncio.create_task(app.state.calls.watch())
                 try:
                     yield
                 finally:
-                    await app.state.calls.close_all()
+                    await app.state.calls.close()
                     sweeper.cancel()
-                    call_watch.cancel()
         finally:
             auth.close()
 
@@ -92,10 +89,7 @@ def create_app(
     app.state.limits = limits
     app.state.sessions = SessionCounter(limits)
     app.state.live_sessions = set()  # open Session objects, drained on graceful shutdown
-    app.state.calls = CallRegistry(config.webrtc, limits)  # open WebRTC calls, by call id
-    use_host_addresses(config.webrtc.host_addresses)
-    use_fast_audio_level()
-    quiet_library_logs()
+    app.state.calls = WebRTCHome(config.webrtc, limits)  # WebRTC calls, by call id (aiortc loads with the first)
     return app
 
 

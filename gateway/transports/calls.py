@@ -9,7 +9,7 @@ The offer arrives as `application/sdp`, or as `multipart/form-data` with an `sdp
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from starlette.datastructures import UploadFile
@@ -20,13 +20,16 @@ from gateway.accounts.admission import SessionCounter
 from gateway.accounts.auth import KeyGate
 from gateway.config import GatewayConfig
 from gateway.session import Session
-from gateway.transports.call_channel import CallChannel
 from gateway.transports.handshake import dialect_of, presented_key
-from gateway.transports.webrtc import Call, CallRegistry, InvalidOffer
+from gateway.transports.rtc_home import WebRTCHome
 from gateway.upstream.dial import UpstreamContext
 from schemas.openai import Dialect, parse_client_event
 from translators.errors import ClientProtocolError
 from translators.session_config import SessionConfig
+
+if TYPE_CHECKING:  # aiortc loads with the first call (rtc_home.py)
+    from gateway.transports.call_channel import CallChannel
+    from gateway.transports.webrtc import Call
 
 log = logging.getLogger("livegate.calls")
 
@@ -86,7 +89,10 @@ async def _create(request: Request) -> Response:
         live.discard(call.session)
         counter.release(key)
 
-    registry: CallRegistry = app.state.calls
+    home: WebRTCHome = app.state.calls
+    registry = home.registry()
+    from gateway.transports.webrtc import InvalidOffer  # loaded by registry()
+
     try:
         call, answer = await registry.open(offer, dialect, make_session, on_end)
     except InvalidOffer as exc:
@@ -103,9 +109,9 @@ async def hangup(request: Request) -> Response:
         _authenticated(request)
     except CallRefused as refused:
         return refused.response()
-    registry: CallRegistry = request.app.state.calls
+    home: WebRTCHome = request.app.state.calls
     call_id = request.path_params["call_id"]
-    call = registry.get(call_id)
+    call = home.get(call_id)
     if call is None:
         message = f"Call '{call_id}' not found (it has ended, or never existed on this gateway)."
         return CallRefused(404, message, "call_not_found", "call_id").response()

@@ -14,8 +14,8 @@ from gateway.config import GatewayConfig
 from gateway.session import Session
 from gateway.transports.channel import WebSocketChannel
 from gateway.transports.handshake import chosen_subprotocol, dialect_of, presented_key
+from gateway.transports.rtc_home import WebRTCHome
 from gateway.transports.sideband import attach_sideband
-from gateway.transports.webrtc import CallRegistry
 from gateway.upstream.dial import UpstreamContext
 from schemas.openai import Dialect
 from schemas.profiles import ModelProfile
@@ -92,12 +92,12 @@ async def realtime(websocket: WebSocket) -> None:
 
 async def _sideband(websocket: WebSocket, dialect: Dialect, call_id: str) -> None:
     """`?call_id=`: attach to a WebRTC call's session instead of starting one (OPENAI_REALTIME.md §10)."""
-    registry: CallRegistry = websocket.app.state.calls
-    call = registry.get(call_id)
+    calls: WebRTCHome = websocket.app.state.calls
+    call = calls.get(call_id)
     if call is None:
         await _reject(websocket, dialect, HandshakeRefusal.CALL_NOT_FOUND, call_id=call_id)
         return
     if call.dialect is not dialect:
         await _reject(websocket, dialect, HandshakeRefusal.CALL_DIALECT, spoken=call.dialect.name)
         return
-    await attach_sideband(websocket, call, registry, websocket.app.state.limits.max_client_backlog_bytes)
+    await attach_sideband(websocket, call, calls, websocket.app.state.limits.max_client_backlog_bytes)

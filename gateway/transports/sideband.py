@@ -10,10 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import TYPE_CHECKING
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from gateway.transports.webrtc import Call, CallRegistry
+from gateway.transports.rtc_home import WebRTCHome
+
+if TYPE_CHECKING:
+    from gateway.transports.webrtc import Call
 
 log = logging.getLogger("livegate.sideband")
 
@@ -64,13 +68,13 @@ class WebSocketSideband:
                 self._backlog -= len(item)
 
 
-async def attach_sideband(websocket: WebSocket, call: Call, registry: CallRegistry, max_backlog: int) -> None:
+async def attach_sideband(websocket: WebSocket, call: Call, calls: WebRTCHome, max_backlog: int) -> None:
     """Pump one sideband until it disconnects or the call ends."""
     sideband = WebSocketSideband(websocket, max_backlog)
     call.channel.sidebands.add(sideband)
     log.info("sideband attached to call %s", call.call_id)
     try:
-        while registry.get(call.call_id) is call:
+        while calls.get(call.call_id) is call:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return

@@ -435,3 +435,15 @@ async def test_peer_closing_its_connection_frees_the_upstream(tmp_path: Path) ->
         await rtc.close()
         thread.stop()
         emulator.stop()
+
+
+def test_a_gateway_without_calls_never_loads_aiortc() -> None:
+    """aiortc and PyAV load with the first call: building the app (and answering no call) imports neither."""
+    script = (
+        "import sys; from gateway.app import create_app; from gateway.config import load_config;"
+        "create_app(load_config('examples/config.yaml', {}));"
+        "print(sorted(m for m in ('aiortc', 'aioice', 'av') if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
