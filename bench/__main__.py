@@ -14,9 +14,11 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import audio, calls, latency, memory, profiling, soak, split, startup
+from bench import accounts, audio, calls, latency, memory, profiling, soak, split, startup
 from bench.procs import (
+    MASTER_KEY,
     PRESETS,
+    SPEND_WRITE_S,
     BenchError,
     Proc,
     app_argv,
@@ -59,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", choices=sorted(PRESETS), default="audio", help="upstream model preset")
     parser.add_argument("--soak", action="store_true",
                         help="only the goAway soak (many sessions crossing goAways); the full run includes it")
+    parser.add_argument("--keys", action="store_true",
+                        help="only the virtual-key + spend-rows comparison; the full run includes it")
     parser.add_argument("--calls", action="store_true",
                         help="only the WebRTC call-audio figure (calls vs WebSocket pcm16); the full run includes it")
     parser.add_argument("--profile", action="store_true",
@@ -78,6 +82,28 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
         wait_ready(proc, port, want=want)
         return proc
 
+    async def keys_phase(emulator_port: int, config: Path) -> None:
+        # Two fresh gateways, so neither carries the other phases' history: the master key alone, and a database
+        # with a virtual key.
+        keyed_dir = tmp / "keyed"
+        keyed_dir.mkdir()
+        keyed_config = write_config(keyed_dir, emulator_port, args.model, database=True)
+        keyed_port, plain_port = free_port(), free_port()
+        keyed_proc = spawn("gateway-keyed", gateway_argv(keyed_config, keyed_port), keyed_port, sig=signal.SIGINT)
+        plain_proc = spawn("gateway-plain", gateway_argv(config, plain_port), plain_port, sig=signal.SIGINT)
+        keyed = accounts.Side(keyed_proc, keyed_port, await accounts.make_key(keyed_port))
+        plain = accounts.Side(plain_proc, plain_port, MASTER_KEY)
+        figures = await accounts.measure(keyed, plain, turns=sizes.turns, warmup=sizes.warmup,
+                                         appends=sizes.audio_frames, block=sizes.audio_block,
+                                         limit_s=sizes.phase_limit_s)
+        rows.extend(figures.rows())
+        notes.append(f"keys: {figures.turns} turns and {figures.appends} appends per gateway in "
+                     f"{len(keyed.turn_cpu_ms)} alternating rounds, on two fresh gateways pinned to one CPU; the "
+                     "keyed one checks its key at session start and writes a spend row per response to its "
+                     f"SQLite file every {SPEND_WRITE_S} s (proxy_batch_write_at), inside the turns' window")
+        keyed_proc.stop()
+        plain_proc.stop()
+
     async def soak_phase() -> None:
         figures = await soak.measure(spawn, tmp, PRESETS[args.model], sessions=sizes.soak_sessions,
                                      turns=sizes.soak_turns)
@@ -92,6 +118,9 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
     emulator = spawn("emulator", emulator_argv(emulator_port), emulator_port, want=None)
     config = write_config(tmp, emulator_port, args.model)
     plan = DirectPlan(str(config))
+    if args.keys:
+        await keys_phase(emulator_port, config)
+        return rows, notes
 
     async def calls_phase() -> None:
         port = free_port()
@@ -135,7 +164,7 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
 
     shares = split.measure(plan, turns=max(50, sizes.turns // 2), appends=max(500, sizes.audio_frames))
     notes.append(shares.note(turns.gateway_cpu_ms, appends[0].gateway_us))
-
+    await keys_phase(emulator_port, config)
     await calls_phase()
     if not args.quick:
         await soak_phase()
@@ -162,8 +191,8 @@ def main(argv: list[str] | None = None) -> int:
             for proc in procs:  # the server side of whatever went wrong
                 print(f"--- {proc.name} (exit {proc.popen.poll()}):\n{proc.tail()}", file=sys.stderr)
             raise
-    only = "soak" if args.soak else "calls" if args.calls else ""
-    kind = ("quick " if args.quick else "") + only if only else "quick" if args.quick else "full"
+    only = "soak" if args.soak else "keys" if args.keys else "calls" if args.calls else ""
+    kind = f"quick {only}".strip() if args.quick else only or "full"
     print(f"livegate bench ({kind}): preset {args.model!r} = {PRESETS[args.model]['model']}, "
           f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {time.perf_counter() - began:.0f} s"
           + (", gateway under cProfile (its CPU figures are inflated)" if args.profile else ""))

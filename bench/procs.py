@@ -45,12 +45,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def write_config(directory: Path, emulator_port: int, preset: str) -> Path:
+SPEND_WRITE_S = 2.0  # the keyed gateway's proxy_batch_write_at (the default); each turn round waits for one write
+
+
+def write_config(directory: Path, emulator_port: int, preset: str, *, database: bool = False) -> Path:
+    """The bench config; without `database` the gateway runs on its master key alone (no spend rows)."""
     params = {**PRESETS[preset], "api_base": f"http://127.0.0.1:{emulator_port}", "api_key": UPSTREAM_KEY}
-    document = {
-        "model_list": [{"model_name": ALIAS, "litellm_params": params}],
-        "general_settings": {"master_key": MASTER_KEY, "webrtc": {"host_addresses": ["127.0.0.1"]}},  # calls: loopback
-    }
+    general: dict[str, object] = {"master_key": MASTER_KEY, "webrtc": {"host_addresses": ["127.0.0.1"]}}
+    if database:
+        general["proxy_batch_write_at"] = SPEND_WRITE_S
+    else:
+        general["database_url"] = None
+    document = {"model_list": [{"model_name": ALIAS, "litellm_params": params}], "general_settings": general}
     path = directory / "config.yaml"
     path.write_text(yaml.safe_dump(document))
     return path

@@ -52,8 +52,8 @@ class GatewaySession:
         self.ws = ws
 
     @classmethod
-    async def open(cls, url: str) -> GatewaySession:
-        ws = await connect(url, additional_headers={"Authorization": f"Bearer {MASTER_KEY}"}, max_size=None)
+    async def open(cls, url: str, key: str = MASTER_KEY) -> GatewaySession:
+        ws = await connect(url, additional_headers={"Authorization": f"Bearer {key}"}, max_size=None)
         try:
             await _frames_until(ws, b'"type":"session.created"', _ERROR)
             await ws.send(orjson.dumps({"type": "session.update", "session": SESSION}).decode())

@@ -12,6 +12,7 @@ from typing import Any
 from schemas.openai import Dialect
 from schemas.profiles import ModelProfile
 from translators.audio import InputDecoder
+from translators.commands import RecordUsage
 from translators.context import SessionKind
 from translators.conversation import Conversation
 from translators.emit import Emitter
@@ -78,6 +79,7 @@ class SessionState:
     reconnect_pending: bool = False  # a setup change waits for the turn boundary to reconnect
     drain_turns: int = 0  # upstream turns whose remaining content is dropped (cancelled responses)
     resumption_handle: str | None = None  # latest resumable handle from sessionResumptionUpdate
+    unbilled: list[RecordUsage] = field(default_factory=list)  # cancelled responses awaiting their turn's usage
     context_update_in_flight: bool = False  # a contextUpdate went out and no turn has completed since
     context_update_refused: bool = False  # Gemini refused a contextUpdate: setup changes reconnect instead
     session_epoch: int = 0  # fresh Gemini sessions started (no handle): the token of their wakeup

@@ -124,7 +124,35 @@ def _webrtc(serving: Serving) -> list[str]:
             f"STUN/TURN: {', '.join(servers) or 'none'})"]
 
 
-SECTIONS: list[Section] = [_clients, _aliases, _auth, _limits, _passthrough, _webrtc]
+
+def _storage(serving: Serving) -> list[str]:
+    """Where keys and spend live (gateway/accounts/), and the operator's endpoints (gateway/ops/)."""
+    config = serving.config
+    accounts = config.accounts
+    url = accounts.database_url
+    if url is None:
+        lines = ["  storage: none (no database): master key only, spend in logs and /metrics only"]
+    else:
+        transcripts = ", with transcripts" if accounts.store_transcripts else ""
+        where = _database(url, config.path)
+        lines = [f"  storage: {where}: virtual keys (/key/*), spend logs (/spend/logs){transcripts}"]
+    guard = "metrics_key" if accounts.metrics_key else "open"
+    lines.append(f"  operator: /metrics ({guard}), /health/liveliness, /health/readiness")
+    if accounts.allowed_origins is not None:
+        lines.append(f"  allowed origins: {', '.join(accounts.allowed_origins)}")
+    return lines
+
+
+def _database(url: str, config_path: str) -> str:
+    """`sqlite livegate.db` (beside the config), `sqlite /var/lib/x.db`, `postgresql postgresql+asyncpg://u:****@…`."""
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[1]
+        here = os.path.dirname(os.path.abspath(config_path))
+        return f"sqlite {os.path.relpath(path, here) if os.path.dirname(path) == here else path}"
+    return f"postgresql {masked_url(url)}"
+
+
+SECTIONS: list[Section] = [_clients, _aliases, _auth, _limits, _passthrough, _storage, _webrtc]
 
 
 def startup_lines(serving: Serving) -> list[str]:

@@ -9,22 +9,27 @@ The offer arrives as `application/sdp`, or as `multipart/form-data` with an `sdp
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from starlette.datastructures import UploadFile
+from starlette.datastructures import State, UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from gateway.accounts.admission import SessionCounter
-from gateway.accounts.auth import KeyGate
-from gateway.config import GatewayConfig
+from gateway.accounts.access import Accounts, Caller, Refusal
+from gateway.accounts.meter import SessionMeter
+from gateway.close_codes import HandshakeRefusal
+from gateway.config import Deployment, GatewayConfig
+from gateway.ops import logs
+from gateway.ops.watch import SessionWatch, Upstream
 from gateway.session import Session
 from gateway.transports.handshake import dialect_of, presented_key
 from gateway.transports.rtc_home import WebRTCHome
-from gateway.upstream.dial import UpstreamContext
 from schemas.openai import Dialect, parse_client_event
+from translators.context import SessionKind
 from translators.errors import ClientProtocolError
+from translators.ids import IdFactory
 from translators.session_config import SessionConfig
 
 if TYPE_CHECKING:  # aiortc loads with the first call (rtc_home.py)
@@ -36,15 +41,41 @@ log = logging.getLogger("livegate.calls")
 MAX_OFFER_BYTES = 1024 * 1024  # an SDP offer is a few KiB; a session part with many tools stays far below this
 
 
+# A handshake refusal (gateway/close_codes.py) as an HTTP status: OpenAI's for the same errors.
+_STATUS: dict[HandshakeRefusal, int] = {
+    HandshakeRefusal.MISSING_KEY: 401,
+    HandshakeRefusal.INVALID_KEY: 401,
+    HandshakeRefusal.BLOCKED_KEY: 401,
+    HandshakeRefusal.EXPIRED_KEY: 401,
+    HandshakeRefusal.KEYS_UNAVAILABLE: 503,
+    HandshakeRefusal.MODEL_NOT_ALLOWED: 404,
+    HandshakeRefusal.OVER_CAPACITY: 429,
+    HandshakeRefusal.BUDGET_SPENT: 429,
+    HandshakeRefusal.DRAINING: 503,
+}
+
+
 class CallRefused(Exception):
     """A request that gets no call: the HTTP status and OpenAI's error fields."""
 
-    def __init__(self, status: int, message: str, code: str | None, param: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: str | None,
+        param: str | None = None,
+        error_type: str = "invalid_request_error",
+    ) -> None:
         super().__init__(message)
-        self.status, self.message, self.code, self.param = status, message, code, param
+        self.status, self.message, self.code, self.param, self.error_type = status, message, code, param, error_type
+
+    @classmethod
+    def of(cls, refusal: Refusal) -> CallRefused:
+        status = _STATUS.get(refusal.kind, 400)
+        return cls(status, refusal.message, refusal.code, error_type=refusal.error_type)
 
     def response(self) -> JSONResponse:
-        error = {"message": self.message, "type": "invalid_request_error", "param": self.param, "code": self.code}
+        error = {"message": self.message, "type": self.error_type, "param": self.param, "code": self.code}
         return JSONResponse({"error": error}, status_code=self.status)
 
 
@@ -52,14 +83,46 @@ async def create_call(request: Request) -> Response:
     try:
         return await _create(request)
     except CallRefused as refused:
+        state: State = request.app.state
+        logs.connection_refused(request.url.path, refused.code or "missing key", refused.status, _client(request))
+        state.metrics.refused.labels(refused.code or "missing_key").inc()
         return refused.response()
 
 
 async def _create(request: Request) -> Response:
-    app = request.app
-    key = _authenticated(request)
+    state: State = request.app.state
+    if state.draining:
+        raise CallRefused.of(Refusal(HandshakeRefusal.DRAINING, "draining"))
+    accounts: Accounts = state.accounts
+    caller = await _caller(request)
     offer, session = await _read_offer(request)
-    config: GatewayConfig = app.state.config
+    alias, deployments = _target(request, state.config, session)
+    dialect = _dialect(request)
+    preset = _preset(alias, session, dialect) if session else None
+    ticket = await accounts.admit(caller, alias)
+    if isinstance(ticket, Refusal):
+        raise CallRefused.of(ticket)
+    make_session = _session_maker(request, caller, deployments, dialect, preset)
+
+    async def on_end(call: Call) -> None:
+        state.live_sessions.discard(call.session)
+        await accounts.release(ticket)
+
+    registry = state.calls.registry()
+    from gateway.transports.webrtc import InvalidOffer  # loaded by registry()
+
+    try:
+        call, answer = await registry.open(offer, dialect, make_session, on_end)
+    except InvalidOffer as exc:
+        await accounts.release(ticket)
+        raise CallRefused(400, str(exc), "invalid_offer", "sdp") from None
+    call.key_id = caller.key_id
+    log.info("call %s opened for model %s", call.call_id, alias)
+    location = f"/v1/realtime/calls/{call.call_id}"
+    return Response(answer, status_code=201, media_type="application/sdp", headers={"Location": location})
+
+
+def _target(request: Request, config: GatewayConfig, session: dict[str, Any]) -> tuple[str, list[Deployment]]:
     alias = request.query_params.get("model") or session.get("model")
     if not isinstance(alias, str) or not alias:
         message = "Missing required parameter: 'model'. Pass ?model=<alias> or a 'session' part with a model."
@@ -71,63 +134,69 @@ async def _create(request: Request) -> Response:
     if deployments[0].profile.transcription_only:
         message = f"'{alias}' is a transcription model: it serves WebSocket sessions (?intent=transcription)."
         raise CallRefused(400, message, "invalid_model", "model")
-    dialect = _dialect(request)
-    preset = _preset(alias, session, dialect) if session else None
-    counter: SessionCounter = app.state.sessions
-    refusal = counter.try_acquire(key)
-    if refusal is not None:
-        raise CallRefused(429, refusal, "rate_limit_exceeded")
-    live: set[Session] = app.state.live_sessions
-    ctx: UpstreamContext = app.state.upstream
+    return alias, deployments
 
-    def make_session(channel: CallChannel) -> Session:
-        session = Session(channel, deployments, ctx, dialect, app.state.limits, preset=preset)
-        live.add(session)
+
+def _session_maker(
+    request: Request, caller: Caller, deployments: list[Deployment], dialect: Dialect, preset: SessionConfig | None
+) -> Callable[[CallChannel], Session]:
+    """The call's session, metered and watched like a WebSocket session (spend, metrics, log lines)."""
+    state: State = request.app.state
+    session_id = IdFactory().new("sess")
+    alias = deployments[0].alias
+    store = state.config.accounts.store_transcripts
+    meter = SessionMeter(
+        caller, alias, session_id, ledger=state.accounts.ledger, queue=state.spend_queue, store_transcripts=store
+    )
+    watch = SessionWatch(state.metrics, meter, Upstream(deployments[0]), dialect.value, _client(request))
+
+    def make(channel: CallChannel) -> Session:
+        session = Session(
+            channel,
+            deployments,
+            state.upstream,
+            dialect,
+            state.limits,
+            SessionKind.REALTIME,
+            session_id=session_id,
+            hooks=watch,
+            preset=preset,
+        )
+        state.live_sessions.add(session)
         return session
 
-    def on_end(call: Call) -> None:
-        live.discard(call.session)
-        counter.release(key)
-
-    home: WebRTCHome = app.state.calls
-    registry = home.registry()
-    from gateway.transports.webrtc import InvalidOffer  # loaded by registry()
-
-    try:
-        call, answer = await registry.open(offer, dialect, make_session, on_end)
-    except InvalidOffer as exc:
-        counter.release(key)
-        raise CallRefused(400, str(exc), "invalid_offer", "sdp") from None
-    log.info("call %s opened for model %s", call.call_id, alias)
-    location = f"/v1/realtime/calls/{call.call_id}"
-    return Response(answer, status_code=201, media_type="application/sdp", headers={"Location": location})
+    return make
 
 
 async def hangup(request: Request) -> Response:
-    """Ends the call (its session closes, its upstream is freed); 404 for a call that is not open."""
+    """Ends the call (its session closes, its upstream is freed); 404 for a call that is not open (or not the
+    caller's)."""
     try:
-        _authenticated(request)
+        caller = await _caller(request)
     except CallRefused as refused:
         return refused.response()
     home: WebRTCHome = request.app.state.calls
     call_id = request.path_params["call_id"]
     call = home.get(call_id)
-    if call is None:
+    if call is None or call.key_id != caller.key_id:
         message = f"Call '{call_id}' not found (it has ended, or never existed on this gateway)."
         return CallRefused(404, message, "call_not_found", "call_id").response()
     call.hangup("hung up by POST /hangup")
     return Response(status_code=200)
 
 
-def _authenticated(request: Request) -> str | None:
-    """The presented key, checked as on `/v1/realtime` (OPENAI_REALTIME.md §1.2)."""
-    gate: KeyGate = request.app.state.gate
-    key = presented_key(request.headers, ())
-    if not gate.allows(key):
-        if key is None:
-            raise CallRefused(401, "Missing bearer or basic authentication in header.", None)
-        raise CallRefused(401, "Incorrect API key provided.", "invalid_api_key")
-    return key
+async def _caller(request: Request) -> Caller:
+    """The presented key, checked as on `/v1/realtime` (OPENAI_REALTIME.md §1.2; virtual keys too)."""
+    accounts: Accounts = request.app.state.accounts
+    caller = await accounts.authenticate(presented_key(request.headers, ()))
+    if isinstance(caller, Refusal):
+        raise CallRefused.of(caller)
+    return caller
+
+
+def _client(request: Request) -> str | None:
+    client = request.client
+    return f"{client.host}:{client.port}" if client else None
 
 
 async def _read_offer(request: Request) -> tuple[str, dict[str, Any]]:

@@ -1,22 +1,24 @@
 """The OpenAI Realtime WebSocket endpoint (`/v1/realtime`, `/realtime`): the handshake checks (key, model,
-admission), then one `Session` pump for the connection."""
+admission, budget) before any upstream dial, then one `Session` pump for the connection."""
 
 from __future__ import annotations
 
 import logging
 
+from starlette.datastructures import State
 from starlette.websockets import WebSocket
 
-from gateway.accounts.admission import SessionCounter
-from gateway.accounts.auth import KeyGate
+from gateway.accounts.access import Accounts, Caller, Refusal
+from gateway.accounts.meter import SessionMeter
 from gateway.close_codes import HandshakeRefusal
-from gateway.config import GatewayConfig
+from gateway.config import Deployment, GatewayConfig
+from gateway.ops import logs
+from gateway.ops.watch import SessionWatch, Upstream
 from gateway.session import Session
 from gateway.transports.channel import WebSocketChannel
 from gateway.transports.handshake import chosen_subprotocol, dialect_of, presented_key
 from gateway.transports.rtc_home import WebRTCHome
 from gateway.transports.sideband import attach_sideband
-from gateway.upstream.dial import UpstreamContext
 from schemas.openai import Dialect
 from schemas.profiles import ModelProfile
 from translators.commands import SendClient
@@ -27,13 +29,21 @@ from translators.ids import IdFactory
 log = logging.getLogger("livegate.realtime")
 
 
-async def _reject(websocket: WebSocket, dialect: Dialect, refusal: HandshakeRefusal, **values: str) -> None:
-    """An `error` event, then the close: the upgrade itself has already succeeded (§1.2)."""
-    refused = refusal.value
-    for command in Emitter(dialect, IdFactory()).error(refused.error_code, refused.text(**values)):
+def client_address(websocket: WebSocket) -> str | None:
+    client = websocket.client
+    return f"{client.host}:{client.port}" if client else None
+
+
+async def reject(websocket: WebSocket, dialect: Dialect, refusal: Refusal) -> None:
+    """An `error` event, then the close: the upgrade itself has already succeeded (§1.2). Logged and counted."""
+    state: State = websocket.app.state
+    logs.connection_refused(websocket.url.path, refusal.reason, refusal.close_code, client_address(websocket))
+    state.metrics.refused.labels(refusal.code or "missing_key").inc()
+    emitted = Emitter(dialect, IdFactory()).error(refusal.code, refusal.message, error_type=refusal.error_type)
+    for command in emitted:
         if isinstance(command, SendClient):
             await websocket.send_json(command.event)
-    await websocket.close(refused.close_code, refused.reason)
+    await websocket.close(refusal.close_code, refusal.close_reason)
 
 
 def session_kind(transcription: bool, profile: ModelProfile) -> SessionKind | None:
@@ -44,60 +54,94 @@ def session_kind(transcription: bool, profile: ModelProfile) -> SessionKind | No
     return None if transcription else SessionKind.REALTIME
 
 
-async def realtime(websocket: WebSocket) -> None:
-    config: GatewayConfig = websocket.app.state.config
-    gate: KeyGate = websocket.app.state.gate
-    subprotocols = list(websocket.scope.get("subprotocols") or [])
-    dialect = dialect_of(websocket.headers, subprotocols)
-    await websocket.accept(subprotocol=chosen_subprotocol(subprotocols))
-
-    key = presented_key(websocket.headers, subprotocols)
-    if not gate.allows(key):
-        await _reject(websocket, dialect, HandshakeRefusal.MISSING_KEY if key is None else HandshakeRefusal.INVALID_KEY)
-        return
-    call_id = websocket.query_params.get("call_id")
-    if call_id is not None:
-        await _sideband(websocket, dialect, call_id)
-        return
+def _target(websocket: WebSocket, config: GatewayConfig) -> tuple[str, SessionKind] | Refusal:
+    """The alias and the kind of session the URL asks for (`?model=`, `?intent=transcription`)."""
     transcription = websocket.query_params.get("intent") == "transcription"
     alias = websocket.query_params.get("model") or (config.transcription_alias if transcription else None)
     if not alias:
         missing = HandshakeRefusal.NO_TRANSCRIPTION_MODEL if transcription else HandshakeRefusal.MISSING_MODEL
-        await _reject(websocket, dialect, missing)
-        return
+        return Refusal(missing, "no model")
     deployments = config.deployments.get(alias)
     if not deployments:
         known = ", ".join(sorted(config.deployments))
-        await _reject(websocket, dialect, HandshakeRefusal.INVALID_MODEL, alias=alias, known=known)
-        return
+        return Refusal(HandshakeRefusal.INVALID_MODEL, "unknown model", {"alias": alias, "known": known})
     kind = session_kind(transcription, deployments[0].profile)
     if kind is None:
-        await _reject(websocket, dialect, HandshakeRefusal.NOT_TRANSCRIPTION_MODEL, alias=alias)
+        return Refusal(HandshakeRefusal.NOT_TRANSCRIPTION_MODEL, "not a transcription model", {"alias": alias})
+    return alias, kind
+
+
+async def realtime(websocket: WebSocket) -> None:
+    state: State = websocket.app.state
+    config: GatewayConfig = state.config
+    accounts: Accounts = state.accounts
+    subprotocols = list(websocket.scope.get("subprotocols") or [])
+    dialect = dialect_of(websocket.headers, subprotocols)
+    await websocket.accept(subprotocol=chosen_subprotocol(subprotocols))
+    if state.draining:
+        await reject(websocket, dialect, Refusal(HandshakeRefusal.DRAINING, "draining"))
         return
-    counter: SessionCounter = websocket.app.state.sessions
-    refusal = counter.try_acquire(key)
-    if refusal is not None:
-        await _reject(websocket, dialect, HandshakeRefusal.OVER_CAPACITY, detail=refusal)
+    caller = await accounts.authenticate(presented_key(websocket.headers, subprotocols))
+    if isinstance(caller, Refusal):
+        await reject(websocket, dialect, caller)
         return
-    ctx: UpstreamContext = websocket.app.state.upstream
-    session = Session(WebSocketChannel(websocket), deployments, ctx, dialect, websocket.app.state.limits, kind)
-    live: set[Session] = websocket.app.state.live_sessions
+    call_id = websocket.query_params.get("call_id")
+    if call_id is not None:
+        await _sideband(websocket, dialect, call_id, caller)
+        return
+    target = _target(websocket, config)
+    if isinstance(target, Refusal):
+        await reject(websocket, dialect, target)
+        return
+    alias, kind = target
+    ticket = await accounts.admit(caller, alias)
+    if isinstance(ticket, Refusal):
+        await reject(websocket, dialect, ticket)
+        return
+    try:
+        await _run(websocket, caller, config.deployments[alias], dialect, kind)
+    finally:
+        await accounts.release(ticket)
+
+
+async def _run(
+    websocket: WebSocket, caller: Caller, deployments: list[Deployment], dialect: Dialect, kind: SessionKind
+) -> None:
+    state: State = websocket.app.state
+    session_id = IdFactory().new("sess")
+    alias = deployments[0].alias
+    meter = SessionMeter(
+        caller,
+        alias,
+        session_id,
+        ledger=state.accounts.ledger,
+        queue=state.spend_queue,
+        store_transcripts=state.config.accounts.store_transcripts,
+    )
+    watch = SessionWatch(state.metrics, meter, Upstream(deployments[0]), dialect.value, client_address(websocket))
+    channel = WebSocketChannel(websocket)
+    session = Session(
+        channel, deployments, state.upstream, dialect, state.limits, kind, session_id=session_id, hooks=watch
+    )
+    live: set[Session] = state.live_sessions
     live.add(session)
     try:
         await session.run()
     finally:
         live.discard(session)
-        counter.release(key)
 
 
-async def _sideband(websocket: WebSocket, dialect: Dialect, call_id: str) -> None:
-    """`?call_id=`: attach to a WebRTC call's session instead of starting one (OPENAI_REALTIME.md §10)."""
-    calls: WebRTCHome = websocket.app.state.calls
+async def _sideband(websocket: WebSocket, dialect: Dialect, call_id: str, caller: Caller) -> None:
+    """`?call_id=`: attach to a WebRTC call's session instead of starting one (OPENAI_REALTIME.md §10). Only
+    the key that opened the call may: to any other the call does not exist."""
+    state: State = websocket.app.state
+    calls: WebRTCHome = state.calls
     call = calls.get(call_id)
-    if call is None:
-        await _reject(websocket, dialect, HandshakeRefusal.CALL_NOT_FOUND, call_id=call_id)
+    if call is None or call.key_id != caller.key_id:
+        await reject(websocket, dialect, Refusal(HandshakeRefusal.CALL_NOT_FOUND, "unknown call", {"call_id": call_id}))
         return
     if call.dialect is not dialect:
-        await _reject(websocket, dialect, HandshakeRefusal.CALL_DIALECT, spoken=call.dialect.name)
+        spoken = {"spoken": call.dialect.name}
+        await reject(websocket, dialect, Refusal(HandshakeRefusal.CALL_DIALECT, "sideband dialect", spoken))
         return
-    await attach_sideband(websocket, call, calls, websocket.app.state.limits.max_client_backlog_bytes)
+    await attach_sideband(websocket, call, calls, state.limits.max_client_backlog_bytes)

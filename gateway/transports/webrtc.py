@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +51,7 @@ class Call:
     last_media: float | None = None  # loop time of the peer's latest audio frame (or of connecting); None: unarmed
     sends_audio: bool = False  # the answer has the peer sending audio: its silence means it is gone
     session: Session | None = None  # set once the session exists (after the answer is ready)
+    key_id: str = ""  # the caller's key (its sha256): only it may attach a sideband
     tasks: set[asyncio.Task[None]] = field(default_factory=set)  # the session and the mic reader
 
     def hangup(self, reason: str = "hangup") -> None:
@@ -78,7 +79,7 @@ class CallRegistry:
         offer: str,
         dialect: Dialect,
         make_session: Callable[[CallChannel], Session],
-        on_end: Callable[[Call], None],
+        on_end: Callable[[Call], Awaitable[None]],
     ) -> tuple[Call, str]:
         """Answer an offer and start the call's session; returns the call and the SDP answer."""
         pc = RTCPeerConnection(rtc_configuration(self._settings))
@@ -152,7 +153,7 @@ class CallRegistry:
             call.last_media = loop.time()
             call.channel.feed_mic(frame)
 
-    async def _run(self, call: Call, on_end: Callable[[Call], None]) -> None:
+    async def _run(self, call: Call, on_end: Callable[[Call], Awaitable[None]]) -> None:
         assert call.session is not None
         try:
             await call.session.run()
@@ -166,7 +167,7 @@ class CallRegistry:
             for task in list(call.tasks):
                 if task is not asyncio.current_task():
                     task.cancel()
-            on_end(call)
+            await on_end(call)
             log.info("call %s ended: %s", call.call_id, call.channel.gone_reason or "session closed")
 
     def _spawn(self, call: Call, coroutine: Any) -> None:

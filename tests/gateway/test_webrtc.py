@@ -447,3 +447,62 @@ def test_a_gateway_without_calls_never_loads_aiortc() -> None:
     proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+async def test_virtual_keys_on_calls(gateway: LiveGateway) -> None:
+    """Calls take virtual keys like WebSocket sessions: a key limited to other models is refused (404), a
+    call's turns are billed to its key, and only that key may attach a sideband to it."""
+    root = gateway.http_base.removesuffix("/v1")
+    async with httpx.AsyncClient(base_url=root, headers={"Authorization": f"Bearer {MASTER_KEY}"}) as admin:
+        key = (await admin.post("/key/generate", json={"key_alias": "rtc-app"})).json()["key"]
+        limited = (await admin.post("/key/generate", json={"models": ["gemini-3.1-live"]})).json()["key"]
+        rtc = RtcClient(None)
+        try:
+            offer = await rtc.offer()
+            with pytest.raises(openai.NotFoundError) as refused:
+                await AsyncOpenAI(api_key=limited, base_url=gateway.http_base).realtime.calls.create(
+                    sdp=offer, extra_query={"model": "gemini-live"}
+                )
+            assert refused.value.body["code"] == "model_not_found"  # type: ignore[index]
+            client = AsyncOpenAI(api_key=key, base_url=gateway.http_base)
+            await rtc.connect(client, session={"type": "realtime", "model": "gemini-live"})
+            master = AsyncOpenAI(api_key=MASTER_KEY, base_url=gateway.http_base)
+            async with master.realtime.connect(call_id=rtc.call_id) as other:  # another key: no such call
+                refusal = (await other.recv()).to_dict()
+            assert refusal["error"]["code"] == "call_not_found", refusal
+            async with client.realtime.connect(call_id=rtc.call_id) as side:
+                item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}
+                await side.conversation.item.create(item=item)  # type: ignore[arg-type]
+                await side.response.create()
+                async for event in side:
+                    if event.type == "response.done":
+                        break
+        finally:
+            await rtc.close()
+        async with asyncio.timeout(20):
+            while True:
+                rows = (await admin.get("/spend/logs", params={"key_alias": "rtc-app"})).json()["data"]
+                if rows:
+                    break
+                await asyncio.sleep(0.2)
+    assert rows[0]["model_group"] == "gemini-live", rows[0]
+
+
+async def test_cors_honours_allowed_origins(tmp_path: Path) -> None:
+    """With general_settings.allowed_origins, only those pages may call: their preflight names them, another
+    origin's is refused (403, before any key check)."""
+    thread = GatewayThread(tmp_path, general={"allowed_origins": ["https://app.example"]})
+    gateway = thread.start()
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
+    try:
+        async with httpx.AsyncClient() as http:
+            allowed = await http.options(
+                f"{gateway.http_base}/realtime/calls", headers={"Origin": "https://app.example", **preflight}
+            )
+            other = await http.options(
+                f"{gateway.http_base}/realtime/calls", headers={"Origin": "https://evil.example", **preflight}
+            )
+    finally:
+        thread.stop()
+    assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == "https://app.example"
+    assert other.status_code == 403 and other.json()["error"]["code"] == "origin_not_allowed"

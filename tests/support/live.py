@@ -125,7 +125,7 @@ class EmulatorThread:
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
         self.url = ""
-        self.server: Any = None  # the EmulatorServer, once started: its `connections` records
+        self.server: Any = None  # the EmulatorServer: `connections` counts upstream sockets
         self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._main(),), daemon=True)
 
     async def _main(self) -> None:
