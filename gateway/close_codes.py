@@ -112,11 +112,23 @@ class HandshakeRefusal(enum.Enum):
     OVER_CAPACITY = Refusal(1013, "rate_limit_exceeded", "{detail}")
     BUDGET_SPENT = Refusal(_BUDGET.close_code, _BUDGET.code, _BUDGET.message, _BUDGET.error_type)
     DRAINING = Refusal(_SHUTDOWN.close_code, _SHUTDOWN.code, _SHUTDOWN.message, _SHUTDOWN.error_type)
+    # Ephemeral client secrets (OPENAI_REALTIME.md §10): refused like a wrong key; pinned to their alias.
+    SECRET_INVALID = Refusal(
+        3000, "invalid_api_key", "Incorrect API key provided: the client secret is not valid here."
+    )
+    SECRET_EXPIRED = Refusal(3000, "invalid_api_key", "The client secret has expired. Ask your server for a new one.")
+    SECRET_OTHER_MODEL = Refusal(
+        4000, "invalid_model", "This client secret was minted for model '{minted}'; the URL asks for '{alias}'."
+    )
+    SECRET_SESSION = Refusal(4000, "invalid_value", "{detail}")
     # `?call_id=`: a sideband for a WebRTC call (OPENAI_REALTIME.md §10)
     CALL_NOT_FOUND = Refusal(
         4000, "call_not_found", "Call '{call_id}' not found (it has ended, or never existed on this gateway)."
     )
     CALL_DIALECT = Refusal(4000, "invalid_value", "This call speaks the {spoken} dialect; connect the sideband in it.")
+    SIDEBAND_SECRET = Refusal(
+        3000, "invalid_api_key", "A client secret cannot attach to a call: connect the sideband with your API key."
+    )
 
 
 # The native passthrough (/v1/vertex-ai/live) speaks Gemini to its client: bare close codes (seed 000).

@@ -164,6 +164,7 @@ class GatewayConfig:
     passthrough: PassthroughSettings = PassthroughSettings()  # /v1/vertex-ai/live
     limits: Limits = field(default_factory=Limits)  # general_settings.limits: durations, caps, backlogs, shutdown grace
     accounts: AccountSettings = AccountSettings()  # database, spend, /metrics key, allowed origins
+    client_secret_keys: tuple[str, ...] = field(default=(), repr=False)  # signing keys of ek_… secrets, newest first
     webrtc: WebRTCSettings = field(default_factory=WebRTCSettings)  # general_settings.webrtc: ICE, call timeouts
 
     @property
@@ -211,8 +212,9 @@ def load_config(path: str | Path, environ: Mapping[str, str]) -> GatewayConfig:
     passthrough = _passthrough(parsed, defaults, where)
     general = parsed.general_settings
     accounts = _accounts(general, Path(path), where)
+    secret_keys = tuple(general.client_secret_keys or ())
     return GatewayConfig(
-        where, deployments, general.master_key, passthrough, general.limits, accounts, general.webrtc
+        where, deployments, general.master_key, passthrough, general.limits, accounts, secret_keys, general.webrtc
     )
 
 

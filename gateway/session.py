@@ -33,7 +33,6 @@ from gateway.upstream.dial import (
 )
 from schemas.limits import Limits
 from schemas.openai import Dialect, binary_frame_error, parse_client_event_tolerant
-from translators.client import ClientTranslator
 from translators.commands import (
     CloseClient,
     Command,
@@ -72,7 +71,8 @@ class Session:
         hooks: SessionHooks | None = None,
         preset: SessionConfig | None = None,
     ) -> None:
-        """`preset`: the session config to start from (a WebRTC call's `session` part, an ephemeral secret's)."""
+        """`preset`: the session config to start from (an ephemeral secret's, a WebRTC call's `session` part, a
+        seed-003 `config`)."""
         self._client = channel  # the client's transport (WebSocket, …), already accepted
         self._limits = limits or Limits()  # caps on duration, idleness and backlogs
         self._deployments = deployments  # the alias's deployments, in the order they are tried
@@ -82,7 +82,7 @@ class Session:
             dialect=dialect,
             profile=deployment.profile,
             model_resource=model_resource(deployment),
-            config=SessionConfig(model=deployment.alias),
+            config=preset or SessionConfig(model=deployment.alias),
             ids=IdFactory(),
             created_at=int(time.time()),
             max_conversation_bytes=self._limits.max_conversation_bytes,
@@ -90,8 +90,6 @@ class Session:
             session_id=session_id or "",
         )
         self.client, self.upstream = translators_for(self.state)
-        if preset is not None and isinstance(self.client, ClientTranslator):
-            self.client.preset(preset)
         self._outbox = ClientOutbox(channel, self._limits, self.state.session_id)  # frames for the client, in order
         self._to_upstream: asyncio.Queue[bytes] = asyncio.Queue()  # frames for Gemini, in order
         self._link_task: asyncio.Task[None] | None = None  # the current upstream link's dial + read loop

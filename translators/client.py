@@ -13,7 +13,7 @@ from typing import Any
 
 from schemas.openai import Dialect
 from schemas.profiles import UserText
-from translators.audio import InputDecoder, law_of, pcm_ms
+from translators.audio import input_decoder, pcm_ms
 from translators.commands import CloseClient, Command, SendUpstream
 from translators.context_update import context_update
 from translators.errors import ClientProtocolError, SessionEnd
@@ -46,13 +46,6 @@ class ClientTranslator:
     def start(self) -> list[Command]:
         """What goes out as soon as the socket is accepted: `session.created`, unprompted (§3.1)."""
         return list(self.state.emit("session.created", {"session": self.state.render_session()}))
-
-    def preset(self, config: SessionConfig) -> None:
-        """Start from a config chosen before the connection (a WebRTC call's `session` part, an ephemeral
-        secret's, OPENAI_REALTIME.md §10); call before `start`. Later `session.update`s apply on top of it."""
-        self.state.config = config
-        law = law_of(config.input_format)
-        self.state.input_decoder = InputDecoder(law) if law is not None else None
 
     def feed(self, event: dict[str, Any], shape: Dialect | None = None) -> list[Command]:
         """Handle one event; `shape` is its payload dialect when a GA client sent a beta payload."""
@@ -109,8 +102,7 @@ class ClientTranslator:
         state = self.state
         before = state.config
         state.config = before.apply(event["session"], self._shape)
-        law = law_of(state.config.input_format)
-        state.input_decoder = InputDecoder(law) if law is not None else None
+        state.input_decoder = input_decoder(state.config.input_format)
         out = list(state.emit("session.updated", {"session": state.render_session()}))
         if state.phase is UpstreamPhase.IDLE or not _setup_changed(state, before):
             return out

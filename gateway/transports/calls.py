@@ -9,6 +9,7 @@ The offer arrives as `application/sdp`, or as `multipart/form-data` with an `sdp
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gateway.accounts.access import Accounts, Caller, Refusal
+from gateway.accounts.client_secrets import Grant, grant_preset
+from gateway.accounts.credentials import Credentials, Principal
 from gateway.accounts.meter import SessionMeter
 from gateway.close_codes import HandshakeRefusal
 from gateway.config import Deployment, GatewayConfig
@@ -94,12 +97,13 @@ async def _create(request: Request) -> Response:
     if state.draining:
         raise CallRefused.of(Refusal(HandshakeRefusal.DRAINING, "draining"))
     accounts: Accounts = state.accounts
-    caller = await _caller(request)
+    principal = await _principal(request)
+    caller, grant = principal.caller, principal.grant
     offer, session = await _read_offer(request)
-    alias, deployments = _target(request, state.config, session)
-    dialect = _dialect(request)
-    preset = _preset(alias, session, dialect) if session else None
-    ticket = await accounts.admit(caller, alias)
+    alias, deployments = _target(request, state.config, session, grant)
+    dialect = grant.dialect if grant is not None else _dialect(request)
+    preset = _preset(alias, grant, session, dialect)
+    ticket = await accounts.admit(caller, alias)  # a secret's minting key: its models, budget and caps
     if isinstance(ticket, Refusal):
         raise CallRefused.of(ticket)
     make_session = _session_maker(request, caller, deployments, dialect, preset)
@@ -122,8 +126,14 @@ async def _create(request: Request) -> Response:
     return Response(answer, status_code=201, media_type="application/sdp", headers={"Location": location})
 
 
-def _target(request: Request, config: GatewayConfig, session: dict[str, Any]) -> tuple[str, list[Deployment]]:
-    alias = request.query_params.get("model") or session.get("model")
+def _target(
+    request: Request, config: GatewayConfig, session: dict[str, Any], grant: Grant | None
+) -> tuple[str, list[Deployment]]:
+    """The alias: `?model=`, else the session part's model, else the client secret's (which it must match)."""
+    alias = request.query_params.get("model") or session.get("model") or (grant.alias if grant else None)
+    if grant is not None and alias != grant.alias:
+        other = {"minted": grant.alias, "alias": str(alias)}
+        raise CallRefused.of(Refusal(HandshakeRefusal.SECRET_OTHER_MODEL, "secret for another model", other))
     if not isinstance(alias, str) or not alias:
         message = "Missing required parameter: 'model'. Pass ?model=<alias> or a 'session' part with a model."
         raise CallRefused(400, message, "missing_model", "model")
@@ -172,7 +182,7 @@ async def hangup(request: Request) -> Response:
     """Ends the call (its session closes, its upstream is freed); 404 for a call that is not open (or not the
     caller's)."""
     try:
-        caller = await _caller(request)
+        caller = (await _principal(request)).caller
     except CallRefused as refused:
         return refused.response()
     home: WebRTCHome = request.app.state.calls
@@ -185,13 +195,13 @@ async def hangup(request: Request) -> Response:
     return Response(status_code=200)
 
 
-async def _caller(request: Request) -> Caller:
-    """The presented key, checked as on `/v1/realtime` (OPENAI_REALTIME.md §1.2; virtual keys too)."""
-    accounts: Accounts = request.app.state.accounts
-    caller = await accounts.authenticate(presented_key(request.headers, ()))
-    if isinstance(caller, Refusal):
-        raise CallRefused.of(caller)
-    return caller
+async def _principal(request: Request) -> Principal:
+    """The presented key or `ek_` client secret, checked as on `/v1/realtime` (OPENAI_REALTIME.md §1.2, §10)."""
+    credentials: Credentials = request.app.state.credentials
+    principal = await credentials.authenticate(presented_key(request.headers, ()), time.time())
+    if isinstance(principal, Refusal):
+        raise CallRefused.of(principal)
+    return principal
 
 
 def _client(request: Request) -> str | None:
@@ -252,15 +262,25 @@ def _offer_text(raw: bytes) -> str:
     return text
 
 
-def _preset(alias: str, session: dict[str, Any], dialect: Dialect) -> SessionConfig:
-    """The `session` part, checked exactly as a `session.update` carrying it, applied to the alias's defaults."""
+def _preset(alias: str, grant: Grant | None, session: dict[str, Any], dialect: Dialect) -> SessionConfig | None:
+    """The session's starting config: a client secret's session, then the `session` part over it (checked
+    exactly as a `session.update` carrying it); None when there is neither."""
+    if grant is None and not session:
+        return None
     if session.get("type") == "transcription":
         message = "Transcription sessions are not available on WebRTC calls through this gateway yet."
         raise CallRefused(400, message, "invalid_value", "session.type")
     try:
+        base = grant_preset(grant) if grant is not None else SessionConfig(model=alias)
+    except ClientProtocolError as exc:  # minted by a replica whose checks differ from ours
+        detail = {"detail": exc.message}
+        raise CallRefused.of(Refusal(HandshakeRefusal.SECRET_SESSION, "secret's session", detail)) from None
+    if not session:
+        return base
+    try:
         parse_client_event(orjson.dumps({"type": "session.update", "session": session}), dialect)
         fields = {name: value for name, value in session.items() if name != "model"}  # the alias stays the model
-        return SessionConfig(model=alias).apply(fields, dialect)
+        return base.apply(fields, dialect)
     except ClientProtocolError as exc:
         raise CallRefused(400, exc.message, exc.code, exc.param) from None
 

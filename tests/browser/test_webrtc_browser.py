@@ -16,57 +16,58 @@ from typing import Any
 
 import pytest
 
+from tests.support.browser import chromium_path
+from tests.support.bundle import bundle
 from tests.support.rtc import silence, speech, write_wav
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTRY = Path(__file__).resolve().parent / "agents" / "webrtc_entry.mjs"
-ESBUILD = ROOT / "node_modules" / ".bin" / "esbuild"
-CHROMIUM = os.environ.get("LIVEGATE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 FINAL_TEXT = 'get_time returned {"output":"It is 12:34."}'  # the emulator reports the tool output it got
 RUN_TIMEOUT = 120  # seconds for the whole namespace run; it takes ~10 s
 
 
 def _unavailable(why: str) -> None:
+    """Skip with one clear line; on CI (root, where `make test` installs chromium) it is a failure instead."""
     if os.environ.get("CI"):
         pytest.fail(f"the WebRTC browser test must run on CI: {why}", pytrace=False)
     pytest.skip(f"WebRTC browser test: {why}")
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("playwright")
-    if not ESBUILD.exists():
-        pytest.skip(f"WebRTC browser test: {ESBUILD} is missing (npm install)")
+def webrtc_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("webrtc-bundle") / "webrtc.js"
-    command = [str(ESBUILD), str(ENTRY), "--bundle", "--format=iife", "--platform=browser", f"--outfile={out}"]
-    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, f"esbuild failed:\n{proc.stderr}"
+    bundle(ENTRY, out)
     return out
 
 
 def run_call(bundle: Path, tmp_path: Path, mode: str) -> dict[str, Any]:
     """The scenario in a fresh network namespace with only loopback; its JSON result."""
-    if not Path(CHROMIUM).exists():
-        _unavailable(f"no chromium at {CHROMIUM}")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        _unavailable("the playwright package is not installed (pip install -e '.[test]')")
+    executable = chromium_path()
+    if executable is None or not Path(executable).exists():
+        _unavailable("no chromium (as root: apt-get install chromium)")
     if shutil.which("unshare") is None or subprocess.run(["unshare", "-n", "true"]).returncode != 0:
         _unavailable("cannot make a network namespace (unshare -n)")
     mic = write_wav(tmp_path / "mic.wav", silence(0.4), speech(1.2), silence(8))
-    scenario = [sys.executable, "-m", "tests.browser.webrtc_call", str(bundle), str(mic), mode, CHROMIUM]
-    command = ["unshare", "-n", *scenario]
+    command = ["unshare", "-n", sys.executable, "-m", "tests.browser.webrtc_call", str(bundle), str(mic), mode]
     proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT)
     assert proc.returncode == 0, f"scenario failed:\n{proc.stderr[-4000:]}"
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     return result
 
 
-def test_agents_sdk_webrtc_voice_turn_and_tool_call(bundle: Path, tmp_path: Path) -> None:
-    """Spoken turn then a tool call over the SDK's WebRTC transport; the reply is heard on the track."""
-    run = run_call(bundle, tmp_path, "insecure")
+def test_agents_sdk_webrtc_voice_turn_and_tool_call(webrtc_bundle: Path, tmp_path: Path) -> None:
+    """With an `ek_` secret and the SDK's default transport: a spoken turn then a tool call; the reply is heard
+    on the call's track."""
+    run = run_call(webrtc_bundle, tmp_path, "secret")
     kinds = [e["type"] for e in run["events"]]
     detail = f"{run['reason']} {run['errors']}\n{kinds}\n{run['console']}"
     assert run["completed"], detail
     assert run["errors"] == [] and run["ignored"] == [], detail
-    assert run["callId"].startswith("rtc_")
+    assert run["callId"].startswith("rtc_") and run["key_was_secret"]
     assert kinds[0] == "session.created" and "error" not in kinds, kinds
     assert "response.output_audio.delta" not in kinds  # the audio travelled on the track
     assert kinds.count("output_audio_buffer.started") >= 2 and "output_audio_buffer.stopped" in kinds

@@ -4,6 +4,9 @@ only a loopback interface, so every ICE candidate, STUN check and RTP packet of 
 
     unshare -n python -m tests.browser.webrtc_call <bundle.js> <mic.wav> <secret|insecure>
 
+`secret`: the page gets an `ek_` client secret its server minted and uses the SDK's default transport (no
+`useInsecureApiKey`); `insecure`: the master key, with `useInsecureApiKey` (the SDK refuses it otherwise).
+
 Starts a gateway (the default test aliases, on the built-in emulator), mints the page's key, opens an app
 page on another origin (http://localhost:9, a secure context) and runs the bundle's `runCall`; prints one
 JSON object: the page's result plus what the gateway saw.
@@ -11,7 +14,6 @@ JSON object: the page's result plus what the gateway saw.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
@@ -19,24 +21,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from openai import AsyncOpenAI
+from openai import OpenAI
 from playwright.sync_api import sync_playwright
 
+from tests.support.browser import chromium_path, launch_flags
 from tests.support.live import MASTER_KEY, GatewayThread
 
-APP = "http://localhost:9/app"  # fulfilled by Playwright: an app page on its own origin
+APP = "http://localhost:9/app"  # fulfilled by Playwright: an app page on its own origin (a secure context)
 APP_PAGE = "<!doctype html><title>app</title>"
 USER_TEXT = "What is the time? Please call get_time."
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--autoplay-policy=no-user-gesture-required",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
+WEBRTC_FLAGS = [
     "--allow-loopback-in-peer-connection",  # loopback is the only interface here; Chromium skips it by default
     # Raw host candidates, not mDNS names (resolving those would be multicast); the gateway is on loopback.
     "--disable-features=WebRtcHideLocalIpsWithMdns,LocalNetworkAccessChecks",
@@ -44,8 +38,9 @@ FLAGS = [
 
 
 def _mint(gateway_base: str) -> str:
-    client = AsyncOpenAI(api_key=MASTER_KEY, base_url=gateway_base)
-    secret = asyncio.run(client.realtime.client_secrets.create(session={"type": "realtime", "model": "gemini-live"}))
+    """What the app's server does: an `ek_` secret for the page (openai-python, the gateway's master key)."""
+    client = OpenAI(api_key=MASTER_KEY, base_url=gateway_base)
+    secret = client.realtime.client_secrets.create(session={"type": "realtime", "model": "gemini-live"})
     return str(secret.value)
 
 
@@ -59,8 +54,7 @@ def main(bundle: Path, microphone: Path, mode: str) -> dict[str, Any]:
         options = {"url": url, "apiKey": key, "insecure": mode != "secret", "text": USER_TEXT}
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
-                executable_path=sys.argv[4] if len(sys.argv) > 4 else None,
-                args=[*FLAGS, f"--use-file-for-fake-audio-capture={microphone}%noloop"],
+                executable_path=chromium_path(), args=[*launch_flags(microphone), *WEBRTC_FLAGS]
             )
             page = browser.new_page()
             console: list[str] = []

@@ -506,3 +506,27 @@ async def test_cors_honours_allowed_origins(tmp_path: Path) -> None:
         thread.stop()
     assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == "https://app.example"
     assert other.status_code == 403 and other.json()["error"]["code"] == "origin_not_allowed"
+
+
+async def test_client_secret_calls(gateway: LiveGateway) -> None:
+    """An `ek_` secret opens a call with no model named (the secret's alias and session config apply); it
+    cannot ask for another model, and it cannot attach a sideband (that is the app server's, with its key)."""
+    server = AsyncOpenAI(api_key=MASTER_KEY, base_url=gateway.http_base)
+    minted = await server.realtime.client_secrets.create(
+        session={"type": "realtime", "model": "gemini-live", "instructions": "Be brief."}
+    )
+    page = AsyncOpenAI(api_key=minted.value, base_url=gateway.http_base)
+    rtc = RtcClient(None)
+    try:
+        offer = await rtc.offer()
+        with pytest.raises(openai.BadRequestError) as refused:
+            await page.realtime.calls.create(sdp=offer, extra_query={"model": "gemini-3.1-live"})
+        assert refused.value.body["code"] == "invalid_model"  # type: ignore[index]
+        await rtc.connect(page)
+        created = await rtc.wait_for("session.created")
+        async with page.realtime.connect(call_id=rtc.call_id) as side:
+            refusal = (await side.recv()).to_dict()
+    finally:
+        await rtc.close()
+    assert created["session"]["model"] == "gemini-live" and created["session"]["instructions"] == "Be brief."
+    assert refusal["error"]["code"] == "invalid_api_key", refusal
