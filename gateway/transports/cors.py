@@ -1,4 +1,4 @@
-"""CORS for the HTTP routes browser pages call from their own origin (`/v1/realtime/calls`, its hangup).
+"""CORS for the HTTP routes browser pages call from their own origin (calls, their hangup, client secrets).
 
 Preflights are answered by Starlette's `CORSMiddleware`; `Location` is exposed, since the call id travels in
 it and a cross-origin `fetch` hides every other response header (the Agents JS SDK reads it)."""
