@@ -50,15 +50,29 @@ class GracefulServer(uvicorn.Server):
         super().__init__(config)
         self._app = app  # whose app.state.live_sessions are drained
         self._group = group  # None: a process of its own
+        self._loop: asyncio.AbstractEventLoop | None = None  # the serving loop (signal handlers call into it)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        if self._group is not None and sig == signal.SIGINT:
+        group = self._group
+        if group is not None and sig == signal.SIGINT:
             return  # the master got it too and sends SIGTERM to every worker
+        if group is not None and not group.group_draining() and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._stop_listening)  # at once, not at uvicorn's next tick
         super().handle_exit(sig, frame)
+
+    def _stop_listening(self) -> None:
+        """A worker draining alone: its siblings take the port's new connections from now on."""
+        if not self._app.state.draining:
+            self._app.state.draining = True
+            for server in self.servers:
+                server.close()
+            assert self._group is not None
+            self._group.report("draining")
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         """uvicorn's start-up, then the lines that say what is served and where (gateway/ops/banner.py)."""
         await super().startup(sockets)
+        self._loop = asyncio.get_running_loop()
         if not self.started or not self.servers or not self.servers[0].sockets:
             return
         if self._group is not None:
@@ -74,11 +88,9 @@ class GracefulServer(uvicorn.Server):
         # Readiness answers 503 and new sessions are refused from now on; the listener stays open while
         # sessions drain, so a load balancer's health check sees the 503 rather than a refused connection.
         # A worker draining alone stops listening instead: the port stays ready through its siblings.
-        self._app.state.draining = True
         if self._group is not None and not self._group.group_draining():
-            self._group.report("draining")
-            for server in self.servers:
-                server.close()
+            self._stop_listening()
+        self._app.state.draining = True
         sessions = list(self._app.state.live_sessions)
         grace = self._app.state.limits.shutdown_grace_seconds
         if sessions:
