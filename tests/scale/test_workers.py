@@ -129,6 +129,51 @@ async def test_parallel_limit_holds_across_workers(group: Group) -> None:
             two.resume()
 
 
+async def _text_turns(ws: ClientConnection, count: int) -> list[dict[str, Any]]:
+    """`count` short text turns on one session; each response.done's response."""
+    await ws.send(json.dumps({"type": "session.update", "session": {"type": "realtime",
+                                                                      "output_modalities": ["text"]}}))
+    done = []
+    for index in range(count):
+        item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": f"turn {index}"}]}
+        await ws.send(json.dumps({"type": "conversation.item.create", "item": item}))
+        await ws.send(json.dumps({"type": "response.create"}))
+        while True:
+            event = json.loads(await asyncio.wait_for(ws.recv(), 15))
+            if event["type"] == "response.done":
+                done.append(event["response"])
+                break
+    return done
+
+
+async def test_both_workers_write_spend_to_one_sqlite_file(group: Group) -> None:
+    """The default SQLite file (WAL, busy timeout) with a writer in each worker: turns on both workers at once,
+    every response in /key/info once, the key's spend the sum of its rows."""
+    async with httpx.AsyncClient(base_url=group.proc.base, headers=MASTER, timeout=10) as admin:
+        key = (await admin.post("/key/generate", json={"key_alias": "two-writers"})).json()["key"]
+        async with session(group.proc, key) as (first, _), contextlib.AsyncExitStack() as stack:
+            one = group.owner(first)
+            one.suspend()
+            try:
+                second, _ = await stack.enter_async_context(session(group.proc, key))
+            finally:
+                one.resume()
+            assert group.owner(second).pid != one.pid
+            results = await asyncio.gather(_text_turns(first, 6), _text_turns(second, 6))
+        responses = [r for result in results for r in result]
+        for _ in range(200):
+            info = (await admin.get("/key/info", params={"key": key})).json()["info"]
+            if info["usage"]["responses"] >= 12 and info["usage"]["sessions"] >= 2:
+                break
+            await asyncio.sleep(0.05)
+        rows = (await admin.get("/spend/logs", params={"key_alias": "two-writers", "page_size": 100})).json()["data"]
+    charged = [row for row in rows if row["call_type"] == "realtime"]
+    assert sorted(row["request_id"] for row in charged) == sorted(r["id"] for r in responses)
+    assert info["usage"]["responses"] == 12 and info["usage"]["sessions"] == 2
+    assert info["usage"]["total_tokens"] == sum(r["usage"]["total_tokens"] for r in responses)
+    assert info["spend"] == pytest.approx(sum(row["spend"] for row in charged), rel=1e-9)
+
+
 async def test_one_worker_drains_alone_while_the_port_serves(group: Group) -> None:
     """SIGTERM to the worker holding a turn: that turn finishes before its 1001, new sessions on the port are
     served meanwhile, and the master starts a worker in its place."""
