@@ -8,14 +8,18 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Route, WebSocketRoute, request_response
 
 from gateway.accounts import admin
+from gateway.accounts.client_secrets import ClientSecrets
 from gateway.accounts.counters import Counters
+from gateway.accounts.credentials import Credentials
 from gateway.accounts.origins import OriginGate
+from gateway.accounts.secret_routes import create_beta_session, create_client_secret, with_cors
 from gateway.accounts.services import account_services
 from gateway.config import GatewayConfig
 from gateway.ops.health import health, liveliness, models, readiness
@@ -25,8 +29,10 @@ from gateway.sweeper import sweep_sessions
 from gateway.transports.channel import TransportAbort
 from gateway.transports.passthrough import vertex_live
 from gateway.transports.realtime import realtime
+from gateway.transports.simple import simple_ws
 from gateway.upstream.dial import UpstreamContext
 from gateway.upstream.google_auth import GoogleAuth
+from gateway.web.console import console_routes
 from schemas.limits import Limits
 
 log = logging.getLogger("livegate.app")
@@ -43,6 +49,11 @@ async def _builtin_emulator(config: GatewayConfig) -> AsyncIterator[str | None]:
     async with EmulatorServer(host="127.0.0.1", port=0, record_messages=False, quiet=True) as emulator:
         log.debug("built-in Gemini Live emulator at %s (internal)", emulator.url)
         yield emulator.url
+
+
+def _cors(endpoint: Any, origins: tuple[str, ...] | None) -> Any:
+    """An HTTP endpoint that browser pages on other origins may call (preflights answered)."""
+    return with_cors(request_response(endpoint), origins)
 
 
 def create_app(
@@ -68,6 +79,7 @@ def create_app(
             async with account_services(config, limits, counters) as services, _builtin_emulator(config) as emulator:
                 log.debug(services.describe())  # the start-up lines say it once the gateway listens (banner.py)
                 app.state.database, app.state.accounts = services.database, services.accounts
+                app.state.credentials = Credentials(services.accounts, app.state.client_secrets)
                 app.state.spend_store, app.state.spend_queue = services.spend_store, services.queue
                 app.state.shared = services.shared  # Valkey/Redis counters (readiness pings them), or None
                 app.state.metrics.watch_spend_queue(lambda: services.queue.pending, lambda: services.queue.dropped)
@@ -91,14 +103,18 @@ def create_app(
         routes=[
             WebSocketRoute("/v1/realtime", realtime),
             WebSocketRoute("/realtime", realtime),
+            WebSocketRoute("/api/gemini/ws", simple_ws),  # seed 003's simple protocol
             WebSocketRoute("/v1/vertex-ai/live", vertex_live),
             WebSocketRoute("/vertex-ai/live", vertex_live),
+            Route("/v1/realtime/client_secrets", _cors(create_client_secret, origins), methods=["POST", "OPTIONS"]),
+            Route("/v1/realtime/sessions", _cors(create_beta_session, origins), methods=["POST", "OPTIONS"]),
             Route("/health", health),
             Route("/health/liveliness", liveliness),
             Route("/health/readiness", readiness),
             Route("/metrics", metrics_endpoint),
             Route("/v1/models", models),
             *admin.routes(),
+            *console_routes(),
         ],
         # A client that takes nothing can be dropped (issue #16 item 8); browser Origins are checked before anything.
         middleware=[
@@ -108,6 +124,9 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.config = config
+    app.state.client_secrets = ClientSecrets(config.client_secret_keys, config.master_key)
+    if app.state.client_secrets.per_process:
+        log.info("no master_key or client_secret_keys: ek_ client secrets are valid on this process only")
     app.state.limits = limits
     app.state.metrics = Metrics()
     app.state.draining = False  # set on SIGTERM: readiness answers 503, new sessions are refused

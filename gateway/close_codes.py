@@ -112,6 +112,15 @@ class HandshakeRefusal(enum.Enum):
     OVER_CAPACITY = Refusal(1013, "rate_limit_exceeded", "{detail}")
     BUDGET_SPENT = Refusal(_BUDGET.close_code, _BUDGET.code, _BUDGET.message, _BUDGET.error_type)
     DRAINING = Refusal(_SHUTDOWN.close_code, _SHUTDOWN.code, _SHUTDOWN.message, _SHUTDOWN.error_type)
+    # Ephemeral client secrets (OPENAI_REALTIME.md §10): refused like a wrong key; pinned to their alias.
+    SECRET_INVALID = Refusal(
+        3000, "invalid_api_key", "Incorrect API key provided: the client secret is not valid here."
+    )
+    SECRET_EXPIRED = Refusal(3000, "invalid_api_key", "The client secret has expired. Ask your server for a new one.")
+    SECRET_OTHER_MODEL = Refusal(
+        4000, "invalid_model", "This client secret was minted for model '{minted}'; the URL asks for '{alias}'."
+    )
+    SECRET_SESSION = Refusal(4000, "invalid_value", "{detail}")
 
 
 # The native passthrough (/v1/vertex-ai/live) speaks Gemini to its client: bare close codes (seed 000).

@@ -167,6 +167,7 @@ class GatewayConfig:
     passthrough: PassthroughSettings = PassthroughSettings()  # /v1/vertex-ai/live
     limits: Limits = field(default_factory=Limits)  # general_settings.limits: durations, caps, backlogs, shutdown grace
     accounts: AccountSettings = AccountSettings()  # database, spend, /metrics key, allowed origins
+    client_secret_keys: tuple[str, ...] = field(default=(), repr=False)  # signing keys of ek_… secrets, newest first
 
     @property
     def transcription_alias(self) -> str | None:
@@ -213,7 +214,8 @@ def load_config(path: str | Path, environ: Mapping[str, str]) -> GatewayConfig:
     passthrough = _passthrough(parsed, defaults, where)
     general = parsed.general_settings
     accounts = _accounts(general, Path(path), where)
-    return GatewayConfig(where, deployments, general.master_key, passthrough, general.limits, accounts)
+    secret_keys = tuple(general.client_secret_keys or ())
+    return GatewayConfig(where, deployments, general.master_key, passthrough, general.limits, accounts, secret_keys)
 
 
 def _accounts(general: GeneralSettings, path: Path, where: str) -> AccountSettings:

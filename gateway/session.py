@@ -69,7 +69,9 @@ class Session:
         *,
         session_id: str | None = None,
         hooks: SessionHooks | None = None,
+        preset: SessionConfig | None = None,
     ) -> None:
+        """`preset`: the session config to start from (an ephemeral secret's, a seed-003 `config`)."""
         self._client = channel  # the client's transport (WebSocket, …), already accepted
         self._limits = limits or Limits()  # caps on duration, idleness and backlogs
         self._deployments = deployments  # the alias's deployments, in the order they are tried
@@ -79,7 +81,7 @@ class Session:
             dialect=dialect,
             profile=deployment.profile,
             model_resource=model_resource(deployment),
-            config=SessionConfig(model=deployment.alias),
+            config=preset or SessionConfig(model=deployment.alias),
             ids=IdFactory(),
             created_at=int(time.time()),
             max_conversation_bytes=self._limits.max_conversation_bytes,

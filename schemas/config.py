@@ -8,7 +8,7 @@ listed in `LITELLM_IGNORED`, which load with a warning so a LiteLLM user's file 
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -146,6 +146,9 @@ class GeneralSettings(_Strict):
     master_key: str | None = Field(None, min_length=1)  # clients must present it; None = no gateway auth
     vertex_passthrough: VertexPassthrough | None = None  # the native Live passthrough's upstream
     limits: Limits = Limits()  # session and gateway limits (schemas/limits.py)
+    # Signing keys of ek_… client secrets, newest first (gateway/accounts/client_secrets.py); unset: derived
+    # from master_key. Every replica needs the same list.
+    client_secret_keys: list[Annotated[str, Field(min_length=16)]] | None = None
     # Keys and spend (gateway/accounts/). An SQLAlchemy async URL (sqlite+aiosqlite:///…, postgresql+asyncpg://…);
     # unset with a master_key: sqlite livegate.db next to the config; `null`, or no master_key: no database.
     database_url: str | None = None

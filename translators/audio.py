@@ -19,6 +19,7 @@ import soxr
 from translators.errors import ClientProtocolError
 
 GEMINI_OUTPUT_RATE = 24000
+OPENAI_PCM_RATE = 24000  # OpenAI's pcm16 rate (§5.2)
 G711_RATE = 8000
 _ALAW_SEG_END = np.array([0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF])  # segment upper bounds (G.711)
 _ULAW_SEG_END = np.array([0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF])
@@ -105,6 +106,26 @@ class InputDecoder:
                 "invalid_value", "Invalid 'audio': expected base64-encoded audio bytes.", param="audio"
             ) from None
         return base64.b64encode(g711_decode(codes, self.law)).decode()
+
+
+class RatedPcm:
+    """pcm16 at a rate other than OpenAI's 24 kHz (seed 003 clients send 16 kHz): forwarded untouched, with
+    its rate in the MIME type, since Gemini resamples any stated rate (GEMINI_LIVE.md §3.3)."""
+
+    def __init__(self, rate: int) -> None:
+        self.mime = f"audio/pcm;rate={rate}"  # what Gemini is told
+
+    def __call__(self, b64: str) -> str:
+        return b64
+
+
+def input_decoder(audio_format: dict[str, object]) -> InputDecoder | RatedPcm | None:
+    """What the client's input format needs on its way to Gemini; None for pcm16 at 24 kHz (untouched)."""
+    law = law_of(audio_format)
+    if law is not None:
+        return InputDecoder(law)
+    rate = audio_format.get("rate", OPENAI_PCM_RATE)
+    return RatedPcm(rate) if isinstance(rate, int) and rate != OPENAI_PCM_RATE else None
 
 
 class OutputEncoder:

@@ -11,7 +11,7 @@ from typing import Any
 
 from schemas.openai import Dialect
 from schemas.profiles import ModelProfile
-from translators.audio import InputDecoder
+from translators.audio import InputDecoder, RatedPcm, input_decoder
 from translators.commands import RecordUsage
 from translators.context import SessionKind
 from translators.conversation import Conversation
@@ -62,7 +62,7 @@ class SessionState:
     buffer_ms: float = 0.0  # input audio not yet in a committed user item, in ms
     activity_open: bool = False  # manual turns: activityStart sent, activityEnd not yet
     link_manual: bool = False  # the upstream's setup turned Gemini's VAD off (a session.update waits for the next)
-    input_decoder: InputDecoder | None = None  # G.711 → pcm16 for the client's input format, None for pcm16
+    input_decoder: InputDecoder | RatedPcm | None = None  # the client's input format → Gemini; None: pcm16 24 kHz
     item_audio_ms: dict[str, float] = field(default_factory=dict)  # assistant item id → audio ms sent
     calls: dict[str, Call] = field(default_factory=dict)  # OpenAI call_id → Gemini's function call
     tool_outputs: list[dict[str, Any]] = field(default_factory=list)  # functionResponses for the next trigger
@@ -90,6 +90,9 @@ class SessionState:
         self.emit = Emitter(self.dialect, self.ids)
         self.session_id = self.session_id or self.ids.new("sess")
         self.conversation_id = self.conversation_id or self.ids.new("conv")
+        # A session may start from a preset config (an ephemeral secret's, a seed-003 `config`), not only the
+        # default: its input format decides the decoder from the first frame on.
+        self.input_decoder = self.input_decoder or input_decoder(self.config.input_format)
 
     @property
     def expires_at(self) -> int:

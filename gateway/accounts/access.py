@@ -105,9 +105,22 @@ class Accounts:
             return Refusal(HandshakeRefusal.MISSING_KEY, "missing key")
         if self.is_master(key):
             return Caller(self._master_id, key_alias=MASTER_ALIAS)
+        return await self._virtual(hash_key(key))
+
+    async def authenticate_id(self, token: str) -> Caller | Refusal:
+        """A key known by its id (`hash_key`), as an `ek_` client secret names the key that minted it: the same
+        checks and the same `Caller` as the key itself (so the secret has that key's models, limits, budget)."""
+        if self._master is None:
+            return Caller("")
+        if hmac.compare_digest(token, self._master_id):
+            return Caller(self._master_id, key_alias=MASTER_ALIAS)
+        return await self._virtual(token)
+
+    async def _virtual(self, token: str) -> Caller | Refusal:
+        """A virtual key by its stored hash: unknown, blocked or expired keys are refused."""
         if self.keys is None:
             return Refusal(HandshakeRefusal.INVALID_KEY, "unknown key")
-        record = await self._lookup(hash_key(key))
+        record = await self._lookup(token)
         if isinstance(record, Refusal):
             return record
         if record is None:

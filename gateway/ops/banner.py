@@ -46,14 +46,20 @@ def base_url(host: str, port: int, tls: bool) -> str:
     return f"{'wss' if tls else 'ws'}://{shown}:{port}"
 
 
+def _serving(serving: Serving) -> list[str]:
+    return [f"livegate {__version__} serving {serving.ws_base}/v1/realtime?model=<alias>"]
+
+
+def _console(serving: Serving) -> list[str]:
+    """The first thing after the URL: where a person can hear the gateway work (gateway/web/)."""
+    return [f"  open {serving.ws_base.replace('ws', 'http', 1)}/ and talk"]
+
+
 def _clients(serving: Serving) -> list[str]:
     base = serving.ws_base
     http = base.replace("ws", "http", 1)
     alias = next(iter(serving.config.deployments), "<alias>")
-    return [
-        f"livegate {__version__} serving {base}/v1/realtime?model=<alias>",
-        f"  OpenAI clients: base_url={http}/v1 (websocket_base_url={base}/v1), model={alias!r}",
-    ]
+    return [f"  OpenAI clients: base_url={http}/v1 (websocket_base_url={base}/v1), model={alias!r}"]
 
 
 def _aliases(serving: Serving) -> list[str]:
@@ -152,7 +158,7 @@ def _counters(serving: Serving) -> list[str]:
     return lines
 
 
-SECTIONS: list[Section] = [_clients, _aliases, _auth, _limits, _passthrough, _storage, _counters]
+SECTIONS: list[Section] = [_serving, _console, _clients, _aliases, _auth, _limits, _passthrough, _storage, _counters]
 
 
 def startup_lines(serving: Serving) -> list[str]:

@@ -1,28 +1,33 @@
-"""The OpenAI Realtime WebSocket endpoint (`/v1/realtime`, `/realtime`): the handshake checks (key, model,
-admission, budget) before any upstream dial, then one `Session` pump for the connection."""
+"""The OpenAI Realtime WebSocket endpoint (`/v1/realtime`, `/realtime`): the handshake checks (key or client
+secret, model, admission, budget) before any upstream dial, then one `Session` pump for the connection."""
 
 from __future__ import annotations
 
 import logging
+import time
 
 from starlette.datastructures import State
 from starlette.websockets import WebSocket
 
 from gateway.accounts.access import Accounts, Caller, Refusal
+from gateway.accounts.client_secrets import Grant, grant_preset
+from gateway.accounts.credentials import Credentials
 from gateway.accounts.meter import SessionMeter
 from gateway.close_codes import HandshakeRefusal
 from gateway.config import Deployment, GatewayConfig
 from gateway.ops import logs
 from gateway.ops.watch import SessionWatch, Upstream
 from gateway.session import Session
-from gateway.transports.channel import WebSocketChannel
+from gateway.transports.channel import ClientChannel, WebSocketChannel
 from gateway.transports.handshake import chosen_subprotocol, dialect_of, presented_key
 from schemas.openai import Dialect
 from schemas.profiles import ModelProfile
 from translators.commands import SendClient
 from translators.context import SessionKind
 from translators.emit import Emitter
+from translators.errors import ClientProtocolError
 from translators.ids import IdFactory
+from translators.session_config import SessionConfig
 
 log = logging.getLogger("livegate.realtime")
 
@@ -52,10 +57,15 @@ def session_kind(transcription: bool, profile: ModelProfile) -> SessionKind | No
     return None if transcription else SessionKind.REALTIME
 
 
-def _target(websocket: WebSocket, config: GatewayConfig) -> tuple[str, SessionKind] | Refusal:
-    """The alias and the kind of session the URL asks for (`?model=`, `?intent=transcription`)."""
+def _target(websocket: WebSocket, config: GatewayConfig, grant: Grant | None) -> tuple[str, SessionKind] | Refusal:
+    """The alias and the kind of session the URL asks for (`?model=`, `?intent=transcription`); a client secret
+    names its alias, so `?model=` may be left out, but not changed."""
     transcription = websocket.query_params.get("intent") == "transcription"
-    alias = websocket.query_params.get("model") or (config.transcription_alias if transcription else None)
+    alias = websocket.query_params.get("model") or (grant.alias if grant else None)
+    alias = alias or (config.transcription_alias if transcription else None)
+    if grant is not None and alias != grant.alias:
+        values = {"minted": grant.alias, "alias": str(alias)}
+        return Refusal(HandshakeRefusal.SECRET_OTHER_MODEL, "client secret for another model", values)
     if not alias:
         missing = HandshakeRefusal.NO_TRANSCRIPTION_MODEL if transcription else HandshakeRefusal.MISSING_MODEL
         return Refusal(missing, "no model")
@@ -73,34 +83,57 @@ async def realtime(websocket: WebSocket) -> None:
     state: State = websocket.app.state
     config: GatewayConfig = state.config
     accounts: Accounts = state.accounts
+    credentials: Credentials = state.credentials
     subprotocols = list(websocket.scope.get("subprotocols") or [])
     dialect = dialect_of(websocket.headers, subprotocols)
     await websocket.accept(subprotocol=chosen_subprotocol(subprotocols))
     if state.draining:
         await reject(websocket, dialect, Refusal(HandshakeRefusal.DRAINING, "draining"))
         return
-    caller = await accounts.authenticate(presented_key(websocket.headers, subprotocols))
-    if isinstance(caller, Refusal):
-        await reject(websocket, dialect, caller)
+    principal = await credentials.authenticate(presented_key(websocket.headers, subprotocols), time.time())
+    if isinstance(principal, Refusal):
+        await reject(websocket, dialect, principal)
         return
-    target = _target(websocket, config)
+    target = _target(websocket, config, principal.grant)
     if isinstance(target, Refusal):
         await reject(websocket, dialect, target)
         return
     alias, kind = target
-    ticket = await accounts.admit(caller, alias)
+    preset = _preset(principal.grant, kind)
+    if isinstance(preset, Refusal):
+        await reject(websocket, dialect, preset)
+        return
+    ticket = await accounts.admit(principal.caller, alias)  # the minting key's models, budget and caps
     if isinstance(ticket, Refusal):
         await reject(websocket, dialect, ticket)
         return
     try:
-        await _run(websocket, caller, config.deployments[alias], dialect, kind)
+        deployments = config.deployments[alias]
+        await run_session(websocket, WebSocketChannel(websocket), principal.caller, deployments, dialect, kind, preset)
     finally:
         await accounts.release(ticket)
 
 
-async def _run(
-    websocket: WebSocket, caller: Caller, deployments: list[Deployment], dialect: Dialect, kind: SessionKind
+def _preset(grant: Grant | None, kind: SessionKind) -> SessionConfig | Refusal | None:
+    """A client secret's session, to start from (a conversation's: mint refuses transcription-only aliases)."""
+    if grant is None or kind is not SessionKind.REALTIME:
+        return None
+    try:
+        return grant_preset(grant)
+    except ClientProtocolError as exc:  # minted by a replica whose checks differ from ours
+        return Refusal(HandshakeRefusal.SECRET_SESSION, "client secret's session refused", {"detail": exc.message})
+
+
+async def run_session(
+    websocket: WebSocket,
+    channel: ClientChannel,
+    caller: Caller,
+    deployments: list[Deployment],
+    dialect: Dialect,
+    kind: SessionKind,
+    preset: SessionConfig | None = None,
 ) -> None:
+    """One admitted session on `channel`, metered to `caller` (a secret's minting key) and watched."""
     state: State = websocket.app.state
     session_id = IdFactory().new("sess")
     alias = deployments[0].alias
@@ -113,9 +146,16 @@ async def _run(
         store_transcripts=state.config.accounts.store_transcripts,
     )
     watch = SessionWatch(state.metrics, meter, Upstream(deployments[0]), dialect.value, client_address(websocket))
-    channel = WebSocketChannel(websocket)
     session = Session(
-        channel, deployments, state.upstream, dialect, state.limits, kind, session_id=session_id, hooks=watch
+        channel,
+        deployments,
+        state.upstream,
+        dialect,
+        state.limits,
+        kind,
+        session_id=session_id,
+        hooks=watch,
+        preset=preset,
     )
     live: set[Session] = state.live_sessions
     live.add(session)
