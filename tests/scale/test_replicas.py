@@ -174,6 +174,23 @@ async def test_spend_from_both_replicas_adds_up_exactly(cluster: Any, admin: htt
     assert info["spend"] == pytest.approx(sum(row["spend"] for row in responses), rel=1e-9) and info["spend"] > 0
 
 
+async def test_a_secret_minted_on_one_replica_is_accepted_by_the_other(cluster: Any, admin: httpx.AsyncClient) -> None:
+    """openai-python mints an ek_ secret on A with a virtual key (max_parallel_requests 1); openai-python connects
+    with it on B and talks; while that session is open, the minting key's slot is taken on A too."""
+    _, a, b = cluster
+    key = await make_key(admin, max_parallel_requests=1)
+    minter = AsyncOpenAI(api_key=key, base_url=f"{a.base}/v1", websocket_base_url=a.ws_base)
+    session_config = {"type": "realtime", "model": "live", "output_modalities": ["text"]}
+    secret = await minter.realtime.client_secrets.create(session=session_config)  # type: ignore[arg-type]
+    assert secret.value.startswith("ek_")
+    usages = await _turns(b, secret.value, ["hello from a browser"])
+    assert usages and usages[0][1]["total_tokens"] > 0
+    holder = AsyncOpenAI(api_key=secret.value, base_url=f"{b.base}/v1", websocket_base_url=b.ws_base)
+    async with holder.realtime.connect(model="live") as connection:
+        assert (await connection.recv()).type == "session.created"
+        assert await refusal(a, key) == ("rate_limit_exceeded", 1013)
+
+
 async def test_budget_spent_on_one_replica_refuses_on_the_other_before_any_write(
     cluster: Any, admin: httpx.AsyncClient
 ) -> None:
