@@ -26,9 +26,12 @@ from gateway.ops.health import health, liveliness, models, readiness
 from gateway.ops.logs import redact_server_logs
 from gateway.ops.metrics import Metrics, metrics_endpoint
 from gateway.sweeper import sweep_sessions
+from gateway.transports.calls import create_call, hangup
 from gateway.transports.channel import TransportAbort
+from gateway.transports.cors import browser_cors
 from gateway.transports.passthrough import vertex_live
 from gateway.transports.realtime import realtime
+from gateway.transports.rtc_home import WebRTCHome
 from gateway.transports.simple import simple_ws
 from gateway.upstream.dial import UpstreamContext
 from gateway.upstream.google_auth import GoogleAuth
@@ -94,6 +97,7 @@ def create_app(
                 try:
                     yield
                 finally:
+                    await app.state.calls.close()
                     sweeper.cancel()
         finally:
             auth.close()
@@ -108,6 +112,7 @@ def create_app(
             WebSocketRoute("/vertex-ai/live", vertex_live),
             Route("/v1/realtime/client_secrets", _cors(create_client_secret, origins), methods=["POST", "OPTIONS"]),
             Route("/v1/realtime/sessions", _cors(create_beta_session, origins), methods=["POST", "OPTIONS"]),
+            *_call_routes(browser_cors(origins)),
             Route("/health", health),
             Route("/health/liveliness", liveliness),
             Route("/health/readiness", readiness),
@@ -131,4 +136,16 @@ def create_app(
     app.state.metrics = Metrics()
     app.state.draining = False  # set on SIGTERM: readiness answers 503, new sessions are refused
     app.state.live_sessions = set()  # open Session objects, drained on graceful shutdown
+    app.state.calls = WebRTCHome(config.webrtc, limits)  # WebRTC calls, by call id (aiortc loads with the first)
     return app
+
+
+def _call_routes(cors: Middleware) -> list[Route]:
+    """WebRTC calls (OPENAI_REALTIME.md §10); browsers post offers from their own origin (CORS)."""
+    routes = []
+    for prefix in ("/v1/realtime/calls", "/realtime/calls"):
+        routes.append(Route(prefix, create_call, methods=["POST", "OPTIONS"], middleware=[cors]))
+        routes.append(Route(prefix + "/{call_id}/hangup", hangup, methods=["POST", "OPTIONS"], middleware=[cors]))
+    for legacy in ("/v1/realtime", "/realtime"):  # the beta-era samples post their offer here (beta events)
+        routes.append(Route(legacy, create_call, methods=["POST", "OPTIONS"], middleware=[cors]))
+    return routes

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from schemas.limits import Limits
 from schemas.pricing import PRICE_OVERRIDES
+from schemas.webrtc import WebRTCSettings
 
 PROVIDERS = ("gemini", "vertex_ai", "emulator")
 BASE_SCHEMES = ("http", "https", "ws", "wss")
@@ -157,6 +158,7 @@ class GeneralSettings(_Strict):
     max_spend_queue: int = Field(100_000, ge=100)  # spend rows held in memory while the database is down
     metrics_key: str | None = None  # /metrics wants `Authorization: Bearer <metrics_key>`; None: open
     allowed_origins: list[str] | None = None  # browser Origins allowed to connect; None: any
+    webrtc: WebRTCSettings = WebRTCSettings()  # WebRTC calls: ICE servers, host addresses, timeouts
     # Admission counters and running spend shared by every process and replica (gateway/accounts/shared.py):
     # redis://, rediss://, unix:// (Valkey or Redis). Unset: this process's own (`--workers N` starts a Valkey).
     redis_url: str | None = None
