@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--soak] [--model audio|text|3.1] [--profile]`: one run, one report, exit 0."""
+"""`python -m bench [--quick] [--soak | --calls | --scale] [--model audio|text|3.1] [--profile]`: one report."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import accounts, audio, latency, memory, profiling, soak, split, startup
+from bench import accounts, audio, calls, latency, memory, profiling, scale, soak, split, startup
 from bench.procs import (
     MASTER_KEY,
     PRESETS,
@@ -44,12 +44,14 @@ class Sizes:
     phase_limit_s: float  # wall-time cap of each turn or audio phase
     soak_sessions: int  # concurrent sessions of the goAway soak (bench/soak.py)
     soak_turns: int  # turns per soak session, each on a fresh upstream after a goAway
+    calls: int  # concurrent WebRTC calls (and WebSocket sessions) of the call-audio figure
+    call_seconds: float  # measured seconds per path of the call-audio figure
 
 
 FULL = Sizes(startup_rounds=5, sessions=200, turns=1000, warmup=20, audio_frames=5000, audio_block=1000,
-             audio_streams=50, phase_limit_s=30, soak_sessions=40, soak_turns=8)
+             audio_streams=50, phase_limit_s=30, soak_sessions=40, soak_turns=8, calls=10, call_seconds=20)
 QUICK = Sizes(startup_rounds=1, sessions=40, turns=60, warmup=10, audio_frames=1000, audio_block=500,
-              audio_streams=25, phase_limit_s=5, soak_sessions=20, soak_turns=4)
+              audio_streams=25, phase_limit_s=5, soak_sessions=20, soak_turns=4, calls=4, call_seconds=6)
 REAL_TIME_S = 0.020  # one 20 ms frame per session every 20 ms
 
 
@@ -61,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="only the goAway soak (many sessions crossing goAways); the full run includes it")
     parser.add_argument("--keys", action="store_true",
                         help="only the virtual-key + spend-rows comparison; the full run includes it")
+    parser.add_argument("--calls", action="store_true",
+                        help="only the WebRTC call-audio figure (calls vs WebSocket pcm16); the full run includes it")
+    parser.add_argument("--scale", action="store_true",
+                        help="only the --workers 1 vs 2 ramp of real-time audio sessions (not in the full run: it "
+                             "saturates the machine for about two minutes)")
     parser.add_argument("--profile", action="store_true",
                         help="run the gateway under cProfile and print where its time went (inflates its CPU)")
     return parser
@@ -110,12 +117,28 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
         await soak_phase()
         return rows, notes
 
+    if args.scale:
+        figures = await scale.measure(spawn, tmp, quick=args.quick)
+        return figures.rows(), figures.notes()
+
     emulator_port = free_port()
     emulator = spawn("emulator", emulator_argv(emulator_port), emulator_port, want=None)
     config = write_config(tmp, emulator_port, args.model)
     plan = DirectPlan(str(config))
     if args.keys:
         await keys_phase(emulator_port, config)
+        return rows, notes
+
+    async def calls_phase() -> None:
+        port = free_port()
+        server = spawn("gateway-calls", gateway_argv(config, port), port, sig=signal.SIGINT)
+        figures = await calls.measure(server, port, calls=sizes.calls, seconds=sizes.call_seconds)
+        rows.extend(figures.rows())
+        notes.append(figures.note())
+        server.stop()
+
+    if args.calls:
+        await calls_phase()
         return rows, notes
 
     rows += startup.rows(*startup.measure(config, tmp, sizes.startup_rounds))
@@ -149,8 +172,7 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
     shares = split.measure(plan, turns=max(50, sizes.turns // 2), appends=max(500, sizes.audio_frames))
     notes.append(shares.note(turns.gateway_cpu_ms, appends[0].gateway_us))
     await keys_phase(emulator_port, config)
-
-
+    await calls_phase()
     if not args.quick:
         await soak_phase()
 
@@ -176,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             for proc in procs:  # the server side of whatever went wrong
                 print(f"--- {proc.name} (exit {proc.popen.poll()}):\n{proc.tail()}", file=sys.stderr)
             raise
-    only = "soak" if args.soak else "keys" if args.keys else ""
+    only = "soak" if args.soak else "keys" if args.keys else "calls" if args.calls else "scale" if args.scale else ""
     kind = f"quick {only}".strip() if args.quick else only or "full"
     print(f"livegate bench ({kind}): preset {args.model!r} = {PRESETS[args.model]['model']}, "
           f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {time.perf_counter() - began:.0f} s"

@@ -51,7 +51,7 @@ SPEND_WRITE_S = 2.0  # the keyed gateway's proxy_batch_write_at (the default); e
 def write_config(directory: Path, emulator_port: int, preset: str, *, database: bool = False) -> Path:
     """The bench config; without `database` the gateway runs on its master key alone (no spend rows)."""
     params = {**PRESETS[preset], "api_base": f"http://127.0.0.1:{emulator_port}", "api_key": UPSTREAM_KEY}
-    general: dict[str, object] = {"master_key": MASTER_KEY}
+    general: dict[str, object] = {"master_key": MASTER_KEY, "webrtc": {"host_addresses": ["127.0.0.1"]}}
     if database:
         general["proxy_batch_write_at"] = SPEND_WRITE_S
     else:

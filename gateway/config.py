@@ -41,6 +41,7 @@ from schemas.config import (
 from schemas.limits import Limits
 from schemas.pricing import Price, price_for
 from schemas.profiles import DEFAULT_PROFILE, PROFILE_FIELDS, ModelProfile, is_known, profile_for
+from schemas.webrtc import WebRTCSettings
 
 __all__ = [
     "AccountSettings",
@@ -143,10 +144,14 @@ class AccountSettings:
     max_spend_queue: int = 100_000  # rows held in memory while the database is down
     metrics_key: str | None = field(default=None, repr=False)  # None: /metrics is open
     allowed_origins: tuple[str, ...] | None = None  # browser Origins let in; None: any
+    redis_url: str | None = field(default=None, repr=False)  # shared counters; None: this process's own
+    redis_lease_seconds: float = 10.0  # open-session leases lapse this long after their process stops refreshing
+    redis_embedded: bool = False  # redis_url is the Valkey `serve --workers N` started (said at start-up)
 
     def describe(self) -> dict[str, Any]:
         return {
             "database": masked_url(self.database_url) if self.database_url else None,
+            "redis": masked_url(self.redis_url) if self.redis_url else None,
             "store_transcripts": self.store_transcripts,
             "metrics_key": bool(self.metrics_key),
             "allowed_origins": list(self.allowed_origins) if self.allowed_origins is not None else None,
@@ -164,6 +169,7 @@ class GatewayConfig:
     limits: Limits = field(default_factory=Limits)  # general_settings.limits: durations, caps, backlogs, shutdown grace
     accounts: AccountSettings = AccountSettings()  # database, spend, /metrics key, allowed origins
     client_secret_keys: tuple[str, ...] = field(default=(), repr=False)  # signing keys of ek_… secrets, newest first
+    webrtc: WebRTCSettings = field(default_factory=WebRTCSettings)  # general_settings.webrtc: ICE, call timeouts
 
     @property
     def transcription_alias(self) -> str | None:
@@ -211,7 +217,9 @@ def load_config(path: str | Path, environ: Mapping[str, str]) -> GatewayConfig:
     general = parsed.general_settings
     accounts = _accounts(general, Path(path), where)
     secret_keys = tuple(general.client_secret_keys or ())
-    return GatewayConfig(where, deployments, general.master_key, passthrough, general.limits, accounts, secret_keys)
+    return GatewayConfig(
+        where, deployments, general.master_key, passthrough, general.limits, accounts, secret_keys, general.webrtc
+    )
 
 
 def _accounts(general: GeneralSettings, path: Path, where: str) -> AccountSettings:
@@ -234,6 +242,8 @@ def _accounts(general: GeneralSettings, path: Path, where: str) -> AccountSettin
         max_spend_queue=general.max_spend_queue,
         metrics_key=general.metrics_key,
         allowed_origins=tuple(origins) if origins is not None else None,
+        redis_url=general.redis_url,
+        redis_lease_seconds=general.redis_lease_seconds,
     )
 
 
