@@ -1,7 +1,9 @@
 """Fault-matrix plumbing: scripted emulators on one loop thread, a real-client conversation, comparisons.
 
 Every wait is bounded (`RECV_TIMEOUT_S` while a response is open, `IDLE_S` otherwise), so a gateway that
-hangs shows up as a failed or xfailed cell, never as a stuck suite.
+hangs shows up as a failed or xfailed cell, never as a stuck suite. Both bounds are generous: every wait is
+for an event the cell expects (a reply, an answer asked again, the close after an error), and returns as soon
+as it comes, so only a hung gateway ever reaches them, not a slow one on a busy machine.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ from tests.support.live import MASTER_KEY, LiveGateway
 AUDIO_MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"  # Developer API; user text as clientContent
 LIVE_31_MODEL = "gemini-3.1-flash-live-preview"  # Developer API; user text as realtimeInput.text
 TEXT_MODEL = "gemini-2.0-flash-live-preview-04-09"  # Vertex only; real TEXT output (schemas/profiles.py)
-RECV_TIMEOUT_S = 4.0  # the longest the client waits for the next event of an open response
-IDLE_S = 0.6  # with no response open: how long the client waits for one (e.g. an answer asked again)
+RECV_TIMEOUT_S = 10.0  # the longest the client waits for the next event of an open response
+# With no response open: how long the client waits for one (after response.create, or for an answer asked
+# again after a failed response: that can take two jittered redials, up to 0.25 + 0.5 s, plus the dials).
+IDLE_S = 10.0
 
 WEATHER_TOOL = {
     "type": "function",
@@ -216,7 +220,7 @@ async def converse(
     pace_s: float = 0.0,
     tool_delay_s: float = 0.0,
     recv_timeout_s: float = RECV_TIMEOUT_S,
-    overall_s: float = 20.0,
+    overall_s: float = 45.0,
 ) -> Transcript:
     """Hold the scripted conversation with openai-python (GA or beta) and record what it saw.
 

@@ -271,7 +271,9 @@ def _story(seen: Transcript) -> str:
 STALL_LIMIT_S = 1.5  # the rig gateway's upstream_stall_seconds: well above every short stall (STALL_S)
 
 FOREVER = {
-    point: extra(f"stall_forever-{point}", Script(stall_at=point, stall_s=None, fault_occurrence=OCCURRENCE[point]))
+    point: extra(
+        f"stall_forever-{point}", Script(stall_at=point, stall_s=None, fault_occurrence=OCCURRENCE[point], **_ONCE)
+    )
     for point in ("before_setup_complete", "mid_text", "between_turns")
 }
 
@@ -280,7 +282,7 @@ FOREVER = {
 async def test_stall_forever(rig: Rig, point: str) -> None:
     """An upstream that goes silent for good: before setupComplete the setup timeout ends the wait (error +
     1011); mid-session the silence counts as a lost link, which is resumed, and the conversation goes on."""
-    seen = await converse(rig.gateway, FOREVER[point], recv_timeout_s=4.0, pace_s=PACE_S)
+    seen = await converse(rig.gateway, FOREVER[point], pace_s=PACE_S)
     check_invariants(seen)
     if point == "before_setup_complete":
         error_type, code, close = NO_SETUP

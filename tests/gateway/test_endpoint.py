@@ -109,7 +109,13 @@ async def test_bad_input_never_ends_the_session(gateway: LiveGateway) -> None:
 
 
 async def test_upstream_refusal_maps_to_error_and_close(tmp_path: Path) -> None:
-    """A retired model (Gemini closes 1008 'not found') reaches the client as one error and a 4000 close."""
+    """A retired model (Gemini closes 1008 'not found') reaches the client as one error and a 4000 close; a
+    response the refusal cuts is closed out as failed first.
+
+    2.x models dial at `conversation.item.create`, so the refusal can come before or after the gateway reads
+    the client's `response.create` (the client cannot wait for it: no event says the dial failed). Both
+    orders are valid outcomes: the session ends before that response exists (no response events at all), or
+    the response is created and then done with status failed, before the error."""
     thread = GatewayThread(
         tmp_path, [{"model_name": "old", "litellm_params": {"model": "emulator/gemini-2.0-flash-live-001"}}]
     )
@@ -130,9 +136,10 @@ async def test_upstream_refusal_maps_to_error_and_close(tmp_path: Path) -> None:
     errors = [f for f in frames if f["type"] == "error"]
     assert len(errors) == 1 and errors[0]["error"]["code"] == "upstream_not_found_or_policy"
     assert "not found" in errors[0]["error"]["message"]
-    failed = [f for f in frames if f["type"] == "response.done"]
-    assert failed and failed[0]["response"]["status"] == "failed"
-    assert close_code == 4000
+    assert frames[-1] is errors[0] and close_code == 4000
+    created = [f["response"]["id"] for f in frames if f["type"] == "response.created"]
+    done = [f["response"] for f in frames if f["type"] == "response.done"]
+    assert [r["id"] for r in done] == created and all(r["status"] == "failed" for r in done)
 
 
 async def test_fallback_to_the_next_deployment_is_invisible(tmp_path: Path) -> None:
