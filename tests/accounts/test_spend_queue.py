@@ -17,6 +17,7 @@ from gateway.accounts.spend_queue import SpendQueue
 from schemas.admin import KeyGenerate
 from tests.accounts.test_spend import row
 from tests.support.databases import PostgresServer
+from tests.support.waits import eventually
 
 
 async def test_outage_keeps_rows_and_writes_them_once_back(
@@ -37,9 +38,13 @@ async def test_outage_keeps_rows_and_writes_them_once_back(
         for n in range(3):
             queue.put(row(f"resp_{n}", key.token, 0.5))
             ledger.charge(key.token, 0.5)
-        await asyncio.sleep(0.5)
+        def warned() -> list[logging.LogRecord]:
+            return [r for r in caplog.records if "cannot be written" in r.getMessage()]
+
+        await eventually(lambda: bool(warned()), "a failed write attempt was logged")
+        await asyncio.sleep(0.5)  # more attempts (every 0.05 s) fail meanwhile: still one warning
         assert queue.pending == 3 and ledger.spent(key.token) == 1.5
-        warnings = [r for r in caplog.records if "cannot be written" in r.getMessage()]
+        warnings = warned()
         assert len(warnings) == 1 and url not in warnings[0].getMessage()
         postgres.psql(f"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true;")
         for _ in range(200):

@@ -12,6 +12,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from gateway.emulator import FAULT_POINTS, EmulatorServer, Script
+from tests.support.waits import eventually
 
 from .helpers import (
     TIMEOUT,
@@ -105,8 +106,8 @@ async def test_drop_at(point: str) -> None:
         ws, _ = await reach(server, point)
         frames, closed = await closed_after(ws)
         assert frames == [] and closed.rcvd is None
-        await asyncio.sleep(0.02)
         record = server.connections[-1]
+        await eventually(lambda: record.close_code is not None, "the server recorded the drop")
         assert record.dropped and record.close_code == 1006 and record.faults == [f"drop@{point}"]
 
 
@@ -188,9 +189,11 @@ async def test_client_closing_after_go_away_wins() -> None:
     async with EmulatorServer(script=Script(go_away_after_s=0.0, go_away_time_left_s=0.2)) as server:
         ws, _ = await open_session(server, dev_setup())
         assert "goAway" in await recv(ws)
+        left = asyncio.get_running_loop().time() + 0.2  # when timeLeft runs out (it began before the goAway)
         await ws.close()
-        await asyncio.sleep(0.3)
         record = server.connections[-1]
+        await eventually(lambda: record.close_code is not None, "the server recorded the close")
+        await asyncio.sleep(max(0.0, left + 0.1 - asyncio.get_running_loop().time()))  # past timeLeft
         assert (record.close_code, record.closed_by_server) == (1000, False)
 
 

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from gateway.emulator import EmulatorServer, Script
+from tests.support.waits import eventually
 
 from .helpers import (
     TIMEOUT,
@@ -152,5 +153,6 @@ async def test_stall_forever_then_client_close() -> None:
         session = server.connections[-1].session
         assert session is not None and session.faults == ["stall@mid_audio"]
         await asyncio.wait_for(ws.close(), TIMEOUT)
-        await asyncio.sleep(0.05)
-        assert server.connections[-1].close_code == 1000
+        record = server.connections[-1]
+        await eventually(lambda: record.close_code is not None, "the server recorded the close")
+        assert record.close_code == 1000

@@ -27,6 +27,20 @@ def moved(before: dict, after: dict, name: str, **labels: str) -> float:  # type
     return after.get(key, 0.0) - before.get(key, 0.0)
 
 
+async def _settled(http: httpx.AsyncClient, before: dict) -> dict:  # type: ignore[type-arg]
+    """/metrics once the session's end and its spend are counted (both after the client left), 10 s at most."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while True:
+        after = samples((await http.get("/metrics")).text)
+        ended = moved(before, after, "livegate_sessions_total", alias="gemini-live", outcome="client_closed")
+        if (ended and moved(before, after, "livegate_spend_usd_total", alias="gemini-live") > 0) or (
+            loop.time() > deadline
+        ):
+            return after
+        await asyncio.sleep(0.02)
+
+
 async def test_counters_and_histograms_move(gateway: LiveGateway) -> None:
     """One session with a bad event and a text turn, one refused connection: each shows in /metrics."""
     base = gateway.http_base.removesuffix("/v1")
@@ -45,8 +59,7 @@ async def test_counters_and_histograms_move(gateway: LiveGateway) -> None:
             assert open_now[("livegate_sessions_open", (("alias", "gemini-live"),))] >= 1
         async with connect(f"{gateway.ws_base}/realtime?model=gemini-live") as refused:
             await refused.recv()
-        await asyncio.sleep(0.2)
-        after = samples((await http.get("/metrics")).text)
+        after = await _settled(http, before)
     assert moved(before, after, "livegate_client_errors_total", code="invalid_value") == 1
     assert moved(before, after, "livegate_refused_connections_total", reason="missing_key") == 1
     assert moved(before, after, "livegate_sessions_total", alias="gemini-live", outcome="client_closed") == 1
