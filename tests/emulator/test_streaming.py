@@ -120,6 +120,28 @@ async def test_audio_during_a_pending_call_is_1008(emulator: EmulatorServer) -> 
     assert (record.close_code, record.closed_by_server) == (1008, True)
 
 
+async def test_a_tool_call_crossing_mic_audio_is_sent_then_1008() -> None:
+    """Script(tool_call_crosses_input=True): the toolCall is held until the client's next message, as if that
+    message had crossed it on the wire; mic audio then gets the toolCall, then the close 1008, in that order.
+    A message that is no input (a video frame) releases the toolCall without an abort."""
+    async with EmulatorServer(script=Script(tool_call_crosses_input=True)) as server:
+        ws, _ = await open_session(server, dev_setup(tools=[PING]))
+        await send(ws, {"realtimeInput": {"text": "ping"}})
+        held = asyncio.ensure_future(recv(ws))
+        done, _ = await asyncio.wait({held}, timeout=0.3)
+        assert not done, "the toolCall went out before the client's next message"
+        await speak(ws, silence_pcm(16000, 20))
+        assert (await held)["toolCall"]["functionCalls"][0]["name"] == "ping"
+        assert await expect_close(ws) == (1008, "The operation was aborted")
+        ws, _ = await open_session(server, dev_setup(tools=[PING], **TRANSCRIBED))
+        await send(ws, {"realtimeInput": {"text": "ping"}})
+        await send(ws, {"realtimeInput": {"video": {"mimeType": "image/jpeg", "data": "/9j/"}}})
+        call = (await recv(ws))["toolCall"]["functionCalls"][0]
+        await send(ws, {"toolResponse": {"functionResponses": [{"id": call["id"], "response": {"output": "pong"}}]}})
+        assert transcript_of(await recv_turn(ws)) == 'ping returned {"output":"pong"}'
+        await ws.close()
+
+
 async def test_scripted_tool_call_cancellation() -> None:
     """Script(cancel_tool_calls=True): the call is withdrawn right away; a late response is ignored."""
     async with EmulatorServer(script=Script(cancel_tool_calls=True)) as server:

@@ -37,6 +37,7 @@ from tests.support.audio import silence, speech
 from tests.support.live import MASTER_KEY, GatewayThread, LiveGateway
 
 FRAME_S = 0.02  # one microphone frame
+PACE = 2.0  # frames go twice as fast as real time: the emulator's VAD counts audio time, so only the test is faster
 ASK = "Use get_weather for Paris"
 WAIT_S = 30.0  # the most the conversation may take, however loaded the machine
 # (model, spoken turns before the tool turn): the first turn has no resumption handle yet (a replay), a
@@ -71,7 +72,7 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
 
 class Microphone:
     """Streams 20 ms pcm16 frames, as a browser or phone does, until stopped: each utterance in `speak`,
-    then silence. Pacing is real time; the emulator's VAD counts audio time, so load only slows it down."""
+    then silence. Paced (`PACE`); the emulator's VAD counts audio time, so load only slows it down."""
 
     def __init__(self, connection: Any) -> None:
         self._connection = connection
@@ -89,7 +90,7 @@ class Microphone:
             audio = base64.b64encode(frame).decode()
             await self._connection.send({"type": "input_audio_buffer.append", "audio": audio})
             self.frames += 1
-            await asyncio.sleep(FRAME_S)
+            await asyncio.sleep(FRAME_S / PACE)
 
 
 async def _talk(gateway: LiveGateway, alias: str, before: int) -> list[dict[str, Any]]:
@@ -103,8 +104,8 @@ async def _talk(gateway: LiveGateway, alias: str, before: int) -> list[dict[str,
         await connection.send({"type": "session.update", "session": session})
         mic = Microphone(connection)
         for _ in range(before):
-            mic.speak(speech(0.6) + silence(1.0))
-        mic.speak(speech(0.6))
+            mic.speak(speech(0.4) + silence(0.8))  # the VAD ends a turn after 0.5 s of silence
+        mic.speak(speech(0.4))
         streaming = asyncio.create_task(mic.run())
         try:
             while True:
