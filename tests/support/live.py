@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from gateway.config import load_config
 from gateway.serve import GracefulServer, server_config
 
 MASTER_KEY = "sk-test-master-key"
+START_LIMIT_S = 30.0  # a gateway's start-up (migrations included): about 0.5 s, much longer on a busy machine
 LOOPBACK_WEBRTC = {"host_addresses": ["127.0.0.1"]}  # WebRTC calls in tests: ICE on loopback only
 
 DEFAULT_MODELS = [
@@ -117,12 +119,11 @@ class GatewayThread:
 
     def start(self) -> LiveGateway:
         self._thread.start()
-        for _ in range(500):
-            if self._server.started:
-                break
+        deadline = time.monotonic() + START_LIMIT_S
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"gateway did not start within {START_LIMIT_S:g} s")
             threading.Event().wait(0.01)
-        else:
-            raise RuntimeError("gateway did not start")
         port = self._server.servers[0].sockets[0].getsockname()[1]
         return LiveGateway(port, self._scheme)
 
