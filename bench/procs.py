@@ -19,6 +19,7 @@ PY = sys.executable
 MASTER_KEY = "sk-bench-master-key"
 UPSTREAM_KEY = "bench-upstream-key"  # the emulator runs open; the gateway sends it anyway
 ALIAS = "bench-live"
+ECHO_ALIAS = "bench-echo"  # the same model preset, dialled at bench/echo_upstream.py (the audio figures)
 
 # --model presets: how the alias reaches the external emulator (GEMINI_LIVE.md §1.1, gateway/upstream/dial.py).
 PRESETS: dict[str, dict[str, str]] = {
@@ -45,12 +46,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def write_config(directory: Path, emulator_port: int, preset: str) -> Path:
-    params = {**PRESETS[preset], "api_base": f"http://127.0.0.1:{emulator_port}", "api_key": UPSTREAM_KEY}
-    document = {
-        "model_list": [{"model_name": ALIAS, "litellm_params": params}],
-        "general_settings": {"master_key": MASTER_KEY},
-    }
+def write_config(directory: Path, emulator_port: int, preset: str, echo_port: int | None = None) -> Path:
+    def entry(alias: str, port: int) -> dict[str, object]:
+        params = {**PRESETS[preset], "api_base": f"http://127.0.0.1:{port}", "api_key": UPSTREAM_KEY}
+        return {"model_name": alias, "litellm_params": params}
+
+    models = [entry(ALIAS, emulator_port)] + ([entry(ECHO_ALIAS, echo_port)] if echo_port is not None else [])
+    document = {"model_list": models, "general_settings": {"master_key": MASTER_KEY}}
     path = directory / "config.yaml"
     path.write_text(yaml.safe_dump(document))
     return path
@@ -171,6 +173,11 @@ def emulator_argv(port: int) -> list[str]:
     """The emulator's own `main()` (what `livegate emulator` runs), called directly: robust to CLI wrappers."""
     launch = "import sys; from gateway.emulator.server import main; sys.exit(main(sys.argv[1:]))"
     return [PY, "-c", launch, "--host", "127.0.0.1", "--port", str(port), "--log-level", "WARNING"]
+
+
+def echo_argv(port: int) -> list[str]:
+    """The scripted echo upstream of the audio figures (bench/echo_upstream.py)."""
+    return [PY, "-m", "bench.echo_upstream", "--port", str(port)]
 
 
 def app_argv(kind: str, port: int, *extra: str) -> list[str]:
