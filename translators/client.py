@@ -13,7 +13,7 @@ from typing import Any
 
 from schemas.openai import Dialect
 from schemas.profiles import UserText
-from translators.audio import InputDecoder, law_of, pcm_ms
+from translators.audio import InputDecoder, b64_size, bytes_per_ms, law_of
 from translators.commands import CloseClient, Command, SendUpstream
 from translators.errors import ClientProtocolError, SessionEnd
 from translators.history import as_turns, realtime_text
@@ -101,6 +101,7 @@ class ClientTranslator:
         state.config = before.apply(event["session"], self._shape)
         law = law_of(state.config.input_format)
         state.input_decoder = InputDecoder(law) if law is not None else None
+        state.input_bytes_per_ms = bytes_per_ms(state.config.input_format)
         out = list(state.emit("session.updated", {"session": state.render_session()}))
         if state.phase is UpstreamPhase.IDLE or not _setup_changed(state, before):
             return out
@@ -126,7 +127,7 @@ class ClientTranslator:
         audio = event["audio"]
         if not audio:  # no samples: nothing to forward, and no empty manual activity (Gemini would not reply)
             return []
-        ms = pcm_ms(audio, state.config.input_format)
+        ms = b64_size(audio) / state.input_bytes_per_ms
         state.input_ms += ms
         state.buffer_ms += ms
         out: list[Command] = []

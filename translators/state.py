@@ -59,6 +59,7 @@ class SessionState:
     activity_open: bool = False  # manual turns: activityStart sent, activityEnd not yet
     link_manual: bool = False  # the upstream's setup turned Gemini's VAD off (a session.update waits for the next)
     input_decoder: InputDecoder | None = None  # G.711 → pcm16 for the client's input format, None for pcm16
+    input_bytes_per_ms: float = 48.0  # of the client's input format (pcm16 24 kHz until a session.update)
     item_audio_ms: dict[str, float] = field(default_factory=dict)  # assistant item id → audio ms sent
     calls: dict[str, Call] = field(default_factory=dict)  # OpenAI call_id → Gemini's function call
     tool_outputs: list[dict[str, Any]] = field(default_factory=list)  # functionResponses for the next trigger

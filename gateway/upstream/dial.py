@@ -21,7 +21,6 @@ from gateway import close_codes
 from gateway.config import Deployment, Provider
 from gateway.upstream.endpoints import Endpoint, endpoint_for, model_resource, vertex_location
 from gateway.upstream.google_auth import AccessToken, CredentialsError
-from gateway.upstream.rest_fallback import RestLiveConnection, rest_url
 
 __all__ = [  # the endpoint names are re-exported for the session and bench/
     "Endpoint",
@@ -198,6 +197,8 @@ async def _token(deployment: Deployment, ctx: UpstreamContext) -> AccessToken | 
 
 async def _open_rest(deployment: Deployment, setup: dict[str, Any], ctx: UpstreamContext, read: bool) -> OpenedUpstream:
     """The last resort (seed 002): text turns over REST with the deployment's `rest_fallback` model."""
+    from gateway.upstream.rest_fallback import RestLiveConnection, rest_url  # google-genai: ~40 MB, loaded if used
+
     connection = RestLiveConnection(deployment, await _token(deployment, ctx))
     await connection.send(orjson.dumps(setup))
     first = await connection.recv() if read else None
