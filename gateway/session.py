@@ -91,13 +91,12 @@ class Session:
         self._stall = StallClock(self._limits.upstream_stall_seconds)  # when a silent Gemini is a fault
 
     async def run(self) -> None:
-        writer = asyncio.create_task(self._outbox.run())
         self._started = self._last_frame = asyncio.get_running_loop().time()
         self._execute(self.client.start())
         try:
             await self._client_reader()
         finally:
-            await self._shutdown(writer)
+            await self._shutdown()
 
     async def drain(self) -> None:
         """Graceful shutdown: let the open turn finish, then close the client with 1001."""
@@ -144,7 +143,14 @@ class Session:
 
     # ---- commands --------------------------------------------------------------------------------
     def _execute(self, commands: list[Command]) -> None:
-        """Enqueue in order; never awaits, so nothing can run between two commands of one feed."""
+        """Carry out in order; never awaits, so nothing can run between two commands of one feed. The client's
+        frames of one feed go out together at the end (`ClientOutbox.flush`)."""
+        try:
+            self._carry_out(commands)
+        finally:
+            self._outbox.flush()
+
+    def _carry_out(self, commands: list[Command]) -> None:
         for command in commands:
             if isinstance(command, SendClient):
                 frame = self._client.encode(command.event)
@@ -288,7 +294,7 @@ class Session:
         message = close_codes.message(close, reason)
         self._execute(self.upstream.upstream_failed(close.error_type, close.error_code, message, close.close_code))
 
-    async def _shutdown(self, writer: asyncio.Task[None]) -> None:
+    async def _shutdown(self) -> None:
         self._closing = True
         if self._spare is not None:  # a socket dialled for a switch that never came
             spare, self._spare = self._spare, None
@@ -303,4 +309,4 @@ class Session:
             self._link_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._link_task
-        await self._outbox.finish(writer)
+        await self._outbox.finish()

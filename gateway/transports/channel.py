@@ -1,7 +1,9 @@
 """What the session pump needs from a client transport: frames in, frames out, a close, and an abort.
 
 The WebSocket endpoint, and later WebRTC data channels and the seed-003 protocol, are adapters behind this
-one interface, so none of them holds a second copy of the session logic (STYLE.md §5b).
+one interface, so none of them holds a second copy of the session logic (STYLE.md §5b). A transport may also
+offer `write_now(frames) -> bool` (see `ClientOutbox`): a synchronous write, taken while its buffer is not
+backed up; one without it has every frame written through `send` by the outbox's writer task.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from typing import Any, Protocol
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
+from websockets.protocol import State
 
 log = logging.getLogger("livegate.session")
 
-# Where `TransportAbort` leaves the server transport's abort() in a WebSocket scope.
+# Where `TransportAbort` leaves the server transport's abort() in a WebSocket scope, and uvicorn's protocol.
 ABORT_SCOPE_KEY = "livegate.abort"
+PROTOCOL_SCOPE_KEY = "livegate.ws_protocol"
 
 
 class ClientGone(Exception):
@@ -56,9 +60,14 @@ class WebSocketChannel:
 
     def __init__(self, websocket: WebSocket) -> None:
         self._ws = websocket  # accepted by the endpoint before the session starts
+        self._direct = DirectFrames.of(websocket.scope.get(PROTOCOL_SCOPE_KEY))  # None: every frame via `send`
 
     def encode(self, event: dict[str, Any]) -> str | None:
         return orjson.dumps(event).decode()
+
+    def write_now(self, frames: list[str]) -> bool:
+        """Write these frames at once, in one write, if the socket's buffer is not backed up; else False."""
+        return self._direct is not None and self._direct.write(frames)
 
     async def receive(self) -> str | bytes | None:
         message = await self._ws.receive()
@@ -85,8 +94,52 @@ class WebSocketChannel:
         abort()
 
 
+class DirectFrames:
+    """Text frames written straight to uvicorn's sans-I/O WebSocket protocol (websockets' `ServerProtocol` on
+    an asyncio transport), skipping the ASGI `send` coroutine per frame: the frames of one feed go out in one
+    write (issue #15). Only while the connection is open and the transport is not paused for backpressure;
+    otherwise `write` returns False and the outbox queues them for `send`, which waits for the buffer."""
+
+    def __init__(self, protocol: Any) -> None:
+        self._protocol = protocol  # uvicorn's WebSocketsSansIOProtocol for this connection
+
+    @classmethod
+    def of(cls, protocol: Any) -> DirectFrames | None:
+        """For uvicorn's websockets-sansio protocol only (the shape this class relies on); None for others."""
+        needed = ("conn", "transport", "writable", "close_sent", "disconnected")
+        if protocol is None or not all(hasattr(protocol, name) for name in needed):
+            return None
+        return cls(protocol)
+
+    def write(self, frames: list[str]) -> bool:
+        protocol = self._protocol
+        conn, transport = protocol.conn, protocol.transport
+        if protocol.close_sent or protocol.disconnected or not protocol.writable.is_set() or transport.is_closing():
+            return False
+        if conn.state is not State.OPEN:
+            return False
+        if conn.extensions:  # permessage-deflate (limits.client_compression): websockets compresses
+            for frame in frames:
+                conn.send_text(frame.encode())
+            transport.write(b"".join(conn.data_to_send()))
+        else:
+            transport.write(b"".join(_text_frame(frame.encode()) for frame in frames))
+        return True
+
+
+def _text_frame(data: bytes) -> bytes:
+    """An unmasked, final text frame (RFC 6455 §5.2): what a server sends."""
+    size = len(data)
+    if size < 126:
+        return bytes((0x81, size)) + data
+    if size < 65536:
+        return b"\x81\x7e" + size.to_bytes(2, "big") + data
+    return b"\x81\x7f" + size.to_bytes(8, "big") + data
+
+
 class TransportAbort:
-    """ASGI middleware: puts the server transport's `abort()` in each WebSocket scope (`ABORT_SCOPE_KEY`).
+    """ASGI middleware: puts the server transport's `abort()` in each WebSocket scope (`ABORT_SCOPE_KEY`),
+    and uvicorn's protocol object (`PROTOCOL_SCOPE_KEY`, for `DirectFrames`).
 
     ASGI has no way to drop a connection whose peer reads nothing: a `websocket.close` waits behind the
     blocked writes. uvicorn's `send` is a bound method of its protocol object, which holds the asyncio
@@ -98,8 +151,9 @@ class TransportAbort:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
-            transport = getattr(getattr(send, "__self__", None), "transport", None)
-            abort = getattr(transport, "abort", None)
+            protocol = getattr(send, "__self__", None)
+            abort = getattr(getattr(protocol, "transport", None), "abort", None)
             if callable(abort):
                 scope[ABORT_SCOPE_KEY] = abort
+                scope[PROTOCOL_SCOPE_KEY] = protocol
         await self.app(scope, receive, send)
