@@ -1,7 +1,8 @@
 """One client session: receive, decode, feed the translators, carry out their commands. Nothing more.
 
-Every outgoing frame goes through one queue per socket, filled synchronously in the order the
-translators produced it, so events from the two directions can never overtake each other.
+Every outgoing frame goes out synchronously in the order the translators produced it (written at once, or
+queued behind earlier frames when a socket is backed up), so events from the two directions can never
+overtake each other. Upstream messages are fed straight from the connection's callback (gateway/upstream/link.py).
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import time
 from typing import Any
 
 import orjson
-from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
 
 from gateway import close_codes
 from gateway.config import Deployment
@@ -23,6 +22,7 @@ from gateway.transports.channel import ClientChannel
 from gateway.transports.outbox import ClientOutbox
 from gateway.upstream.backoff import jittered
 from gateway.upstream.dial import (
+    LiveConnection,
     LiveSocket,
     UpstreamContext,
     UpstreamUnavailable,
@@ -30,6 +30,7 @@ from gateway.upstream.dial import (
     model_resource,
     open_upstream,
 )
+from gateway.upstream.link import UpstreamOutbox, read_link
 from schemas.limits import Limits
 from schemas.openai import Dialect, binary_frame_error, parse_client_event_tolerant
 from translators.client import ClientTranslator
@@ -79,19 +80,20 @@ class Session:
         self.client = ClientTranslator(self.state)
         self.upstream = UpstreamTranslator(self.state)
         self._outbox = ClientOutbox(channel, self._limits, self.state.session_id)  # frames for the client, in order
-        self._to_upstream: asyncio.Queue[bytes] = asyncio.Queue()  # frames for Gemini, in order
+        self._to_upstream = UpstreamOutbox()  # frames for Gemini, in order
         self._link_task: asyncio.Task[None] | None = None  # the current upstream link's dial + read loop
         self._generation = 0  # which ConnectUpstream the current link answers; older links are stale
-        self._spare: asyncio.Task[ClientConnection | None] | None = None  # a socket dialled ahead of a switch
+        self._spare: asyncio.Task[LiveConnection | None] | None = None  # a socket dialled ahead of a switch
         self._upstream_ws: LiveSocket | None = None
         self._closing = False  # a close was queued for the client: stop reading
-        self._upstream_backlog = 0  # bytes queued for Gemini and not yet written
+        self._loop: asyncio.AbstractEventLoop | None = None  # cached in `run`: no get_running_loop() per frame
         self._started = 0.0  # loop time the session started (maximum duration)
         self._last_frame = 0.0  # loop time of the client's last frame (idle timeout)
         self._stall = StallClock(self._limits.upstream_stall_seconds)  # when a silent Gemini is a fault
 
     async def run(self) -> None:
-        self._started = self._last_frame = asyncio.get_running_loop().time()
+        self._loop = asyncio.get_running_loop()
+        self._started = self._last_frame = self._loop.time()
         self._execute(self.client.start())
         try:
             await self._client_reader()
@@ -158,12 +160,10 @@ class Session:
                     self._end(SessionEnd.CLIENT_TOO_SLOW)  # what it had not read is dropped: bounded memory
                     return
             elif isinstance(command, SendUpstream):
-                if self._upstream_backlog > self._limits.max_upstream_backlog_bytes:  # any one frame fits under it
+                if self._to_upstream.backlog > self._limits.max_upstream_backlog_bytes:  # any one frame fits
                     self._end(SessionEnd.UPSTREAM_STALLED)
                     return
-                data = orjson.dumps(command.message)
-                self._upstream_backlog += len(data)
-                self._to_upstream.put_nowait(data)
+                self._to_upstream.put(orjson.dumps(command.message))
             elif isinstance(command, ConnectUpstream):
                 self._connect(command)
             elif isinstance(command, CloseClient):
@@ -174,7 +174,8 @@ class Session:
 
     # ---- client side -----------------------------------------------------------------------------
     async def _client_reader(self) -> None:
-        loop = asyncio.get_running_loop()
+        loop = self._loop
+        assert loop is not None
         while not self._closing:
             frame = await self._client.receive()
             if frame is None:
@@ -187,7 +188,7 @@ class Session:
                 self.crashed()
 
     def _on_client_frame(self, frame: str | bytes, now: float) -> None:
-        if self.state.pending_bytes + self._upstream_backlog > self._limits.max_upstream_backlog_bytes:
+        if self.state.pending_bytes + self._to_upstream.backlog > self._limits.max_upstream_backlog_bytes:
             self._end(SessionEnd.UPSTREAM_STALLED)  # Gemini takes nothing: the setup unanswered, or its socket stuck
             return
         try:
@@ -236,39 +237,36 @@ class Session:
             await warm.close()
         adopt_deployment(self.state, opened.deployment.profile, model_resource(opened.deployment))
         ws = self._upstream_ws = opened.ws
-        writer = asyncio.create_task(self._upstream_writer(ws))
+        loop = self._loop
+        assert loop is not None
+
+        def on_message(raw: bytes | str) -> None:
+            if generation != self._generation:
+                return  # a newer link has taken over; this one is being closed
+            now = loop.time()
+            self._stall.frame(now)
+            self._execute(self.upstream.feed(orjson.loads(raw)))
+            self._stall.turn(self._owes_frames(), now)
+
+        self._to_upstream.attach(ws)
         try:
-            loop = asyncio.get_running_loop()
             self._stall.frame(loop.time())  # setupComplete, read by open_upstream, starts the clock
             if opened.first_frame is not None:
                 self._execute(self.upstream.feed(orjson.loads(opened.first_frame)))
                 self._stall.turn(self._owes_frames(), loop.time())
-            async for raw in ws:
-                now = loop.time()
-                self._stall.frame(now)
-                self._execute(self.upstream.feed(orjson.loads(raw)))
-                self._stall.turn(self._owes_frames(), now)
-        except ConnectionClosed:
-            pass
+            await read_link(ws, on_message)
         except orjson.JSONDecodeError:
             self._fail(close_codes.UNKNOWN, "Gemini sent a frame that is not JSON")
             return
         finally:
-            writer.cancel()
+            if generation == self._generation:
+                self._to_upstream.detach()
             if generation != self._generation:
                 await ws.close()
         if not self._closing and generation == self._generation:
             reason = ws.close_reason or ""
             close = close_codes.for_upstream_close(ws.close_code, reason)
             self._lost(close, reason, close_codes.should_retry(ws.close_code, reason))
-
-    async def _upstream_writer(self, ws: LiveSocket) -> None:
-        """Runs until the link ends (it is cancelled then); the session closes the socket."""
-        with contextlib.suppress(ConnectionClosed):
-            while True:
-                frame = await self._to_upstream.get()
-                await ws.send(frame, text=True)
-                self._upstream_backlog -= len(frame)
 
     def _lost(self, close: close_codes.ClientClose, reason: str, retry: Retry) -> None:
         where, why = self.state.session_id, close_codes.redact(reason)
@@ -281,12 +279,7 @@ class Session:
 
     def _take_unsent(self) -> list[dict[str, Any]]:
         """Frames queued for the lost link and never written: handed back, so they go once, on the next."""
-        frames = []
-        while not self._to_upstream.empty():
-            frame = self._to_upstream.get_nowait()
-            self._upstream_backlog -= len(frame)
-            frames.append(orjson.loads(frame))
-        return frames
+        return [orjson.loads(frame) for frame in self._to_upstream.take_unsent()]
 
     def _fail(self, close: close_codes.ClientClose, reason: str) -> None:
         where, why = self.state.session_id, close_codes.redact(reason)

@@ -9,22 +9,19 @@ The companding itself is `translators/g711.py` (numpy, soxr), imported by the fi
 from __future__ import annotations
 
 import base64
-import enum
 from typing import TYPE_CHECKING
 
 from translators.errors import ClientProtocolError
+from translators.formats import G711_RATE, GEMINI_OUTPUT_RATE, Law
+
+__all__ = ["G711_RATE", "GEMINI_OUTPUT_RATE", "InputDecoder", "Law", "OutputEncoder", "b64_size", "bytes_per_ms",
+           "law_of", "pcm_ms"]
 
 if TYPE_CHECKING:
     from translators.g711 import Downsampler
 
-GEMINI_OUTPUT_RATE = 24000
-G711_RATE = 8000
 _URL_SAFE = str.maketrans("-_", "+/")
 
-
-class Law(enum.Enum):
-    ULAW = "audio/pcmu"
-    ALAW = "audio/pcma"
 
 
 class InputDecoder:

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import soxr
 
-from translators.audio import G711_RATE, GEMINI_OUTPUT_RATE, Law
+from translators.formats import G711_RATE, GEMINI_OUTPUT_RATE, Law
 
 _ALAW_SEG_END = np.array([0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF])  # segment upper bounds (G.711)
 _ULAW_SEG_END = np.array([0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF])
