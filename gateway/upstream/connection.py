@@ -19,7 +19,7 @@ import os
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosedOK
@@ -161,8 +161,7 @@ class UpstreamConnection(asyncio.Protocol):
 
     # ---- asyncio.Protocol ----------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's transports are no asyncio.Transport
 
     def data_received(self, data: bytes) -> None:
         protocol = self.protocol
