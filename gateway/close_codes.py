@@ -87,6 +87,13 @@ class HandshakeRefusal(enum.Enum):
         4000, "missing_model", "Missing required parameter: 'model'. Connect to /v1/realtime?model=<alias>."
     )
     INVALID_MODEL = Refusal(4000, "invalid_model", "Invalid model: '{alias}'. This gateway serves: {known}.")
+    # ?intent=transcription (§1.1) with no transcription alias to default to, or on a conversational model.
+    NO_TRANSCRIPTION_MODEL = Refusal(
+        4000, "missing_model", "No transcription model is configured (model_info.mode: realtime_transcription)."
+    )
+    NOT_TRANSCRIPTION_MODEL = Refusal(
+        4000, "invalid_model", "Invalid model for a transcription session: '{alias}' is not a transcription model."
+    )
     OVER_CAPACITY = Refusal(1013, "rate_limit_exceeded", "{detail}")
 
 
@@ -147,8 +154,16 @@ def should_retry(code: int | None, reason: str) -> Retry:
     return Retry.RESUME if code is None or code in _RESUMABLE else Retry.NO
 
 
-def redial_policy(detail: str, ever_ready: bool) -> Retry:
-    """A failed redial: a refused handle is replayed without it; before any setupComplete, nothing is."""
+def redial_policy(detail: str, ever_ready: bool, close: ClientClose | None = None, resuming: bool = False) -> Retry:
+    """A failed redial: a refused handle is replayed without it; before any setupComplete, nothing is.
+
+    A resumption refused as an invalid argument (1007) is a refused handle too: reported for Gemini 3.8
+    sessions resumed after their deadline (discuss.ai.google.dev, unconfirmed by Google's docs), and a
+    replay costs one connection at worst. A fresh setup refused that way is final.
+    """
     if "session not found" in detail:
         return Retry.REPLAY
-    return Retry.RESUME if ever_ready else Retry.NO
+    invalid = close is UPSTREAM_TO_CLIENT[CloseCode.INVALID_DATA]
+    if invalid and resuming:
+        return Retry.REPLAY
+    return Retry.RESUME if ever_ready and not invalid else Retry.NO

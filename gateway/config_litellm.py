@@ -50,13 +50,16 @@ def prepare(raw: dict[str, Any], where: str) -> Prepared:
     for index, entry in enumerate(entries):
         label = f"{where}: {locate.entry(index)}: "
         mode = _mode(entry)
-        if mode is not None and mode != "realtime":
+        if mode is not None and mode not in SERVED_MODES:
             warnings.append(f"{label}mode {mode!r} is not realtime; livegate serves realtime models only, skipped")
             continue
         kept.append(_entry(entry, label, warnings) if isinstance(entry, dict) else entry)
         origin.append(index)
     document["model_list"] = kept
     return Prepared(document, Locator(where, entries, origin), warnings)
+
+
+SERVED_MODES = ("realtime", "realtime_transcription")  # model_info.mode values livegate serves (schemas/config.py)
 
 
 def _mode(entry: Any) -> str | None:

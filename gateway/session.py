@@ -33,21 +33,22 @@ from gateway.upstream.dial import (
 from gateway.upstream.link import UpstreamOutbox, read_link
 from schemas.limits import Limits
 from schemas.openai import Dialect, binary_frame_error, parse_client_event_tolerant
-from translators.client import ClientTranslator
 from translators.commands import (
     CloseClient,
     Command,
     ConnectUpstream,
     PrepareUpstream,
+    RequestWakeup,
     SendClient,
     SendUpstream,
 )
+from translators.context import SessionKind
 from translators.errors import ClientProtocolError, SessionEnd
 from translators.ids import IdFactory
+from translators.pair import translators_for
 from translators.resume import Retry, adopt_deployment, at_turn_boundary, setup_for_profile
 from translators.session_config import SessionConfig
 from translators.state import SessionState, UpstreamPhase
-from translators.upstream import UpstreamTranslator
 
 log = logging.getLogger("livegate.session")
 
@@ -62,6 +63,7 @@ class Session:
         ctx: UpstreamContext,
         dialect: Dialect,
         limits: Limits | None = None,
+        kind: SessionKind = SessionKind.REALTIME,
     ) -> None:
         self._client = channel  # the client's transport (WebSocket, …), already accepted
         self._limits = limits or Limits()  # caps on duration, idleness and backlogs
@@ -76,9 +78,9 @@ class Session:
             ids=IdFactory(),
             created_at=int(time.time()),
             max_conversation_bytes=self._limits.max_conversation_bytes,
+            kind=kind,
         )
-        self.client = ClientTranslator(self.state)
-        self.upstream = UpstreamTranslator(self.state)
+        self.client, self.upstream = translators_for(self.state)
         self._outbox = ClientOutbox(channel, self._limits, self.state.session_id)  # frames for the client, in order
         self._to_upstream = UpstreamOutbox()  # frames for Gemini, in order
         self._link_task: asyncio.Task[None] | None = None  # the current upstream link's dial + read loop
@@ -90,6 +92,7 @@ class Session:
         self._started = 0.0  # loop time the session started (maximum duration)
         self._last_frame = 0.0  # loop time of the client's last frame (idle timeout)
         self._stall = StallClock(self._limits.upstream_stall_seconds)  # when a silent Gemini is a fault
+        self._wakeups: list[asyncio.TimerHandle] = []  # translators' RequestWakeup timers, cancelled at the end
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -171,6 +174,18 @@ class Session:
                 self._outbox.close(command.code, command.reason)
             elif isinstance(command, PrepareUpstream) and self._spare is None:
                 self._spare = asyncio.create_task(dial_spare(self._deployments[0], self._ctx))
+            elif isinstance(command, RequestWakeup):
+                loop = asyncio.get_running_loop()
+                self._wakeups.append(loop.call_later(command.delay_s, self._wakeup, command.token))
+
+    def _wakeup(self, token: int) -> None:
+        if self._closing:
+            return
+        try:
+            self._execute(self.upstream.wakeup(token))
+        except Exception:  # our own bug: this session ends with a server_error, the gateway goes on
+            log.exception("wakeup failed for %s", self.state.session_id)
+            self.crashed()
 
     # ---- client side -----------------------------------------------------------------------------
     async def _client_reader(self) -> None:
@@ -217,7 +232,9 @@ class Session:
         except asyncio.CancelledError:
             raise
         except UpstreamUnavailable as exc:
-            self._lost(exc.close, exc.detail, close_codes.redial_policy(exc.detail, self.state.ever_ready))
+            resuming = bool(command.setup["setup"].get("sessionResumption", {}).get("handle"))
+            retry = close_codes.redial_policy(exc.detail, self.state.ever_ready, exc.close, resuming)
+            self._lost(exc.close, exc.detail, retry)
         except Exception:  # our own bug: never leave the client hanging, never forward the text
             log.exception("upstream pump failed for %s", self.state.session_id)
             try:
@@ -289,6 +306,8 @@ class Session:
 
     async def _shutdown(self) -> None:
         self._closing = True
+        for timer in self._wakeups:
+            timer.cancel()
         if self._spare is not None:  # a socket dialled for a switch that never came
             spare, self._spare = self._spare, None
             with contextlib.suppress(Exception):

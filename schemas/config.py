@@ -94,14 +94,16 @@ class LitellmParams(_VertexFields):
 
 
 class ModelInfo(BaseModel):
-    """`mode: realtime` as in LiteLLM, plus optional model-profile overrides (schemas/profiles.py).
+    """`mode: realtime` as in LiteLLM (`realtime_transcription`: serves `?intent=transcription` sessions), plus
+    optional model-profile overrides (schemas/profiles.py).
 
     Extra keys are the profile overrides; `gateway/config.py` refuses any that is not a profile field.
     """
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    mode: Literal["realtime"] | None = None  # other LiteLLM modes (chat, embedding, …) are skipped at load
+    # Other LiteLLM modes (chat, embedding, …) are skipped at load.
+    mode: Literal["realtime", "realtime_transcription"] | None = None
     # Opt-in: a generateContent model (e.g. gemini-2.5-flash) that serves text-only turns over REST when no
     # Live deployment of the alias can be reached (gateway/upstream/rest_fallback.py).
     rest_fallback: str | None = None

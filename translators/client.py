@@ -15,15 +15,18 @@ from schemas.openai import Dialect
 from schemas.profiles import UserText
 from translators.audio import InputDecoder, b64_size, bytes_per_ms, law_of
 from translators.commands import CloseClient, Command, SendUpstream
+from translators.context_update import context_update
 from translators.errors import ClientProtocolError, SessionEnd
-from translators.history import as_turns, realtime_text
-from translators.items import answer, check_room, output_item, server_item
+from translators.history import as_turns, realtime_text, split_history
+from translators.items import check_room, message_item, output_item
+from translators.media import video_frames
 from translators.response import Response
-from translators.response_params import response_options
+from translators.response_input import input_turn, instruction_note
+from translators.response_params import ResponseOptions, response_options
 from translators.resume import connect, ready_to_switch, reconnect
 from translators.session_config import SessionConfig, build_setup
 from translators.state import SessionState, UpstreamPhase
-from translators.tools import CallStatus
+from translators.supersede import as_heard, supersede_pending, take_output
 from translators.turns import UserPhase, UserTurn
 
 Handler = Callable[["ClientTranslator", dict[str, Any]], list[Command]]
@@ -105,6 +108,9 @@ class ClientTranslator:
         out = list(state.emit("session.updated", {"session": state.render_session()}))
         if state.phase is UpstreamPhase.IDLE or not _setup_changed(state, before):
             return out
+        update = None if state.reconnect_pending else context_update(state, before)
+        if update is not None:  # instructions or tools only, on a model that takes them in place (issue #13)
+            return out + self._send(update)
         # A setup change mid-session: a new upstream, resumed by handle, at the next turn boundary (issue #4).
         if ready_to_switch(state):
             return out + reconnect(state)
@@ -114,7 +120,7 @@ class ClientTranslator:
     def _on_transcription_session_update(self, event: dict[str, Any]) -> list[Command]:
         raise ClientProtocolError(
             "invalid_value",
-            "Transcription-only sessions are not available through this gateway yet.",
+            "This is a conversation session: for transcription only, connect with ?intent=transcription.",
             param="type",
         )
 
@@ -146,7 +152,8 @@ class ClientTranslator:
         return out + self._send(message)
 
     def _hold(self, message: dict[str, Any], ms: float) -> list[Command]:
-        """Gemini aborts a session that hears audio during a pending call (GEMINI_LIVE.md §3.4): hold it."""
+        """Audio during a pending call: 2.5 aborts the session (GEMINI_LIVE.md §3.4, field reports), 3.8 cancels
+        a BLOCKING call on new input (its migration guide): hold it until the outputs went out."""
         state = self.state
         if state.held_ms + ms > MAX_HELD_MS:
             raise ClientProtocolError(
@@ -192,13 +199,17 @@ class ClientTranslator:
     def _on_conversation_item_create(self, event: dict[str, Any]) -> list[Command]:
         state = self.state
         kind = event["item"].get("type")
-        item = (
-            output_item(event["item"], state) if kind == "function_call_output" else server_item(event["item"], state)
-        )
-        check_room(state, item)
-        previous = state.conversation.insert(item, event.get("previous_item_id"))
+        blobs: list[dict[str, Any]] = []
         if kind == "function_call_output":
-            state.tool_outputs.append(answer(state, item))
+            item = output_item(event["item"], state)
+        else:
+            item, blobs = message_item(event["item"], state)
+        check_room(state, item, sum(len(blob["data"]) for blob in blobs))
+        previous = state.conversation.insert(item, event.get("previous_item_id"))
+        if blobs:
+            state.media[item["id"]] = blobs
+        if kind == "function_call_output":
+            take_output(state, item)
         else:
             state.unsent_items.append(item["id"])
         out = list(state.emit("conversation.item.added", {"previous_item_id": previous, "item": dict(item)}))
@@ -215,6 +226,7 @@ class ClientTranslator:
         item_id = event["item_id"]
         self._existing_item(item_id, "item_delete_invalid_item_id", "deleting")
         self.state.conversation.delete(item_id)
+        self.state.media.pop(item_id, None)
         if item_id in self.state.unsent_items:
             self.state.unsent_items.remove(item_id)
         return list(self.state.emit("conversation.item.deleted", {"item_id": item_id}))
@@ -266,10 +278,10 @@ class ClientTranslator:
                 "Per-response instructions can only go with a text turn on Gemini (not after audio or tool output).",
                 param="response.instructions",
             )
-        trigger = self._trigger(options.instructions)
+        trigger = self._trigger(options.instructions) if options.input is None else self._input_trigger(options)
         response = Response(state, options.mode, in_conversation=options.in_conversation, metadata=options.metadata)
         state.response = response
-        return response.created() + trigger + self.release_held_audio()
+        return response.created() + trigger
 
     def release_held_audio(self) -> list[Command]:
         """Once Gemini has every output it waits for, the mic audio held meanwhile goes, in order."""
@@ -283,63 +295,75 @@ class ClientTranslator:
         state = self.state
         state.turn_trigger, state.turn_items = None, []  # only a text trigger can be asked again if lost
         if state.tool_outputs:
-            return self._send(self._tool_response())
-        state.turn_history = []
-        waiting = next((cid for cid, call in state.calls.items() if call.status is CallStatus.PENDING), None)
-        if waiting is not None:
-            raise ClientProtocolError(
-                "invalid_value",
-                f"The function call '{waiting}' is awaiting its output: add a function_call_output item first.",
-            )
-        if state.activity_open:
-            state.activity_open = False  # manual turns: the end of the user's activity starts the reply
-            return self._activity_items() + self._send({"realtimeInput": {"activityEnd": {}}})
-        items = [item for item in map(state.conversation.get, state.unsent_items) if item is not None]
-        note = [{"type": "message", "role": "system", "content": [{"type": "input_text", "text": instructions}]}]
-        if state.profile.user_text is UserText.CLIENT_CONTENT:
-            turns = as_turns((note if instructions else []) + items)
-            state.turn_items = [item["id"] for item in items]
-            state.turn_history = list(turns)
-            state.unsent_items.clear()
-            trigger = {"clientContent": {"turns": turns, "turnComplete": True} if turns else {"turnComplete": True}}
-            state.turn_trigger = trigger
-            return self._send(trigger)
-        return self._realtime_text_trigger(items, note if instructions else [])
-
-    def _activity_items(self) -> list[Command]:
-        """Items added during the user's activity join it, before its end starts the reply (issue #16 item 12):
-        2.x as appended turns (`turnComplete: false` adds without a reply), 3.x as realtime text in the activity."""
-        state = self.state
-        items = [item for item in map(state.conversation.get, state.unsent_items) if item is not None]
-        if not items:
-            return []
-        state.unsent_items.clear()
-        if state.profile.user_text is UserText.CLIENT_CONTENT:
-            turns = as_turns(items)
-            return self._send({"clientContent": {"turns": turns, "turnComplete": False}}) if turns else []
-        text = realtime_text(items)
-        return self._send({"realtimeInput": {"text": text}}) if text else []
-
-    def _realtime_text_trigger(self, items: list[dict[str, Any]], note: list[dict[str, Any]]) -> list[Command]:
-        """3.x models: new user text as realtime text; before the first connect, older items are history."""
-        state = self.state
-        history: list[dict[str, Any]] = []
-        if state.phase is UpstreamPhase.IDLE:
-            start = len(items)
-            while start and items[start - 1].get("role") == "user":
-                start -= 1
-            history, items = items[:start], items[start:]
-        text = realtime_text(note + items)
-        if not realtime_text(items):
+            return self._send(self._tool_response()) + self.release_held_audio()
+        items = as_heard([item for item in map(state.conversation.get, state.unsent_items) if item], state)
+        note = instruction_note(instructions)
+        realtime = not state.activity_open and state.profile.user_text is UserText.REALTIME_TEXT
+        history, items = split_history(items) if realtime and state.phase is UpstreamPhase.IDLE else ([], items)
+        if realtime and not realtime_text(items):
             raise ClientProtocolError(
                 "missing_input",
                 "This model only answers new user input: add a user message (conversation.item.create) "
                 "or audio before response.create.",
             )
+        state.turn_history = []
+        out = self._answer_pending()
+        if state.activity_open:
+            state.activity_open = False  # manual turns: the end of the user's activity starts the reply
+            return out + self._activity_items(items) + self._send({"realtimeInput": {"activityEnd": {}}})
+        if realtime:
+            return out + self._realtime_text_trigger(history, items, note)
+        turns = as_turns(note + items, state.media)
+        state.turn_items = [item["id"] for item in items]
+        state.turn_history = list(turns)
+        state.unsent_items.clear()
+        trigger = {"clientContent": {"turns": turns, "turnComplete": True} if turns else {"turnComplete": True}}
+        state.turn_trigger = trigger
+        return out + self._send(trigger)
+
+    def _activity_items(self, items: list[dict[str, Any]]) -> list[Command]:
+        """Items added during the user's activity join it, before its end starts the reply (issue #16 item 12):
+        2.x as appended turns (`turnComplete: false` adds without a reply), 3.x as realtime text in the activity."""
+        state = self.state
+        if not items:
+            return []
+        state.unsent_items.clear()
+        if state.profile.user_text is UserText.CLIENT_CONTENT:
+            turns = as_turns(items, state.media)
+            return self._send({"clientContent": {"turns": turns, "turnComplete": False}}) if turns else []
+        out: list[Command] = []
+        for frame in video_frames(items, state.media):
+            out += self._send(frame)
+        text = realtime_text(items)
+        return out + self._send({"realtimeInput": {"text": text}}) if text else out
+
+    def _input_trigger(self, options: ResponseOptions) -> list[Command]:
+        """response.input: the given items are the turn (translators/response_input.py)."""
+        messages = input_turn(self.state, options.input or [], options.instructions)  # checked before any change
+        out = self._answer_pending()
+        for message in messages:
+            out += self._send(message)
+        return out
+
+    def _answer_pending(self) -> list[Command]:
+        """A new turn while calls are pending: the calls are answered first (translators/supersede.py)."""
+        superseded = supersede_pending(self.state)
+        return [*self._send(superseded), *self.release_held_audio()] if superseded is not None else []
+
+    def _realtime_text_trigger(
+        self, history: list[dict[str, Any]], items: list[dict[str, Any]], note: list[dict[str, Any]]
+    ) -> list[Command]:
+        """3.x models: new user text as realtime text; before the first connect, older items are history."""
+        state = self.state
+        text = realtime_text(note + items)
+        frames = video_frames(items, state.media)  # images go as frames just before the words
         state.unsent_items.clear()
         state.turn_items = [item["id"] for item in items]
         state.turn_trigger = {"realtimeInput": {"text": text}}
-        return self._connect(history) + self._send(state.turn_trigger)
+        out = self._connect(history)
+        for frame in frames:
+            out += self._send(frame)
+        return out + self._send(state.turn_trigger)
 
     def _tool_response(self) -> dict[str, Any]:
         """Outputs go back to Gemini together; held mic audio follows them (see `_send_trigger`)."""

@@ -44,6 +44,15 @@ class PrepareUpstream:
 
 
 @dataclass(frozen=True, slots=True)
+class RequestWakeup:
+    """Call the upstream translator's `wakeup(token)` after `delay_s` seconds: translators own no clock
+    (mitmproxy's `RequestWakeup`). A token the translator no longer expects is ignored there."""
+
+    delay_s: float
+    token: int
+
+
+@dataclass(frozen=True, slots=True)
 class CloseClient:
     """Close the client socket with this code and reason (after any events before it were sent)."""
 
@@ -51,4 +60,4 @@ class CloseClient:
     reason: str
 
 
-Command = SendClient | SendUpstream | ConnectUpstream | PrepareUpstream | CloseClient
+Command = SendClient | SendUpstream | ConnectUpstream | PrepareUpstream | RequestWakeup | CloseClient

@@ -6,6 +6,7 @@ this protocol instead of importing `state.py` back, so the three modules import 
 
 from __future__ import annotations
 
+import enum
 from typing import Protocol
 
 from schemas.openai import Dialect
@@ -13,6 +14,13 @@ from translators.conversation import Conversation
 from translators.emit import Emitter
 from translators.ids import IdFactory
 from translators.session_config import SessionConfig
+
+
+class SessionKind(enum.Enum):
+    """What the OpenAI session is for, fixed at the handshake (OPENAI_REALTIME.md §1.1, §3.8)."""
+
+    REALTIME = "realtime"  # a conversation: responses, tools, items
+    TRANSCRIPTION = "transcription"  # `?intent=transcription`: input transcription only (translators/transcription.py)
 
 
 class SessionContext(Protocol):
@@ -25,3 +33,4 @@ class SessionContext(Protocol):
     conversation: Conversation  # the items, in order
     conversation_id: str  # conv_… shown in responses
     item_audio_ms: dict[str, float]  # assistant item id → audio ms sent (for conversation.item.truncate)
+    kind: SessionKind  # conversation or transcription only (user turns always transcribe in the latter)

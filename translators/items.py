@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from schemas.profiles import UserText
 from translators.conversation import item_bytes
 from translators.errors import ClientProtocolError
+from translators.media import audio_blob, image_blob
 from translators.state import SessionState
 from translators.tools import CallStatus, function_response
 
@@ -17,8 +19,9 @@ _ROLE_CONTENT: dict[str, frozenset[str]] = {
 }
 
 
-def server_item(item: dict[str, Any], state: SessionState) -> dict[str, Any]:
-    """The GA server form of a client-created message item, checked for what Gemini can take."""
+def message_item(item: dict[str, Any], state: SessionState) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The GA server form of a client-created message item, checked for what Gemini can take, and the Gemini
+    blobs of its images and audio in content order (translators/media.py)."""
     if item.get("type") != "message":
         raise ClientProtocolError(
             "invalid_value",
@@ -33,7 +36,7 @@ def server_item(item: dict[str, Any], state: SessionState) -> dict[str, Any]:
             f"Invalid value: '{role}'. Supported values are: 'user', 'system', 'assistant'.",
             param="item.role",
         )
-    content = []
+    content, blobs = [], []
     for index, part in enumerate(item.get("content") or []):
         if part.get("type") not in allowed:
             raise ClientProtocolError(
@@ -41,21 +44,36 @@ def server_item(item: dict[str, Any], state: SessionState) -> dict[str, Any]:
                 f"Invalid value: '{part.get('type')}' is not a content type for role '{role}'.",
                 param=f"item.content[{index}].type",
             )
-        if part["type"] in ("input_audio", "input_image"):
-            raise ClientProtocolError(
-                "invalid_value",
-                f"'{part['type']}' content in conversation items is not supported yet.",
-                param=f"item.content[{index}].type",
-            )
-        kind = "output_text" if part["type"] == "text" else part["type"]
-        content.append({"type": kind, "text": part.get("text", "")})
-    return {
+        stored, blob = _media_part(part, state, f"item.content[{index}]")
+        content.append(stored)
+        blobs += [blob] if blob is not None else []
+    message = {
         "id": item.get("id") or state.ids.new("item"),
         "type": "message",
         "status": "completed",
         "role": role,
         "content": content,
     }
+    return message, blobs
+
+
+def _media_part(part: dict[str, Any], state: SessionState, param: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A content part as stored (and echoed), and the Gemini blob it carries, if any."""
+    kind = part["type"]
+    if kind == "input_image":
+        stored = {"type": kind, "image_url": part["image_url"]}
+        return stored | ({"detail": part["detail"]} if part.get("detail") else {}), image_blob(part, param)
+    if kind == "input_audio":
+        blob = audio_blob(part, state.config.input_format, param)
+        if blob is not None and state.profile.user_text is UserText.REALTIME_TEXT:
+            raise ClientProtocolError(
+                "invalid_value",
+                "This model takes audio only as live input: send it with input_audio_buffer.append "
+                "(an item's audio is supported on clientContent models such as 2.5 native audio and 3.8).",
+                param=f"{param}.audio",
+            )
+        return {"type": kind, "transcript": part.get("transcript")}, blob
+    return {"type": "output_text" if kind == "text" else kind, "text": part.get("text", "")}, None
 
 
 def output_item(item: dict[str, Any], state: SessionState) -> dict[str, Any]:
@@ -96,11 +114,13 @@ def answer(state: SessionState, item: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
-def check_room(state: SessionState, item: dict[str, Any]) -> None:
+def check_room(state: SessionState, item: dict[str, Any], media_bytes: int = 0) -> None:
     """A client item that would grow the conversation past its cap is refused (issue #16 item 13); the
-    session goes on, and deleting items makes room. Items Gemini's answers add are never refused."""
+    session goes on, and deleting items makes room. Items Gemini's answers add are never refused. The images
+    and audio kept beside the items (`state.media`, `media_bytes` for this item's) count too."""
     conversation, cap = state.conversation, state.max_conversation_bytes
-    size = item_bytes(item)
+    kept = sum(len(blob["data"]) for blobs in state.media.values() for blob in blobs)
+    size = item_bytes(item) + media_bytes + kept
     if conversation.size + size > cap:
         raise ClientProtocolError(
             "conversation_too_large",

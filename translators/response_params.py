@@ -16,6 +16,7 @@ from translators.errors import ClientProtocolError
 from translators.response import Mode
 from translators.session_config import BETA_TO_GA_FORMAT
 from translators.state import SessionState, UpstreamPhase
+from translators.tools import check_tools
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class ResponseOptions:
     in_conversation: bool
     metadata: dict[str, Any] | None
     instructions: str
+    input: list[dict[str, Any]] | None = None  # response.input: the items this response answers
 
 
 def _fixed(params: dict[str, Any], state: SessionState, shape: Dialect) -> dict[str, tuple[Any, Any]]:
@@ -54,6 +56,8 @@ def _fixed(params: dict[str, Any], state: SessionState, shape: Dialect) -> dict[
 
 
 def response_options(params: dict[str, Any], state: SessionState, shape: Dialect) -> ResponseOptions:
+    if "tools" in params:  # a bad schema is named as such, before the must-match-the-session rule
+        check_tools(tuple(params["tools"]), params.get("tool_choice", state.config.tool_choice), "response")
     for path, (wanted, current) in _fixed(params, state, shape).items():
         if wanted != current:
             raise ClientProtocolError(
@@ -62,13 +66,10 @@ def response_options(params: dict[str, Any], state: SessionState, shape: Dialect
                 "change it with session.update instead.",
                 param=path,
             )
-    for unsupported in ("input", "prompt"):
-        if params.get(unsupported):
-            raise ClientProtocolError(
-                "invalid_value",
-                f"'response.{unsupported}' is not available through this gateway.",
-                param=f"response.{unsupported}",
-            )
+    if params.get("prompt"):
+        raise ClientProtocolError(
+            "invalid_value", "'response.prompt' is not available through this gateway.", param="response.prompt"
+        )
     conversation = params.get("conversation", "auto")
     if conversation not in ("auto", "none"):
         raise ClientProtocolError(
@@ -82,4 +83,5 @@ def response_options(params: dict[str, Any], state: SessionState, shape: Dialect
             "This session was started with text output; switch it to audio with session.update first.",
             param="response.output_modalities" if shape is Dialect.GA else "response.modalities",
         )
-    return ResponseOptions(mode, conversation == "auto", params.get("metadata"), params.get("instructions") or "")
+    instructions = params.get("instructions") or ""
+    return ResponseOptions(mode, conversation == "auto", params.get("metadata"), instructions, params.get("input"))

@@ -1,8 +1,10 @@
 """(Re)connecting the upstream: the first setup, reconfiguration, and resumption after a drop.
 
-GEMINI_LIVE.md §3.1 sessionResumption, §3.5 (all config but the model may change on resume), §9.9. With
-a resumption handle Gemini restores the conversation; without one, what Gemini had heard is replayed as
-history so the new connection knows the conversation all the same.
+GEMINI_LIVE.md §3.1 sessionResumption, §9.9; all config but the model may change on resume (Google's
+forum answer on mid-session config changes; instructions and tools change in place where a model takes
+`contextUpdate`: translators/context_update.py). With a resumption handle Gemini restores the conversation;
+without one (refused, or a session past its lifetime), what Gemini had heard is replayed as history so the
+new connection knows the conversation all the same.
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ import enum
 from typing import Any
 
 from schemas.profiles import ModelProfile, UserText
-from translators.commands import Command, ConnectUpstream
+from translators.commands import Command, ConnectUpstream, RequestWakeup
+from translators.context import SessionKind
 from translators.history import history_message
 from translators.session_config import build_setup, upstream_is_text
 from translators.state import SessionState, UpstreamPhase
+from translators.supersede import as_heard
+from translators.transcription_config import transcription_setup
 
 MAX_RESUME_ATTEMPTS = 3  # consecutive failed resumptions before the client is told
 # The most to wait before each resumption attempt; the gateway waits a uniform draw below it (full jitter),
@@ -32,17 +37,25 @@ class Retry(enum.Enum):
 
 def connect(state: SessionState, history: list[dict[str, Any]], *, delay_s: float = 0.0) -> list[Command]:
     """Dial with the session's current setup; `history` items go first, before any other message."""
-    message = history_message(history, state.profile) if history else None
+    if state.kind is SessionKind.TRANSCRIPTION:  # nothing to restore: the new upstream just listens
+        state.phase, state.upstream_text = UpstreamPhase.CONNECTING, True
+        state.link_manual = state.config.manual_turns
+        return [ConnectUpstream(transcription_setup(state.config, state.model_resource), delay_s)]
+    message = history_message(as_heard(history, state), state.profile, state.media) if history else None
     initial_history = message is not None and state.profile.history_at_start_only
     setup = build_setup(state.config, state.profile, state.model_resource, initial_history=initial_history)
+    out: list[Command] = [ConnectUpstream(setup, delay_s)]
     if state.resumption_handle:
         setup["setup"]["sessionResumption"] = {"handle": state.resumption_handle}
+    elif state.profile.fresh_session_after_s is not None:  # a new Gemini session: its age starts now
+        state.session_epoch += 1
+        out.append(RequestWakeup(delay_s + state.profile.fresh_session_after_s, state.session_epoch))
     state.phase = UpstreamPhase.CONNECTING
     state.upstream_text = upstream_is_text(state.config, state.profile)
     state.link_manual = state.config.manual_turns  # what this setup asks of Gemini's VAD
     if message is not None:
         state.pending_upstream.insert(0, message)
-    return [ConnectUpstream(setup, delay_s)]
+    return out
 
 
 def reconnect(state: SessionState, *, delay_s: float = 0.0) -> list[Command]:
@@ -90,7 +103,7 @@ def setup_for_profile(
     state: SessionState, setup: dict[str, Any], profile: ModelProfile, model_resource: str
 ) -> dict[str, Any]:
     """The setup for a fallback deployment (seed 002): rebuilt when its model takes different input."""
-    if profile == state.profile:
+    if profile == state.profile or state.kind is SessionKind.TRANSCRIPTION:
         return setup
     rebuilt = build_setup(state.config, profile, model_resource, initial_history="historyConfig" in setup["setup"])
     rebuilt["setup"]["sessionResumption"] = setup["setup"].get("sessionResumption", {})

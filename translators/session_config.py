@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from schemas.openai import Dialect
-from schemas.profiles import ModelProfile, Thinking
+from schemas.profiles import ModelProfile, Thinking, ToolBehavior
 from schemas.voices import gemini_voice
 from translators.errors import ClientProtocolError
 from translators.tools import check_tools, declarations
@@ -54,6 +54,13 @@ EAGERNESS_TO_END_SENSITIVITY: dict[str, str] = {
 
 # Extended-thinking models refuse a setup without a thinking level and refuse MINIMAL (GEMINI_LIVE.md §3.1).
 REQUIRED_THINKING_LEVEL = "LOW"
+
+# The `behavior` each function declaration gets, by profile (schemas/profiles.py ToolBehavior).
+FUNCTION_BEHAVIOR: dict[ToolBehavior, str | None] = {
+    ToolBehavior.DEFAULT: None,
+    ToolBehavior.BLOCKING: "BLOCKING",
+    ToolBehavior.NON_BLOCKING: "NON_BLOCKING",
+}
 
 # Beta flat field → GA attribute on SessionConfig, for the fields that are a plain rename.
 _BETA_RENAMES: dict[str, str] = {
@@ -268,14 +275,11 @@ def build_setup(
     if profile.thinking is Thinking.LEVEL_REQUIRED:
         generation["thinkingConfig"] = {"thinkingLevel": REQUIRED_THINKING_LEVEL}
     setup: dict[str, Any] = {"model": model_resource, "generationConfig": generation}
-    functions, tool_instruction = declarations(cfg.tools, cfg.tool_choice)
-    if profile.thinking is Thinking.LEVEL_REQUIRED:  # extended thinking takes only NON_BLOCKING functions
-        functions = [{**function, "behavior": "NON_BLOCKING"} for function in functions]
-    instructions = "\n\n".join(part for part in (cfg.instructions, tool_instruction) if part)
-    if instructions:
-        setup["systemInstruction"] = {"parts": [{"text": instructions}], "role": "user"}
-    if functions:
-        setup["tools"] = [{"functionDeclarations": functions}]
+    instruction, tools = context_of(cfg, profile)
+    if instruction is not None:
+        setup["systemInstruction"] = instruction
+    if tools:
+        setup["tools"] = tools
     if not text:
         setup["outputAudioTranscription"] = {}  # the transcript is our text (§9.1) and audio transcript
     if cfg.transcription is not None:
@@ -289,6 +293,17 @@ def build_setup(
         setup["historyConfig"] = {"initialHistoryInClientContent": True}  # 3.x history rule (§3.2)
     setup["sessionResumption"] = {}  # always resumable, so a dropped connection can be resumed
     return {"setup": setup}
+
+
+def context_of(cfg: SessionConfig, profile: ModelProfile) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The setup's `systemInstruction` (None: none) and `tools`: what a `contextUpdate` can change in place."""
+    functions, tool_instruction = declarations(cfg.tools, cfg.tool_choice)
+    behavior = FUNCTION_BEHAVIOR[profile.tool_behavior]
+    if behavior is not None:
+        functions = [{**function, "behavior": behavior} for function in functions]
+    text = "\n\n".join(part for part in (cfg.instructions, tool_instruction) if part)
+    instruction = {"parts": [{"text": text}], "role": "user"} if text else None
+    return instruction, [{"functionDeclarations": functions}] if functions else []
 
 
 def _compression(profile: ModelProfile) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 from schemas.openai import Dialect
 from schemas.profiles import ModelProfile
 from translators.audio import InputDecoder
+from translators.context import SessionKind
 from translators.conversation import Conversation
 from translators.emit import Emitter
 from translators.ids import IdFactory
@@ -43,6 +44,7 @@ class SessionState:
     config: SessionConfig  # the effective OpenAI session config
     ids: IdFactory  # id source for this session
     created_at: int  # unix seconds when the client connected (the gateway's clock, injected)
+    kind: SessionKind = SessionKind.REALTIME  # conversation or transcription-only, fixed at the handshake
     session_id: str = ""  # sess_… shown in session.created
     conversation_id: str = ""  # conv_… shown in responses
     conversation: Conversation = field(default_factory=Conversation)  # the items, in order
@@ -52,6 +54,7 @@ class SessionState:
     pending_upstream: list[dict[str, Any]] = field(default_factory=list)  # queued until setupComplete
     pending_bytes: int = 0  # about how much the client queued there since the last setupComplete (the gateway caps it)
     unsent_items: list[str] = field(default_factory=list)  # conversation items Gemini has not seen
+    media: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # item id → its image/audio blobs
     response: Response | None = None  # the response being streamed to the client, if any
     user_turn: UserTurn | None = None  # the latest user audio turn (speaking, or awaiting its transcript)
     input_ms: float = 0.0  # input audio received this session, in ms: the clock of audio_start/end_ms
@@ -76,6 +79,10 @@ class SessionState:
     reconnect_pending: bool = False  # a setup change waits for the turn boundary to reconnect
     drain_turns: int = 0  # upstream turns whose remaining content is dropped (cancelled responses)
     resumption_handle: str | None = None  # latest resumable handle from sessionResumptionUpdate
+    context_update_in_flight: bool = False  # a contextUpdate went out and no turn has completed since
+    context_update_refused: bool = False  # Gemini refused a contextUpdate: setup changes reconnect instead
+    session_epoch: int = 0  # fresh Gemini sessions started (no handle): the token of their wakeup
+    fresh_session_due: bool = False  # the Gemini session reached profile.fresh_session_after_s: replay soon
     emit: Emitter = field(init=False)  # event builder for the client's dialect
 
     def __post_init__(self) -> None:
@@ -89,7 +96,8 @@ class SessionState:
 
     @property
     def calls_pending(self) -> bool:
-        """Gemini waits for function outputs: it must hear nothing else first (GEMINI_LIVE.md §3.4)."""
+        """Gemini waits for function outputs: it must hear nothing else first (GEMINI_LIVE.md §3.4); a new
+        user turn answers them first (translators/supersede.py)."""
         return any(call.status.value == "pending" for call in self.calls.values()) or bool(self.tool_outputs)
 
     def manual_activity(self) -> bool:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from translators.errors import ClientProtocolError
+from translators.tool_schema import check_tool_schemas
 
 # Gemini's function-name rule (letters, digits, _ . : -, at most 64, not starting with a digit).
 FUNCTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$")
@@ -28,6 +29,7 @@ class CallStatus(enum.Enum):
     PENDING = "pending"  # Gemini waits for its output
     ANSWERED = "answered"  # the client gave its output
     CANCELLED = "cancelled"  # toolCallCancellation: outputs are refused
+    SUPERSEDED = "superseded"  # a new user turn came first: the gateway answered it (translators/supersede.py)
 
 
 @dataclass
@@ -37,11 +39,12 @@ class Call:
     name: str
     gemini_id: str | None  # the id to echo in toolResponse (Vertex may omit it)
     status: CallStatus = CallStatus.PENDING
+    superseded: bool = False  # Gemini got the gateway's "superseded" answer; the client's output is context
 
 
 def check_tools(tools: tuple[dict[str, Any], ...], tool_choice: Any, param: str) -> None:
     """Refuse what Gemini cannot take, before any setup is sent."""
-    names = set()
+    names: set[str] = set()
     for index, tool in enumerate(tools):
         if tool.get("type") != "function":
             raise ClientProtocolError(
@@ -57,7 +60,12 @@ def check_tools(tools: tuple[dict[str, Any], ...], tool_choice: Any, param: str)
                 "letters, digits, '_', '.', ':' or '-'.",
                 param=f"{param}.tools[{index}].name",
             )
+        if name in names:  # Gemini: "Duplicate function declaration found"
+            raise ClientProtocolError(
+                "invalid_value", f"Duplicate function name '{name}'.", param=f"{param}.tools[{index}].name"
+            )
         names.add(name)
+    check_tool_schemas(tools, param)
     if isinstance(tool_choice, dict) and (
         tool_choice.get("type") != "function" or tool_choice.get("name") not in names
     ):

@@ -11,7 +11,7 @@ import enum
 from typing import Any
 
 from translators.commands import Command
-from translators.context import SessionContext
+from translators.context import SessionContext, SessionKind
 
 
 class UserPhase(enum.Enum):
@@ -65,8 +65,9 @@ class UserTurn:
         payload = {"item_id": self.id, "content_index": 0, "delta": text}
         return self._state.emit("conversation.item.input_audio_transcription.delta", payload)
 
-    def transcribed(self) -> list[Command]:
-        """The transcript is final: store it on the item and send `completed` once (with usage, §8.1)."""
+    def transcribed(self, usage: dict[str, Any] | None = None) -> list[Command]:
+        """The transcript is final: store it on the item and send `completed` once (with usage, §8.1): token
+        usage when Gemini reported it, else the duration of the audio."""
         if self.phase is not UserPhase.COMMITTED:
             return []
         self.phase = UserPhase.TRANSCRIBED
@@ -81,12 +82,14 @@ class UserTurn:
             "item_id": self.id,
             "content_index": 0,
             "transcript": text,
-            "usage": {"type": "duration", "seconds": seconds},
+            "usage": usage or {"type": "duration", "seconds": seconds},
         }
         return state.emit("conversation.item.input_audio_transcription.completed", payload)
 
     def _wanted(self) -> bool:
-        return self._state.config.transcription is not None
+        """Transcription events: asked for in a conversation, the whole point of a transcription session."""
+        state = self._state
+        return state.config.transcription is not None or state.kind is SessionKind.TRANSCRIPTION
 
     def _item(self, transcript: str | None = None) -> dict[str, Any]:
         return {

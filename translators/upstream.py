@@ -11,8 +11,9 @@ from typing import Any
 
 from schemas.profiles import UserText
 from translators.commands import CloseClient, Command, PrepareUpstream, SendUpstream
+from translators.context_update import refused
 from translators.response import Mode, Response
-from translators.resume import BACKOFF_S, MAX_RESUME_ATTEMPTS, Retry, ready_to_switch, reconnect
+from translators.resume import BACKOFF_S, MAX_RESUME_ATTEMPTS, Retry, at_turn_boundary, ready_to_switch, reconnect
 from translators.state import SessionState, UpstreamPhase
 from translators.tools import Call, CallStatus, arguments_json
 from translators.turns import UserPhase, UserTurn
@@ -69,8 +70,8 @@ class UpstreamTranslator:
         A response that had not produced anything yet stays open for the answer to the re-asked turn.
         """
         state = self.state
-        if retry is Retry.NO and state.going_away:
-            retry = Retry.RESUME  # Gemini announced this end: it is no refusal, whatever the close says
+        if retry is Retry.NO and (state.going_away or refused(state, code)):
+            retry = Retry.RESUME  # a planned end, or a refused contextUpdate the new setup carries instead
         if retry is Retry.NO or not state.ever_ready or state.resume_attempts >= MAX_RESUME_ATTEMPTS:
             return self.upstream_failed(error_type, code, message, close_code)
         out: list[Command] = self._carry_turn_over()
@@ -108,6 +109,15 @@ class UpstreamTranslator:
         state.tool_outputs = []
         return []
 
+    def wakeup(self, token: int) -> list[Command]:
+        """The Gemini session `token` reached `profile.fresh_session_after_s`: at the next turn boundary the
+        gateway starts a fresh one, replaying the conversation, before the model's fixed deadline ends it
+        (reported for 3.8 at 58:00; a spare socket is dialled meanwhile)."""
+        if token != self.state.session_epoch:
+            return []  # a session that has been replaced already
+        self.state.fresh_session_due = True
+        return [PrepareUpstream(), *self._at_boundary()]
+
     # ---- lifecycle -----------------------------------------------------------------------------
     def _on_setup_complete(self, body: dict[str, Any]) -> list[Command]:
         state = self.state
@@ -135,11 +145,12 @@ class UpstreamTranslator:
         out: list[Command] = []
         if "inputTranscription" in content:
             out += self._user_transcript(content["inputTranscription"])
-        if content.get("interrupted"):
+        if content.get("interrupted") and not state.drain_turns:  # while draining, it is the dropped turn's
             out += self._interrupted(bool(content.get("turnComplete")))
         if content.get("turnComplete"):
             state.turn_trigger, state.turn_items, state.handle_fresh = None, [], False
             state.turn_history, state.calls_via_history = [], False
+            state.context_update_in_flight = False  # a turn after it completed: the update was taken
             state.resume_attempts = 0  # a turn got through: the link works (a loop of cut turns ends, item 2)
         if state.drain_turns:
             if content.get("turnComplete"):
@@ -195,7 +206,7 @@ class UpstreamTranslator:
         state = self.state
         ids = set(body.get("ids") or ())
         for call in state.calls.values():
-            if call.gemini_id in ids and call.status is not CallStatus.CANCELLED:
+            if call.gemini_id in ids and call.status in (CallStatus.PENDING, CallStatus.ANSWERED):
                 call.status = CallStatus.CANCELLED
         state.tool_outputs = [answer for answer in state.tool_outputs if answer.get("id") not in ids]
         return [SendUpstream(message) for message in state.take_held_audio()]
@@ -291,6 +302,9 @@ class UpstreamTranslator:
     def _at_boundary(self) -> list[Command]:
         """A reconnect that waited for the turn to end (reconfiguration, goAway) happens now."""
         state = self.state
+        if state.fresh_session_due and at_turn_boundary(state):
+            state.fresh_session_due, state.resumption_handle = False, None  # a new session: replayed, no handle
+            return reconnect(state)
         if state.reconnect_pending and ready_to_switch(state):
             return reconnect(state)
         return []

@@ -64,6 +64,9 @@ GO_AWAY_EXPIRED = truncate_reason(
     "once the session duration expired"
 )
 GO_AWAY_CLOSE_CODE = 1008
+# The close at a session's deadline ([FIELD] google/adk-python#4140, kazunori279/adk-streaming-guide#11).
+DEADLINE_EXPIRED = "Deadline expired before operation could complete."
+_INLINE_IMAGES = frozenset({"image/jpeg", "image/png"})  # images Live takes (JPEG frames; PNG per Firebase)
 
 
 class Phase(Enum):
@@ -186,6 +189,7 @@ class Snapshot:
     audio_seconds: float = 0.0
     spoken_turns: int = 0
     saved_at: float = 0.0
+    started_at: float = 0.0  # when the Gemini session began (its deadline counts from here)
 
 
 class ResumptionStore:
@@ -200,12 +204,17 @@ class ResumptionStore:
         self._clock = clock
         self._snapshots: dict[str, Snapshot] = {}  # handle → state when it was issued
 
-    def save(self, history: list[Content], audio_seconds: float = 0.0, spoken_turns: int = 0) -> str:
+    def now(self) -> float:
+        return self._clock()
+
+    def save(
+        self, history: list[Content], audio_seconds: float = 0.0, spoken_turns: int = 0, started_at: float = 0.0
+    ) -> str:
         now = self._clock()
         if self.ttl_s is not None:  # forget expired handles
             self._snapshots = {h: s for h, s in self._snapshots.items() if now - s.saved_at <= self.ttl_s}
         handle = f"emulator-{uuid.uuid4().hex}"
-        self._snapshots[handle] = Snapshot(tuple(history), audio_seconds, spoken_turns, now)
+        self._snapshots[handle] = Snapshot(tuple(history), audio_seconds, spoken_turns, now, started_at)
         return handle
 
     def load(self, handle: str) -> Snapshot | None:
@@ -260,11 +269,13 @@ class SessionState:
         self.system_instruction: Content | None = None  # from setup, replaced by contextUpdate
         self.tools: list[Tool] = []  # from setup, replaced by contextUpdate
         self.resumed_handle: str | None = None  # the handle this session was resumed from
+        self.started_at = self.store.now()  # when the Gemini session began; a resumption keeps the original
         # user input
         self.audio_bytes = 0  # realtime audio received (any format)
         self.audio_seconds = 0.0  # duration of the PCM part of it, billed as AUDIO prompt tokens
         self.audio_ms = 0.0  # PCM audio time received on this connection (speech_segments' clock)
         self.video_frames = 0  # realtime video/image frames received
+        self.frames_unanswered = 0  # of them, frames since the model last answered (it mentions them)
         self.vad: Vad | None = None  # automatic activity detection (None: manual, §3.3)
         self.activity_open = False  # between activityStart and activityEnd (manual VAD, §3.3)
         self.activity_text = False  # realtime text arrived inside the open activity (answered at its end)
@@ -357,7 +368,7 @@ def commit(state: SessionState, action: Action) -> list[Action]:
 
 
 def on_timer(state: SessionState, name: str) -> list[Action]:
-    """A `Timer` ran out: "go_away" sends the goAway, "go_away_expired" closes the connection (§5)."""
+    """A `Timer` ran out: "go_away" sends the goAway, "go_away_expired" and "deadline" close the connection (§5)."""
     if state.phase is Phase.CLOSED:
         return []
     if name == "go_away":
@@ -365,6 +376,9 @@ def on_timer(state: SessionState, name: str) -> list[Action]:
     if name == "go_away_expired":
         state.phase = Phase.CLOSED
         return [Close(GO_AWAY_CLOSE_CODE, GO_AWAY_EXPIRED)]
+    if name == "deadline":
+        state.phase = Phase.CLOSED
+        return [Close(1011, DEADLINE_EXPIRED)]
     raise ValueError(f"unknown timer {name!r}")
 
 
@@ -431,9 +445,13 @@ def _on_setup(state: SessionState, message: SetupMessage) -> list[Action]:
         snapshot = state.store.load(config.resume_handle)
         if snapshot is None:  # §5.1: a stale or invalid handle
             raise GeminiProtocolError(code=1008, reason=SESSION_NOT_FOUND)
+        deadline = state.script.session_deadline_s
+        if deadline is not None and state.store.now() - snapshot.started_at >= deadline:
+            raise GeminiProtocolError(reason=INVALID_ARGUMENT)  # a session past its deadline cannot resume
         state.history = list(snapshot.history)
         state.audio_seconds = snapshot.audio_seconds
         state.spoken_turns = snapshot.spoken_turns
+        state.started_at = snapshot.started_at
         state.resumed_handle = config.resume_handle
     state.config = config
     state.system_instruction = setup.system_instruction
@@ -461,6 +479,9 @@ def _on_setup(state: SessionState, message: SetupMessage) -> list[Action]:
     script = state.script
     if script.go_away_after_s is not None and script.applies_to(state.connection_index):
         actions.append(Timer(script.go_away_after_s, "go_away"))
+    if script.session_deadline_s is not None:
+        left = script.session_deadline_s - (state.store.now() - state.started_at)
+        actions.append(Timer(max(left, 0.0), "deadline"))
     return actions
 
 
@@ -480,6 +501,8 @@ def _on_client_content(state: SessionState, message: ClientContentMessage) -> li
     for turn in content.turns or []:
         if turn.role not in (None, "user", "model"):
             raise GeminiProtocolError(reason="Please use a valid role: user, model.")
+        _check_inline(turn)
+        state.audio_seconds += replies.inline_media(turn)[1] / 1000  # given audio is billed like streamed audio
     actions = _new_input(state)
     state.history.extend(content.turns or [])
     if not content.turn_complete:
@@ -488,6 +511,14 @@ def _on_client_content(state: SessionState, message: ClientContentMessage) -> li
         state.phase = Phase.LIVE
         return actions
     return actions + _model_turn(state)
+
+
+def _check_inline(turn: Content) -> None:
+    """Inline data in a turn: images (JPEG/PNG) and PCM audio (§3.3 formats); anything else is refused."""
+    for part in turn.parts:
+        mime = (part.inline_data.mime_type or "") if part.inline_data is not None else None
+        if mime is not None and mime not in _INLINE_IMAGES and not mime.startswith("audio/pcm"):
+            raise GeminiProtocolError(reason=invalid_argument(f'unsupported inline data mime type "{mime}".'))
 
 
 def _on_realtime_input(state: SessionState, message: RealtimeInputMessage) -> list[Action]:
@@ -550,6 +581,7 @@ def _take_video(state: SessionState, blob: Blob, where: str) -> None:
     if not mime.startswith("image/"):  # §3.3: frames are JPEG/PNG images
         raise GeminiProtocolError(reason=invalid_argument(f'unsupported mime type "{mime}" in {where}.'))
     state.video_frames += 1
+    state.frames_unanswered += 1
 
 
 def _on_tool_response(state: SessionState, message: ToolResponseMessage) -> list[Action]:
@@ -588,7 +620,10 @@ def _pending_by_name(state: SessionState, name: str | None) -> str | None:
 
 
 def _on_context_update(state: SessionState, message: ContextUpdateMessage) -> list[Action]:
-    # §3.5: a new system instruction and/or tools; an absent `tools` keeps the current ones.
+    # §3.5: a new system instruction and/or tools; an absent `tools` keeps the current ones. Only models whose
+    # profile says so take it (schemas/profiles.py context_update); the others refuse it like an unknown field.
+    if not _config(state).profile.context_update:
+        raise GeminiProtocolError(reason=invalid_argument("contextUpdate is not supported for this model."))
     update = message.context_update
     if update.tools is not None:
         tools = list(update.tools.tools or [])
@@ -604,6 +639,8 @@ def _on_context_update(state: SessionState, message: ContextUpdateMessage) -> li
 
 def _new_input(state: SessionState) -> list[Action]:
     """Typed input (clientContent, realtime text): refused during a pending call (§3.4), else interrupts."""
+    if _config(state).profile.transcription_only:  # a transcription model only listens
+        raise GeminiProtocolError(reason=invalid_argument("text input is not supported for this model."))
     if state.phase is Phase.TOOL_CALL and state.script.abort_on_input_during_tool_call:
         raise GeminiProtocolError(code=1008, reason=OPERATION_ABORTED)
     return _interrupt(state)
@@ -651,6 +688,8 @@ def _speech_start(state: SessionState, offset_ms: float) -> list[Action]:
     state._speech = transcripts[n - 1] if n <= len(transcripts) else f"user speech {n}"
     state.speech_segments.append((offset_ms, None))
     words = replies.word_chunks(state._speech)
+    if words and _config(state).profile.transcription_only:  # live transcription: a running snapshot
+        return [Send(replies.interim_transcript_frame(words[0].strip()))]
     if not (_config(state).input_transcription and words):
         return []
     return [Send(replies.input_transcript_frame(words[0]))]
@@ -661,6 +700,8 @@ def _speech_end(state: SessionState, offset_ms: float) -> list[Action]:
     transcript, state._speech = state._speech or "", None
     start, _ = state.speech_segments[-1]
     state.speech_segments[-1] = (start, offset_ms)
+    if _config(state).profile.transcription_only:
+        return _transcribed(state, transcript, (offset_ms - start) / 1000)
     actions: list[Action] = []
     rest = "".join(replies.word_chunks(transcript)[1:])
     if _config(state).input_transcription and rest:
@@ -669,6 +710,18 @@ def _speech_end(state: SessionState, offset_ms: float) -> list[Action]:
         actions += _interrupt(state)
     state.history.append(Content(role="user", parts=[Part(text=transcript)]))
     return actions + _model_turn(state)
+
+
+def _transcribed(state: SessionState, transcript: str, seconds: float) -> list[Action]:
+    """A transcription model's utterance end: the whole snapshot, the final transcript (no `finished`), then
+    generationComplete with the utterance's usage; no model turn and no turnComplete (live-transcribe)."""
+    tokens = {"AUDIO": round(seconds * state.script.audio_tokens_per_second)}
+    usage = replies.usage(state.route.backend, tokens, replies.count_tokens(transcript), "TEXT")
+    return [
+        Send(replies.interim_transcript_frame(transcript)),
+        Send(replies.input_transcript_frame(transcript)),
+        Send(replies.generation_complete_frame(usage)),
+    ]
 
 
 # --- model turns --------------------------------------------------------------------------------------
@@ -682,11 +735,12 @@ def _pending_user_text(history: list[Content]) -> str:
 
 
 def _prompt_tokens(state: SessionState) -> dict[str, int]:
-    # §7: every turn re-bills the whole context (system instruction, history, audio so far).
+    # §7: every turn re-bills the whole context (system instruction, history, audio so far, images, frames).
     system = state.system_instruction.text() if state.system_instruction else ""
     text = replies.count_tokens(system) + sum(replies.content_tokens(turn) for turn in state.history)
     audio = round(state.audio_seconds * state.script.audio_tokens_per_second)
-    return {"TEXT": text, "AUDIO": audio}
+    images = sum(replies.inline_media(turn)[0] for turn in state.history) * replies.IMAGE_TOKENS
+    return {"TEXT": text, "AUDIO": audio, "IMAGE": images, "VIDEO": state.video_frames * replies.IMAGE_TOKENS}
 
 
 def _is_user_text(content: Content) -> bool:
@@ -735,7 +789,11 @@ def _model_turn(state: SessionState) -> list[Action]:
     declaration = match_declaration(state.tools, user_text) if state.script.tool_calls and user_text else None
     if declaration is not None:
         return actions + _call_function(state, turn, declaration, user_text)
-    return actions + _reply(state, turn, replies.reply_text(user_text))
+    last = state.history[-1] if state.history and state.history[-1].role in (None, "user") else None
+    images, audio_ms = replies.inline_media(last) if last is not None else (0, 0)
+    note = replies.media_note(images + state.frames_unanswered, audio_ms)
+    state.frames_unanswered = 0
+    return actions + _reply(state, turn, replies.reply_text((user_text + note).strip()))
 
 
 def _function_answers(history: list[Content]) -> list[FunctionResponse]:
@@ -847,7 +905,7 @@ def _end_turn(state: SessionState, turn: ModelTurn) -> list[Action]:
     config, script = _config(state), state.script
     follow: list[Action] = []
     if config.resumable and not state.turns:
-        handle = state.store.save(state.history, state.audio_seconds, state.spoken_turns)
+        handle = state.store.save(state.history, state.audio_seconds, state.spoken_turns, state.started_at)
         last = state.client_messages - 1 if config.transparent else None
         follow.append(Send(replies.resumption_frame(handle, last)))
     if (

@@ -52,6 +52,29 @@ def word_chunks(text: str) -> list[str]:
     return chunks or ([text] if text else [])
 
 
+IMAGE_TOKENS = 258  # what Gemini bills one image or video frame (at the default media resolution)
+
+
+def media_note(images: int, audio_ms: int) -> str:
+    """How the model mentions media it was given with the user's words: ` [1 image]`, ` [audio 500 ms]`."""
+    note = f" [{images} image{'s' if images != 1 else ''}]" if images else ""
+    return note + (f" [audio {audio_ms} ms]" if audio_ms else "")
+
+
+def inline_media(content: Content) -> tuple[int, int]:
+    """Images and milliseconds of PCM audio given inline (`inlineData`) in one turn."""
+    images, audio_ms = 0, 0
+    for part in content.parts:
+        blob = part.inline_data
+        mime = (blob.mime_type or "") if blob is not None else ""
+        if blob is not None and mime.startswith("image/"):
+            images += 1
+        elif blob is not None and mime.startswith("audio/pcm"):
+            rate = int(mime.split("rate=", 1)[1]) if "rate=" in mime else 16000
+            audio_ms += round(len(blob.raw()) / 2 / rate * 1000)
+    return images, audio_ms
+
+
 def count_tokens(text: str) -> int:
     """The emulator's tokenizer: one token per whitespace-separated word."""
     return len(text.split())
@@ -138,8 +161,14 @@ def input_transcript_frame(text: str) -> dict[str, Any]:
     return _content(input_transcription=Transcription(text=text))
 
 
-def generation_complete_frame() -> dict[str, Any]:
-    return _content(generation_complete=True)
+def interim_transcript_frame(text: str) -> dict[str, Any]:
+    """A transcription model's running snapshot of the utterance so far (resent whole each time)."""
+    return _content(interim_input_transcription=Transcription(text=text))
+
+
+def generation_complete_frame(usage_metadata: UsageMetadata | None = None) -> dict[str, Any]:
+    content = ServerContent(generation_complete=True)
+    return ServerMessage(server_content=content, usage_metadata=usage_metadata).to_wire()
 
 
 def turn_complete_frame(usage_metadata: UsageMetadata | None = None) -> dict[str, Any]:

@@ -43,6 +43,9 @@ class Script:
     go_away_after_turns: int | None = None  # goAway after this many completed turns
     go_away_time_left_s: float = 2.0  # goAway.timeLeft; the server closes when it runs out
     resumption_ttl_s: float | None = HANDLE_TTL_S  # None: handles never expire
+    # A Gemini session's fixed lifetime, across resumptions: at this age the connection closes 1011 "Deadline
+    # expired…" and resuming the session is refused with 1007 (reported for 3.8 at 58:00; None: no deadline).
+    session_deadline_s: float | None = None
     # --- faults (each at most once per connection, at the `fault_occurrence`-th time the point is reached) ---
     close_at: FaultPoint | None = None  # close with close_code / close_reason
     close_code: int = 1011

@@ -9,6 +9,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import best_match
+
 from schemas.gemini import (
     PREBUILT_VOICES,
     ContextWindowCompressionConfig,
@@ -30,6 +33,7 @@ _VERTEX_MODEL = re.compile(r"^(?:projects/[^/]+/locations/[^/]+/)?publishers/goo
 # Google's rule for function names, quoted in its 400 "Invalid function name" errors.
 _FUNCTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$")
 _MAX_THINKING_BUDGET = 24576  # 2.5 Flash
+_MAX_DECLARATIONS = 128  # function declarations per request (Vertex function-calling reference)
 _MODALITIES_REFUSED = "The requested combination of response modalities ({}) is not supported by the model"
 
 
@@ -128,8 +132,11 @@ def _resolve_model(model: str, route: Route) -> tuple[str, ModelProfile]:
 
 
 def _check_modalities(modalities: Sequence[str], profile: ModelProfile) -> str:
-    # §3.1: exactly one modality; TEXT only on the half-cascade models (profile.text_output).
+    # §3.1: exactly one modality; TEXT only on the half-cascade models (profile.text_output); transcription
+    # models answer in text only (live-transcribe page: response_modalities=["TEXT"]).
     allowed = {"AUDIO"} | ({"TEXT"} if profile.text_output else set())
+    if profile.transcription_only:
+        allowed = {"TEXT"}
     if len(modalities) != 1 or modalities[0] not in allowed:
         raise GeminiProtocolError(reason=_MODALITIES_REFUSED.format(", ".join(modalities)))
     return modalities[0]
@@ -169,6 +176,8 @@ def _check_voice(generation: GenerationConfig) -> None:
 def check_tools(tools: list[Tool], profile: ModelProfile) -> None:
     """§3.1 tools, §5.1: code execution and URL context refused on audio models; declarations checked."""
     names: set[str] = set()
+    if tools and profile.transcription_only:  # live-transcribe: speech-to-text only, no function calling
+        raise GeminiProtocolError(reason=invalid_argument("tools are not supported for this model."))
     for tool in tools:
         if tool.code_execution is not None and not profile.text_output:
             raise GeminiProtocolError(reason="Code Execution tool is not supported for this model")
@@ -177,6 +186,8 @@ def check_tools(tools: list[Tool], profile: ModelProfile) -> None:
         for declaration in tool.function_declarations or []:
             _check_declaration(declaration, names, profile)
             names.add(declaration.name)
+    if len(names) > _MAX_DECLARATIONS:
+        raise GeminiProtocolError(reason=invalid_argument(f"at most {_MAX_DECLARATIONS} function declarations."))
 
 
 def _check_declaration(declaration: FunctionDeclaration, seen: set[str], profile: ModelProfile) -> None:
@@ -190,9 +201,26 @@ def _check_declaration(declaration: FunctionDeclaration, seen: set[str], profile
     if declaration.parameters is not None and declaration.parameters_json_schema is not None:
         detail = f"{declaration.name} sets both parameters and parametersJsonSchema."
         raise GeminiProtocolError(reason=invalid_argument(detail))
+    if declaration.parameters_json_schema is not None:
+        _check_json_schema(declaration.name, declaration.parameters_json_schema)
     # §4.1 tool call: extended thinking requires NON_BLOCKING on every function.
     if profile.thinking is Thinking.LEVEL_REQUIRED and declaration.behavior != "NON_BLOCKING":
         raise GeminiProtocolError(reason="BLOCKING function calls are not supported for this model")
+
+
+def _check_json_schema(name: str, schema: object) -> None:
+    """parametersJsonSchema must be a valid JSON Schema describing an object (google-genai FunctionDeclaration)."""
+    if not isinstance(schema, dict):
+        raise GeminiProtocolError(reason=invalid_argument(f"{name}: parameters_json_schema must be an object."))
+    cls = validators.validator_for(schema, default=Draft202012Validator)
+    try:
+        error = best_match(cls(cls.META_SCHEMA).iter_errors(schema))
+    except RecursionError:
+        raise GeminiProtocolError(reason=invalid_argument(f"{name}: parameters_json_schema is too deep.")) from None
+    if error is not None:
+        raise GeminiProtocolError(reason=invalid_argument(f"{name}: invalid parameters_json_schema: {error.message}."))
+    if schema.get("type", "object") != "object":
+        raise GeminiProtocolError(reason=invalid_argument(f"{name}: parameters_json_schema must describe an object."))
 
 
 def _check_features(setup: Setup, generation: GenerationConfig, profile: ModelProfile) -> None:

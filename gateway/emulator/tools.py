@@ -6,6 +6,8 @@
   `parameters`): a string gets the user's whole text, a number or integer gets 1, a boolean gets true;
   other types are left out. No schema: `{}`.
 * After the `toolResponse`, the model says `"{name} returned {response as compact sorted JSON}"`.
+* A user text opening with `[<name> returned] ` reports a function result in words (how livegate passes
+  on an output that came after a newer turn): it never triggers a call.
 """
 
 from __future__ import annotations
@@ -17,9 +19,13 @@ from typing import Any
 
 from schemas.gemini import FunctionDeclaration, Tool
 
+_RESULT_IN_WORDS = re.compile(r"^\[[\w.:-]+ returned\] ")
+
 
 def match_declaration(tools: Sequence[Tool], text: str) -> FunctionDeclaration | None:
     """The first declared function whose name appears in `text` as a whole word."""
+    if _RESULT_IN_WORDS.match(text):
+        return None
     for tool in tools:
         for declaration in tool.function_declarations or []:
             pattern = rf"(?<!\w){re.escape(declaration.name)}(?!\w)"

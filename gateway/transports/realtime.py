@@ -16,7 +16,9 @@ from gateway.transports.channel import WebSocketChannel
 from gateway.transports.handshake import chosen_subprotocol, dialect_of, presented_key
 from gateway.upstream.dial import UpstreamContext
 from schemas.openai import Dialect
+from schemas.profiles import ModelProfile
 from translators.commands import SendClient
+from translators.context import SessionKind
 from translators.emit import Emitter
 from translators.ids import IdFactory
 
@@ -32,6 +34,14 @@ async def _reject(websocket: WebSocket, dialect: Dialect, refusal: HandshakeRefu
     await websocket.close(refused.close_code, refused.reason)
 
 
+def session_kind(transcription: bool, profile: ModelProfile) -> SessionKind | None:
+    """A transcription model serves transcription sessions only, whatever the URL says; `?intent=transcription`
+    on another model is refused (None): a conversational model answers every turn it hears."""
+    if profile.transcription_only:
+        return SessionKind.TRANSCRIPTION
+    return None if transcription else SessionKind.REALTIME
+
+
 async def realtime(websocket: WebSocket) -> None:
     config: GatewayConfig = websocket.app.state.config
     gate: KeyGate = websocket.app.state.gate
@@ -43,14 +53,20 @@ async def realtime(websocket: WebSocket) -> None:
     if not gate.allows(key):
         await _reject(websocket, dialect, HandshakeRefusal.MISSING_KEY if key is None else HandshakeRefusal.INVALID_KEY)
         return
-    alias = websocket.query_params.get("model")
+    transcription = websocket.query_params.get("intent") == "transcription"
+    alias = websocket.query_params.get("model") or (config.transcription_alias if transcription else None)
     if not alias:
-        await _reject(websocket, dialect, HandshakeRefusal.MISSING_MODEL)
+        missing = HandshakeRefusal.NO_TRANSCRIPTION_MODEL if transcription else HandshakeRefusal.MISSING_MODEL
+        await _reject(websocket, dialect, missing)
         return
     deployments = config.deployments.get(alias)
     if not deployments:
         known = ", ".join(sorted(config.deployments))
         await _reject(websocket, dialect, HandshakeRefusal.INVALID_MODEL, alias=alias, known=known)
+        return
+    kind = session_kind(transcription, deployments[0].profile)
+    if kind is None:
+        await _reject(websocket, dialect, HandshakeRefusal.NOT_TRANSCRIPTION_MODEL, alias=alias)
         return
     counter: SessionCounter = websocket.app.state.sessions
     refusal = counter.try_acquire(key)
@@ -58,7 +74,7 @@ async def realtime(websocket: WebSocket) -> None:
         await _reject(websocket, dialect, HandshakeRefusal.OVER_CAPACITY, detail=refusal)
         return
     ctx: UpstreamContext = websocket.app.state.upstream
-    session = Session(WebSocketChannel(websocket), deployments, ctx, dialect, websocket.app.state.limits)
+    session = Session(WebSocketChannel(websocket), deployments, ctx, dialect, websocket.app.state.limits, kind)
     live: set[Session] = websocket.app.state.live_sessions
     live.add(session)
     try:

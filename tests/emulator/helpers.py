@@ -17,6 +17,7 @@ from schemas.gemini import ServerMessage
 TIMEOUT = 5.0
 AUDIO_MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"  # Developer, 2.5 native audio
 LIVE_31 = "gemini-3.1-flash-live-preview"  # Developer, history-only clientContent
+LIVE_38 = "gemini-3.8-live"  # Developer, clientContent all session long, contextUpdate
 TEXT_MODEL = "gemini-2.0-flash-live-preview-04-09"  # Vertex only, the last TEXT-output model
 VERTEX_AUDIO_MODEL = "gemini-live-2.5-flash-native-audio"
 VERTEX_PREFIX = "projects/p/locations/us-central1/publishers/google/models/"

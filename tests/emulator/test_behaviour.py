@@ -5,20 +5,25 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import orjson
 import pytest
 
 from gateway.emulator.behaviour import (
     API_KEY_INVALID,
+    DEADLINE_EXPIRED,
     TRANSITIONS,
     Close,
     Phase,
     ResumptionStore,
     SessionState,
+    Timer,
     on_open,
+    on_timer,
     receive,
 )
+from gateway.emulator.script import Script
 
-from .helpers import AUDIO_MODEL, LIVE_31, TEXT_MODEL, VERTEX_PREFIX
+from .helpers import AUDIO_MODEL, LIVE_31, LIVE_38, TEXT_MODEL, VERTEX_PREFIX
 from .pure import DEV, VERTEX, closed_with, feed, sent, started, user
 
 PCM_100MS = base64.b64encode(b"\x00\x00" * 1600).decode()  # 100 ms at 16 kHz
@@ -181,7 +186,7 @@ def test_tool_response_ids() -> None:
 
 def test_context_update() -> None:
     """contextUpdate replaces the system instruction and, when present, the tools (§3.5)."""
-    state = started(tools=[{"googleSearch": {}}])
+    state = started(LIVE_38, tools=[{"googleSearch": {}}])
     assert feed(state, {"contextUpdate": {"systemInstruction": {"parts": [{"text": "short"}]}}}) == []
     assert state.system_instruction is not None and state.system_instruction.text() == "short"
     assert len(state.tools) == 1
@@ -189,6 +194,16 @@ def test_context_update() -> None:
     assert state.tools == []
     assert (
         closed_with(feed(state, {"contextUpdate": {"tools": {"tools": [{"codeExecution": {}}]}}}))[0] == 1007
+    )
+
+
+def test_context_update_refused_where_the_profile_says_no() -> None:
+    """A model without `context_update` in its profile closes with 1007 on a contextUpdate."""
+    state = started(LIVE_31)
+    update = {"contextUpdate": {"systemInstruction": {"parts": [{"text": "x"}]}}}
+    assert closed_with(feed(state, update)) == (
+        1007,
+        "Request contains an invalid argument: contextUpdate is not supported for this model.",
     )
 
 
@@ -225,3 +240,22 @@ def test_recording_can_be_turned_off() -> None:
     actions = receive(state, b'{"setup": {"model": "models/nope"}}')
     assert closed_with(actions)[0] == 1008
     assert state.messages == [] and state.setup == {"model": "models/nope"}
+
+
+def test_session_deadline_closes_and_refuses_a_late_resumption() -> None:
+    """Script.session_deadline_s: the connection closes 1011 "Deadline expired…" at the session's age; a
+    resumption keeps the original start, and one past the deadline is refused with 1007."""
+    now = [100.0]
+    store = ResumptionStore(clock=lambda: now[0])
+    script = Script(session_deadline_s=60.0)
+    first = SessionState(DEV, script=script, store=store)
+    actions = receive(first, orjson.dumps({"setup": {"model": f"models/{AUDIO_MODEL}", "sessionResumption": {}}}))
+    assert Timer(60.0, "deadline") in actions
+    handle = sent(feed(first, user("hi")))[-1]["sessionResumptionUpdate"]["newHandle"]
+    assert on_timer(first, "deadline") == [Close(1011, DEADLINE_EXPIRED)]
+    now[0] = 130.0
+    second = SessionState(DEV, script=script, store=store)
+    setup = {"setup": {"model": f"models/{AUDIO_MODEL}", "sessionResumption": {"handle": handle}}}
+    assert Timer(30.0, "deadline") in receive(second, orjson.dumps(setup))
+    now[0] = 161.0
+    assert closed_with(feed(SessionState(DEV, script=script, store=store), setup))[0] == 1007

@@ -199,6 +199,18 @@ def declaration(name: str = "f", **fields: Any) -> dict[str, Any]:
             declaration(parameters={}, parametersJsonSchema={}),
             "Request contains an invalid argument: f",
         ),
+        (
+            AUDIO_MODEL,
+            declaration(parametersJsonSchema={"type": "object", "properties": {"a": {"type": "strng"}}}),
+            "f: invalid parameters_json_schema: 'strng' is not valid",
+        ),
+        (AUDIO_MODEL, declaration(parametersJsonSchema={"type": "string"}), "must describe an object"),
+        (AUDIO_MODEL, declaration(parametersJsonSchema=[1]), "parameters_json_schema must be an object"),
+        (
+            AUDIO_MODEL,
+            {"tools": [{"functionDeclarations": [{"name": f"f{n}"} for n in range(129)]}]},
+            "at most 128 function declarations",
+        ),
         ("gemini-3.8-live-extended-thinking", declaration(), "BLOCKING function calls are not supported"),
         (LIVE_31, {"generationConfig": {"enableAffectiveDialog": True}}, "Affective dialog is not supported"),
         (LIVE_31, {"proactivity": {"proactiveAudio": True}}, "Proactive audio is not supported"),

@@ -24,7 +24,16 @@ from gateway.emulator.behaviour import (
 )
 from gateway.emulator.script import Script
 
-from .helpers import LIVE_31, TEXT_MODEL, audio_message, input_transcript_of, server_content, silence_pcm, tone_pcm
+from .helpers import (
+    LIVE_31,
+    LIVE_38,
+    TEXT_MODEL,
+    audio_message,
+    input_transcript_of,
+    server_content,
+    silence_pcm,
+    tone_pcm,
+)
 from .pure import VERTEX, closed_with, feed, feed_audio, feed_raw, sent, started, user
 
 SPEECH = tone_pcm(16000, 300) + silence_pcm(16000, 600)  # one utterance, then enough silence to end it
@@ -244,6 +253,13 @@ def test_tool_call_args_and_continuation() -> None:
     assert [turn.role for turn in state.history] == ["user", "model", "user", "model"]
 
 
+def test_a_result_reported_in_words_triggers_no_call() -> None:
+    """`[get_weather returned] …` is a result in words (livegate's late outputs): answered, never a call."""
+    state = tool_state()
+    frames = sent(feed(state, {"realtimeInput": {"text": "[get_weather returned] sunny"}}))
+    assert "toolCall" not in frames[0] and transcript(frames) == "You said: [get_weather returned] sunny"
+
+
 def test_tool_call_trigger_rules() -> None:
     """Whole words only; `parameters` (OpenAPI, uppercase types) works too; no schema gives {}."""
     state = tool_state()
@@ -283,8 +299,11 @@ def test_video_and_context_update_during_a_pending_call_are_fine() -> None:
     state = tool_state()
     feed(state, {"realtimeInput": {"text": "ping"}})
     assert feed(state, {"realtimeInput": {"video": {"mimeType": "image/jpeg", "data": "_9g="}}}) == []
-    assert feed(state, {"contextUpdate": {"systemInstruction": {"parts": [{"text": "x"}]}}}) == []
     assert state.phase is Phase.TOOL_CALL
+    on_38 = started(LIVE_38, tools=[WEATHER], outputAudioTranscription={})
+    feed(on_38, {"realtimeInput": {"text": "ping"}})
+    assert feed(on_38, {"contextUpdate": {"systemInstruction": {"parts": [{"text": "x"}]}}}) == []
+    assert on_38.phase is Phase.TOOL_CALL
 
 
 def test_relaxed_rule_cancels_the_call_on_speech() -> None:

@@ -143,8 +143,8 @@ def test_serve_prints_url_and_aliases_once_listening() -> None:
     port = messages[0].split(":")[2].split("/")[0]
     assert messages[0] == f"livegate {__version__} serving ws://127.0.0.1:{port}/v1/realtime?model=<alias>"
     aliases = [m.split("->")[0].strip() for m in messages if "->" in m]
-    assert aliases == ["gemini-live", "gemini-3.1-live", "gemini-live-text"]
-    assert "  gemini-3.1-live   -> emulator/gemini-3.1-flash-live-preview (built-in emulator)" in messages
+    assert aliases == ["gemini-live", "gemini-3.1-live", "gemini-live-text", "gemini-transcribe"]
+    assert "  gemini-3.1-live    -> emulator/gemini-3.1-flash-live-preview (built-in emulator)" in messages
     assert "  auth: on (general_settings.master_key)" in messages
     assert any(m.startswith("  limits: 3600 s per session") for m in messages)
     assert not [line for line in lines if "INFO" in line and "emulator listening" in line]

@@ -90,3 +90,32 @@ def test_serve_refuses_a_bad_config(tmp_path: Path, capsys: pytest.CaptureFixtur
     path = write(tmp_path, "model_list:\n  - model_name: a\n    litellm_params: {model: nope}\n")
     assert main(["serve", "--config", str(path)]) == 2
     assert "model_list[0] ('a')" in capsys.readouterr().err
+
+
+def test_transcription_mode_and_default_alias(tmp_path: Path) -> None:
+    """model_info.mode realtime_transcription marks the alias `?intent=transcription` gets by default; on a
+    conversational model it is a start-up error naming the entry."""
+    path = write(
+        tmp_path,
+        """
+model_list:
+  - model_name: talk
+    litellm_params: {model: emulator/gemini-3.1-flash-live-preview}
+  - model_name: listen
+    litellm_params: {model: emulator/gemini-3.5-transcribe-live}
+    model_info: {mode: realtime_transcription}
+""",
+    )
+    config = load_config(path, {})
+    assert config.transcription_alias == "listen" and config.deployments["listen"][0].mode == "realtime_transcription"
+    bad = write(
+        tmp_path,
+        """
+model_list:
+  - model_name: talk
+    litellm_params: {model: emulator/gemini-3.1-flash-live-preview}
+    model_info: {mode: realtime_transcription}
+""",
+    )
+    with pytest.raises(ConfigError, match=r"model_list\[0\] \('talk'\): model_info.mode: realtime_transcription needs"):
+        load_config(bad, {})

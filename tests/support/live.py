@@ -23,6 +23,12 @@ DEFAULT_MODELS = [
     },
     {"model_name": "gemini-3.1-live", "litellm_params": {"model": "emulator/gemini-3.1-flash-live-preview"}},
     {"model_name": "gemini-3.8-thinking", "litellm_params": {"model": "emulator/gemini-3.8-live-extended-thinking"}},
+    {"model_name": "gemini-3.8-live", "litellm_params": {"model": "emulator/gemini-3.8-live"}},
+    {
+        "model_name": "gemini-transcribe",
+        "litellm_params": {"model": "emulator/gemini-3.5-transcribe-live"},
+        "model_info": {"mode": "realtime_transcription"},
+    },
     {
         "model_name": "gemini-live-text",
         "litellm_params": {

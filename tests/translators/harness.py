@@ -12,7 +12,6 @@ from typing import Any
 
 from schemas.openai import Dialect, validate_server_event
 from schemas.profiles import ModelProfile, profile_for
-from translators.client import ClientTranslator
 from translators.commands import (
     CloseClient,
     Command,
@@ -20,10 +19,11 @@ from translators.commands import (
     SendClient,
     SendUpstream,
 )
+from translators.context import SessionKind
 from translators.ids import IdFactory
+from translators.pair import translators_for
 from translators.session_config import SessionConfig
 from translators.state import SessionState
-from translators.upstream import UpstreamTranslator
 
 _ID = re.compile(r"^(event|item|resp|sess|conv|call)_[0-9A-Za-z]+$")
 
@@ -36,6 +36,7 @@ class Playbook:
         dialect: Dialect = Dialect.GA,
         model: str = "gemini-2.5-flash-native-audio-preview-12-2025",
         profile: ModelProfile | None = None,
+        kind: SessionKind = SessionKind.REALTIME,
     ) -> None:
         self.state = SessionState(
             dialect=dialect,
@@ -44,9 +45,9 @@ class Playbook:
             config=SessionConfig(model="gemini-live"),
             ids=IdFactory(seed=7),
             created_at=1_767_229_435,
+            kind=kind,
         )
-        self.client = ClientTranslator(self.state)
-        self.upstream = UpstreamTranslator(self.state)
+        self.client, self.upstream = translators_for(self.state)
         self.log: list[Command] = []
 
     def start(self) -> list[Command]:

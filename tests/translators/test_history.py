@@ -72,7 +72,6 @@ def test_per_response_instructions_travel_with_the_turn() -> None:
         ({"audio": {"output": {"voice": "echo"}}}, "response.audio.output.voice"),
         ({"max_output_tokens": 5}, "response.max_output_tokens"),
         ({"conversation": "conv_123"}, "response.conversation"),
-        ({"input": [{"type": "item_reference", "id": "x"}]}, "response.input"),
     ],
 )
 def test_overrides_that_need_a_new_setup_are_refused(params: dict[str, Any], param: str) -> None:

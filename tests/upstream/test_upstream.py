@@ -19,6 +19,7 @@ from gateway.upstream.dial import (
 )
 from gateway.upstream.google_auth import AccessToken, CredentialsError
 from schemas.profiles import profile_for
+from translators.resume import Retry
 
 from .support import DEV_MODEL, VERTEX_MODEL, free_port, http_base
 
@@ -125,3 +126,31 @@ async def test_without_reading_the_first_frame_setup_failures_surface_later() ->
         assert opened.first_frame is None
         assert orjson.loads(await opened.ws.recv()) == {"setupComplete": {}}
         await opened.ws.close()
+
+
+@pytest.mark.parametrize(
+    ("detail", "ever_ready", "close", "resuming", "expected"),
+    [
+        ("BidiGenerateContent session not found", True, close_codes.UPSTREAM_TO_CLIENT[1008], True, Retry.REPLAY),
+        (
+            "closed 1007: Request contains an invalid argument.",
+            True,
+            close_codes.UPSTREAM_TO_CLIENT[1007],
+            True,
+            Retry.REPLAY,
+        ),
+        (
+            "closed 1007: Request contains an invalid argument.",
+            True,
+            close_codes.UPSTREAM_TO_CLIENT[1007],
+            False,
+            Retry.NO,
+        ),
+        ("closed 1011: Internal error", True, close_codes.UPSTREAM_TO_CLIENT[1011], True, Retry.RESUME),
+        ("closed 1011: Internal error", False, close_codes.UPSTREAM_TO_CLIENT[1011], False, Retry.NO),
+    ],
+)
+def test_redial_policy(detail: str, ever_ready: bool, close: Any, resuming: bool, expected: Retry) -> None:
+    """A refused resumption (1008 not found, or 1007 as after 3.8's deadline) is replayed; a fresh setup
+    refused as invalid is final; faults are resumed once the session has worked."""
+    assert close_codes.redial_policy(detail, ever_ready, close, resuming) is expected

@@ -1,0 +1,76 @@
+"""A user turn while function calls are pending: answered the OpenAI way (issue #13).
+
+OpenAI answers a new user turn even when a function call has no output yet, and still takes the call's
+output later as a conversation item. Gemini cannot hear anything before the `toolResponse` of a BLOCKING
+call (it aborts, GEMINI_LIVE.md §3.4). So the gateway answers the pending calls itself, with an explicit
+"superseded" result, before the new turn: Gemini's continuation of the old turn is dropped (it is
+interrupted by the new turn), NON_BLOCKING calls are answered `SILENT` (no continuation at all). The
+client's late `function_call_output` is stored as usual and reaches Gemini as context in words
+("[get_weather returned] …") with the next turn; a replayed conversation keeps both.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from schemas.profiles import ToolBehavior
+from translators.items import answer
+from translators.state import SessionState
+from translators.tools import CallStatus
+
+SUPERSEDED = "No result yet: the user spoke again before this function returned. Answer the new turn."
+
+
+def supersede_pending(state: SessionState) -> dict[str, Any] | None:
+    """The message answering every pending call as superseded (None: nothing pending); marks the calls."""
+    answers = []
+    for call in state.calls.values():
+        if call.status is not CallStatus.PENDING:
+            continue
+        call.status, call.superseded = CallStatus.SUPERSEDED, True
+        reply: dict[str, Any] = {"name": call.name, "response": {"error": SUPERSEDED}}
+        if call.gemini_id is not None:
+            reply["id"] = call.gemini_id
+        if state.profile.tool_behavior is ToolBehavior.NON_BLOCKING:
+            reply["scheduling"] = "SILENT"  # context only: the model starts no turn for it
+        answers.append(reply)
+    if not answers:
+        return None
+    if state.calls_via_history:  # this connection knows the calls as history turns (translators/upstream.py)
+        turns = [{"role": "user", "parts": [{"functionResponse": reply}]} for reply in answers]
+        return {"clientContent": {"turns": turns, "turnComplete": False}}
+    if state.profile.tool_behavior is not ToolBehavior.NON_BLOCKING:
+        state.drain_turns += 1  # Gemini continues the old turn after the answer; the new turn interrupts it
+    return {"toolResponse": {"functionResponses": answers}}
+
+
+def as_heard(items: list[dict[str, Any]], state: SessionState) -> list[dict[str, Any]]:
+    """Items as Gemini must hear them: a superseded call is followed at once by its superseded answer, and
+    the client's late output for it becomes a labelled user message."""
+    out: list[dict[str, Any]] = []
+    for item in items:
+        call = state.calls.get(str(item.get("call_id")))
+        if call is None or not call.superseded:
+            out.append(item)
+        elif item.get("type") == "function_call":
+            output = json.dumps({"error": SUPERSEDED})
+            out += [item, {"type": "function_call_output", "call_id": item["call_id"], "output": output}]
+        elif item.get("type") == "function_call_output":
+            text = f"[{call.name} returned] {item.get('output', '')}"
+            content = [{"type": "input_text", "text": text}]
+            out.append({"id": item["id"], "type": "message", "role": "user", "content": content})
+        else:
+            out.append(item)
+    return out
+
+
+def take_output(state: SessionState, item: dict[str, Any]) -> None:
+    """A checked function_call_output item: Gemini's answer to wait for, or, for a superseded call, context
+    for the next turn."""
+    call = state.calls[item["call_id"]]
+    if call.superseded:
+        call.status = CallStatus.ANSWERED
+        state.unsent_items.append(item["id"])
+    else:
+        state.tool_outputs.append(answer(state, item))
