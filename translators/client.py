@@ -13,7 +13,7 @@ from typing import Any
 
 from schemas.openai import Dialect
 from schemas.profiles import UserText
-from translators.audio import InputDecoder, b64_size, bytes_per_ms, law_of
+from translators.audio import b64_size
 from translators.commands import CloseClient, Command, SendUpstream
 from translators.context_update import context_update
 from translators.errors import ClientProtocolError, SessionEnd
@@ -102,9 +102,7 @@ class ClientTranslator:
         state = self.state
         before = state.config
         state.config = before.apply(event["session"], self._shape)
-        law = law_of(state.config.input_format)
-        state.input_decoder = InputDecoder(law) if law is not None else None
-        state.input_bytes_per_ms = bytes_per_ms(state.config.input_format)
+        state.input_format_set()
         out = list(state.emit("session.updated", {"session": state.render_session()}))
         if state.phase is UpstreamPhase.IDLE or not _setup_changed(state, before):
             return out

@@ -11,7 +11,7 @@ from typing import Any
 
 from schemas.openai import Dialect
 from schemas.profiles import ModelProfile
-from translators.audio import InputDecoder
+from translators.audio import InputDecoder, bytes_per_ms, law_of
 from translators.context import SessionKind
 from translators.conversation import Conversation
 from translators.emit import Emitter
@@ -104,6 +104,12 @@ class SessionState:
         """Whether activity markers go upstream: the link's setup decides, not a config change still waiting
         for its reconnect (Gemini closes 1007 on markers while its own VAD is on, GEMINI_LIVE.md §3.3)."""
         return self.config.manual_turns if self.phase is UpstreamPhase.IDLE else self.link_manual
+
+    def input_format_set(self) -> None:
+        """After `config.input_format` changed: the G.711 decoder, and the bytes per ms the hot path divides by."""
+        law = law_of(self.config.input_format)
+        self.input_decoder = InputDecoder(law) if law is not None else None
+        self.input_bytes_per_ms = bytes_per_ms(self.config.input_format)
 
     def take_held_audio(self) -> list[dict[str, Any]]:
         """The mic audio held during function calls, once Gemini waits for nothing more."""
