@@ -149,13 +149,7 @@ class Session:
     # ---- commands --------------------------------------------------------------------------------
     def _execute(self, commands: list[Command]) -> None:
         """Carry out in order; never awaits, so nothing can run between two commands of one feed. The client's
-        frames of one feed go out together at the end (`ClientOutbox.flush`)."""
-        try:
-            self._carry_out(commands)
-        finally:
-            self._outbox.flush()
-
-    def _carry_out(self, commands: list[Command]) -> None:
+        frames go out together at the end of the loop callback (`ClientOutbox.flush`)."""
         for command in commands:
             if isinstance(command, SendClient):
                 frame = self._client.encode(command.event)

@@ -1,8 +1,9 @@
 """Frames on their way to one client: written at once while the client keeps up, queued only when it does not,
 with the backlog's byte count, the writer task that drains it, and the last word.
 
-While the transport takes frames (`write_now`, an optional `ClientChannel` capability), the frames one
-translator feed produced go out in one write when the session calls `flush()`: no queue, no task, no wake-up
+While the transport takes frames (`write_now`, an optional `ClientChannel` capability), frames go out at
+the end of the event-loop callback that produced them (`flush`, scheduled with `call_soon`), all in one write:
+no queue, no task, no wake-up, and one write for every Gemini frame that one read of its socket brought
 (issue #15). Once a write is refused (the socket's buffer is full) every frame goes to the queue, in order,
 and a writer task drains it through `ClientChannel.send`; when the queue is empty the task ends and direct
 writes resume.
@@ -27,6 +28,8 @@ from schemas.limits import Limits
 
 log = logging.getLogger("livegate.session")
 
+BATCH_BYTES = 64 * 1024  # a batch this large is written at once (the transport's own high-water mark)
+
 
 @dataclass(frozen=True)
 class _Close:
@@ -46,7 +49,8 @@ class ClientOutbox:
         self._grace = limits.slow_client_seconds  # …for this long, and how long a close may take
         self._hard_cap = self._cap + 2 * limits.max_frame_bytes  # …and never more than this at once
         self._loop: asyncio.AbstractEventLoop | None = None  # the session's loop, taken at first need
-        self._batch: list[str] = []  # frames of the current feed, written together by `flush`
+        self._batch: list[str] = []  # frames of the current loop callback, written together by `flush`
+        self._batch_bytes = 0  # their size
         self._queue: deque[str | _Close] = deque()  # frames waiting for the writer (backpressure), in order
         self._writer: asyncio.Task[None] | None = None  # drains the queue; None while frames go out directly
         self._backlog = 0  # bytes queued or being written by the writer, not yet written
@@ -66,15 +70,21 @@ class ClientOutbox:
         if self._close_queued or self._gone:
             return True  # nothing goes out after the close
         if self._writer is None and self._write_now is not None:
-            self._batch.append(frame)  # the client keeps up: out with the rest of this feed, in `flush`
+            if not self._batch:
+                self._time_loop().call_soon(self.flush)
+            self._batch.append(frame)  # the client keeps up: out with the rest of this callback's, in `flush`
+            self._batch_bytes += len(frame)
+            if self._batch_bytes > BATCH_BYTES:  # a reader that never yields must not build a batch past the caps
+                self.flush()
             return True
         return self._enqueue(frame)
 
     def flush(self) -> None:
-        """Write the frames `put` since the last flush, in one go if the transport takes them; else queue them."""
+        """Write the frames `put` since the last flush, in one go if the transport takes them; else queue them.
+        Runs by itself soon after a `put`; called directly where order with a close matters."""
         if not self._batch:
             return
-        frames, self._batch = self._batch, []
+        frames, self._batch, self._batch_bytes = self._batch, [], 0
         if self._writer is None and self._write_now is not None and self._write_now(frames):
             return
         for frame in frames:  # the caps are checked by the next put, or by the sweeper
@@ -168,6 +178,7 @@ class ClientOutbox:
         """Bounded memory: frames the client has not taken are dropped; the one being written stays."""
         self._queue.clear()
         self._batch.clear()
+        self._batch_bytes = 0
         self._backlog, self._over_since = self._writing, None
         log.warning("session %s: client backlog over %d bytes for too long", self._name, self._cap)
 
