@@ -183,18 +183,33 @@ class Session:
 
     # ---- client side -----------------------------------------------------------------------------
     async def _client_reader(self) -> None:
-        loop = self._loop
-        assert loop is not None
+        """Frames by callback where the channel offers it (read and fed in one go, issue #15), else by `receive`;
+        either way until the client has gone."""
+        deliver = getattr(self._client, "deliver", None)
+        if deliver is not None and deliver(self._take_client_frame):
+            try:
+                while await self._client.receive() is not None:  # only the disconnect comes this way now
+                    pass
+            finally:
+                deliver(None)
+            return
         while not self._closing:
             frame = await self._client.receive()
             if frame is None:
                 return
-            self._last_frame = now = loop.time()
-            try:
-                self._on_client_frame(frame, now)
-            except Exception:  # our own bug: this session ends with a server_error, the gateway goes on
-                log.exception("client frame failed for %s", self.state.session_id)
-                self.crashed()
+            self._take_client_frame(frame)
+
+    def _take_client_frame(self, frame: str | bytes) -> None:
+        if self._closing:
+            return  # a close was queued: nothing more is read
+        loop = self._loop
+        assert loop is not None
+        self._last_frame = now = loop.time()
+        try:
+            self._on_client_frame(frame, now)
+        except Exception:  # our own bug: this session ends with a server_error, the gateway goes on
+            log.exception("client frame failed for %s", self.state.session_id)
+            self.crashed()
 
     def _on_client_frame(self, frame: str | bytes, now: float) -> None:
         if self.state.pending_bytes + self._to_upstream.backlog > self._limits.max_upstream_backlog_bytes:

@@ -3,11 +3,14 @@
 The WebSocket endpoint, and later WebRTC data channels and the seed-003 protocol, are adapters behind this
 one interface, so none of them holds a second copy of the session logic (STYLE.md §5b). A transport may also
 offer `write_now(frames) -> bool` (see `ClientOutbox`): a synchronous write, taken while its buffer is not
-backed up; one without it has every frame written through `send` by the outbox's writer task.
+backed up; one without it has every frame written through `send` by the outbox's writer task. And it may
+offer `deliver(take) -> bool`: each client frame handed to `take` as it is read, no task woken per frame;
+one without it has its frames read through `receive`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
@@ -69,6 +72,11 @@ class WebSocketChannel:
         """Write these frames at once, in one write, if the socket's buffer is not backed up; else False."""
         return self._direct is not None and self._direct.write(frames)
 
+    def deliver(self, take: Callable[[str | bytes], None] | None) -> bool:
+        """Hand each client frame to `take` from uvicorn's `data_received` (None: back to `receive`, which
+        then only sees the disconnect meanwhile); False when the server does not allow it."""
+        return self._direct is not None and self._direct.deliver(take)
+
     async def receive(self) -> str | bytes | None:
         message = await self._ws.receive()
         if message["type"] == "websocket.disconnect":
@@ -102,11 +110,12 @@ class DirectFrames:
 
     def __init__(self, protocol: Any) -> None:
         self._protocol = protocol  # uvicorn's WebSocketsSansIOProtocol for this connection
+        self._inbox: _Inbox | None = None  # stands in for its receive queue once frames are delivered
 
     @classmethod
     def of(cls, protocol: Any) -> DirectFrames | None:
         """For uvicorn's websockets-sansio protocol only (the shape this class relies on); None for others."""
-        needed = ("conn", "transport", "writable", "close_sent", "disconnected")
+        needed = ("conn", "transport", "writable", "close_sent", "disconnected", "queue", "read_paused")
         if protocol is None or not all(hasattr(protocol, name) for name in needed):
             return None
         return cls(protocol)
@@ -125,6 +134,61 @@ class DirectFrames:
         else:
             transport.write(b"".join(_text_frame(frame.encode()) for frame in frames))
         return True
+
+
+    def deliver(self, take: Callable[[str | bytes], None] | None) -> bool:
+        protocol = self._protocol
+        if self._inbox is None:
+            if take is None:
+                return True
+            self._inbox = _Inbox(protocol, protocol.queue)
+            protocol.queue = self._inbox
+        self._inbox.take = take
+        if take is not None:
+            self._inbox.take_queued()
+        return True
+
+
+class _Inbox:
+    """uvicorn's receive queue, as its protocol uses it (`put_nowait`, `get`, `empty`), handing data frames
+    to `take` at once: no task wakes for a frame, and reading is never paused for one (uvicorn pauses after
+    each message until the app asks for the next; it skips that while `read_paused` is already set)."""
+
+    def __init__(self, protocol: Any, queue: asyncio.Queue[Any]) -> None:
+        self._protocol = protocol  # uvicorn's WebSocketsSansIOProtocol
+        self._queue = queue  # its own queue: the disconnect, and frames while nothing takes them
+        self.take: Callable[[str | bytes], None] | None = None
+
+    def put_nowait(self, message: dict[str, Any]) -> None:
+        take = self.take
+        if take is None or message["type"] != "websocket.receive":
+            self._queue.put_nowait(message)
+            return
+        self._protocol.read_paused = True  # so uvicorn does not pause reading: the frame is taken
+        text = message.get("text")
+        take(text if text is not None else (message.get("bytes") or b""))
+
+    def take_queued(self) -> None:
+        """Frames read before `take` was set go first, in order; a disconnect among them stays queued."""
+        held: list[dict[str, Any]] = []
+        while not self._queue.empty():
+            message = self._queue.get_nowait()
+            if message["type"] == "websocket.receive" and not held:
+                self.put_nowait(message)
+            else:
+                held.append(message)
+        for message in held:
+            self._queue.put_nowait(message)
+        protocol = self._protocol
+        if protocol.read_paused and not held:
+            protocol.read_paused = False
+            protocol.transport.resume_reading()
+
+    async def get(self) -> Any:
+        return await self._queue.get()
+
+    def empty(self) -> bool:
+        return self._queue.empty()
 
 
 def _text_frame(data: bytes) -> bytes:
