@@ -8,6 +8,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import uvloop
 import yaml
 
 from gateway.app import create_app
@@ -86,7 +87,7 @@ class GatewayThread:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        asyncio.run(self._server.serve())
+        uvloop.run(self._server.serve())  # the loop `livegate serve` runs on (uvicorn's "auto" picks uvloop)
 
     def start(self) -> LiveGateway:
         self._thread.start()
