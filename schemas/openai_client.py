@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
+from schemas.frame_checks import is_base64
 from schemas.openai_items import (
     BetaInputItem,
     BetaItem,
@@ -206,11 +207,17 @@ class BetaTranscriptionSessionUpdateEvent(_ClientEvent):
     session: BetaTranscriptionSessionConfig
 
 
+def _base64(text: str) -> str:
+    if not is_base64(text):
+        raise ValueError("expected base64-encoded audio bytes")
+    return text
+
+
 class InputAudioBufferAppendEvent(_ClientEvent):
     """The one shape `parse_client_event`'s fast path checks by hand (STYLE.md §3)."""
 
     type: Literal["input_audio_buffer.append"]
-    audio: str  # base64 in the session's input format
+    audio: Annotated[str, AfterValidator(_base64)]  # base64 in the session's input format, as the edge checks it
 
 
 class InputAudioBufferCommitEvent(_ClientEvent):
