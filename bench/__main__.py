@@ -14,10 +14,12 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import audio, latency, memory, profiling, soak, split, startup
+from bench import accounts, audio, latency, memory, profiling, soak, split, startup
 from bench.procs import (
     ECHO_ALIAS,
+    MASTER_KEY,
     PRESETS,
+    SPEND_WRITE_S,
     BenchError,
     Proc,
     app_argv,
@@ -60,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", choices=sorted(PRESETS), default="audio", help="upstream model preset")
     parser.add_argument("--soak", action="store_true",
                         help="only the goAway soak (many sessions crossing goAways); the full run includes it")
+    parser.add_argument("--keys", action="store_true",
+                        help="only the virtual-key + spend-rows comparison; the full run includes it")
     parser.add_argument("--profile", action="store_true",
                         help="run the gateway under cProfile and print where its time went (inflates its CPU)")
     return parser
@@ -77,6 +81,28 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
         wait_ready(proc, port, want=want)
         return proc
 
+    async def keys_phase(emulator_port: int, config: Path) -> None:
+        # Two fresh gateways, so neither carries the other phases' history: the master key alone, and a database
+        # with a virtual key.
+        keyed_dir = tmp / "keyed"
+        keyed_dir.mkdir()
+        keyed_config = write_config(keyed_dir, emulator_port, args.model, database=True)
+        keyed_port, plain_port = free_port(), free_port()
+        keyed_proc = spawn("gateway-keyed", gateway_argv(keyed_config, keyed_port), keyed_port, sig=signal.SIGINT)
+        plain_proc = spawn("gateway-plain", gateway_argv(config, plain_port), plain_port, sig=signal.SIGINT)
+        keyed = accounts.Side(keyed_proc, keyed_port, await accounts.make_key(keyed_port))
+        plain = accounts.Side(plain_proc, plain_port, MASTER_KEY)
+        figures = await accounts.measure(keyed, plain, turns=sizes.turns, warmup=sizes.warmup,
+                                         appends=sizes.audio_frames, block=sizes.audio_block,
+                                         limit_s=sizes.phase_limit_s)
+        rows.extend(figures.rows())
+        notes.append(f"keys: {figures.turns} turns and {figures.appends} appends per gateway in "
+                     f"{len(keyed.turn_cpu_ms)} alternating rounds, on two fresh gateways pinned to one CPU; the "
+                     "keyed one checks its key at session start and writes a spend row per response to its "
+                     f"SQLite file every {SPEND_WRITE_S} s (proxy_batch_write_at), inside the turns' window")
+        keyed_proc.stop()
+        plain_proc.stop()
+
     async def soak_phase() -> None:
         figures = await soak.measure(spawn, tmp, PRESETS[args.model], sessions=sizes.soak_sessions,
                                      turns=sizes.soak_turns)
@@ -89,9 +115,13 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
 
     emulator_port, echo_port = free_port(), free_port()
     emulator = spawn("emulator", emulator_argv(emulator_port), emulator_port, want=None)
-    spawn("echo", echo_argv(echo_port), echo_port)
     config = write_config(tmp, emulator_port, args.model, echo_port)
-    plan, echo_plan = DirectPlan(str(config)), DirectPlan(str(config), ECHO_ALIAS)
+    plan = DirectPlan(str(config))
+    if args.keys:
+        await keys_phase(emulator_port, config)
+        return rows, notes
+    spawn("echo", echo_argv(echo_port), echo_port)
+    echo_plan = DirectPlan(str(config), ECHO_ALIAS)
 
     rows += startup.rows(*startup.measure(config, tmp, sizes.startup_rounds))
 
@@ -133,6 +163,7 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
 
     shares = split.measure(plan, turns=max(50, sizes.turns // 2), appends=max(500, sizes.audio_frames))
     notes.append(shares.note(turns.gateway_cpu_ms, loads[0].gateway_us))
+    await keys_phase(emulator_port, config)
 
     if not args.quick:
         await soak_phase()
@@ -147,7 +178,7 @@ def echo_paths(gateway: Proc, gateway_port: int, relay: Proc, relay_port: int, p
     """The two ways to the echo upstream: the gateway (GA appends, audio output) and the bare relay."""
 
     async def ours() -> audio.EchoStream:
-        session = await GatewaySession.open(gateway_url(gateway_port, ECHO_ALIAS), audio.AUDIO_SESSION)
+        session = await GatewaySession.open(gateway_url(gateway_port, ECHO_ALIAS), session=audio.AUDIO_SESSION)
         return audio.EchoStream(session.ws, audio.GATEWAY)
 
     async def theirs() -> audio.EchoStream:
@@ -180,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
             for proc in procs:  # the server side of whatever went wrong
                 print(f"--- {proc.name} (exit {proc.popen.poll()}):\n{proc.tail()}", file=sys.stderr)
             raise
-    kind = ("quick " if args.quick else "") + "soak" if args.soak else "quick" if args.quick else "full"
+    only = "soak" if args.soak else "keys" if args.keys else ""
+    kind = f"quick {only}".strip() if args.quick else only or "full"
     print(f"livegate bench ({kind}): preset {args.model!r} = {PRESETS[args.model]['model']}, "
           f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {time.perf_counter() - began:.0f} s"
           + (", gateway under cProfile (its CPU figures are inflated)" if args.profile else ""))

@@ -46,13 +46,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def write_config(directory: Path, emulator_port: int, preset: str, echo_port: int | None = None) -> Path:
+SPEND_WRITE_S = 2.0  # the keyed gateway's proxy_batch_write_at (the default); each turn round waits for one write
+
+
+def write_config(directory: Path, emulator_port: int, preset: str, echo_port: int | None = None, *,
+                 database: bool = False) -> Path:
+    """The bench config; without `database` the gateway runs on its master key alone (no spend rows). With
+    `echo_port`, ECHO_ALIAS dials the echo upstream there (the audio figures)."""
     def entry(alias: str, port: int) -> dict[str, object]:
         params = {**PRESETS[preset], "api_base": f"http://127.0.0.1:{port}", "api_key": UPSTREAM_KEY}
         return {"model_name": alias, "litellm_params": params}
 
+    general: dict[str, object] = {"master_key": MASTER_KEY}
+    if database:
+        general["proxy_batch_write_at"] = SPEND_WRITE_S
+    else:
+        general["database_url"] = None
     models = [entry(ALIAS, emulator_port)] + ([entry(ECHO_ALIAS, echo_port)] if echo_port is not None else [])
-    document = {"model_list": models, "general_settings": {"master_key": MASTER_KEY}}
+    document = {"model_list": models, "general_settings": general}
     path = directory / "config.yaml"
     path.write_text(yaml.safe_dump(document))
     return path

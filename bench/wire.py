@@ -52,9 +52,9 @@ class GatewaySession:
         self.ws = ws
 
     @classmethod
-    async def open(cls, url: str, session: dict[str, Any] | None = None) -> GatewaySession:
-        """Connect and send `session.update` with `session` (default: the text turns' SESSION)."""
-        ws = await connect(url, additional_headers={"Authorization": f"Bearer {MASTER_KEY}"}, max_size=None)
+    async def open(cls, url: str, key: str = MASTER_KEY, session: dict[str, Any] | None = None) -> GatewaySession:
+        """Connect with `key` and send `session.update` with `session` (default: the text turns' SESSION)."""
+        ws = await connect(url, additional_headers={"Authorization": f"Bearer {key}"}, max_size=None)
         try:
             await _frames_until(ws, b'"type":"session.created"', _ERROR)
             await ws.send(orjson.dumps({"type": "session.update", "session": session or SESSION}).decode())

@@ -7,8 +7,10 @@ built-in values; `--help` shows each.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
+import logging.config
 import os
 import sys
 from collections.abc import Mapping
@@ -35,6 +37,7 @@ def _load(path: str | None, environ: Mapping[str, str]) -> GatewayConfig | None:
 
 def _serve(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from gateway.app import create_app
+    from gateway.ops.logs import default_format, logging_config
     from gateway.serve import GracefulServer, server_config
 
     config = _load(args.config, environ)
@@ -47,6 +50,8 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if exposure.refusal:
         print(f"livegate: {exposure.refusal}", file=sys.stderr)
         return 2
+    log_config = logging_config(args.log_format or default_format(), args.log_level)
+    logging.config.dictConfig(log_config)
     for warning in exposure.warnings:
         log.warning("%s", warning)
     app = create_app(config)
@@ -57,6 +62,7 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         ssl_certfile=args.ssl_certfile,
         ssl_keyfile=args.ssl_keyfile,
         log_level=args.log_level,
+        log_config=log_config,
     )
     GracefulServer(uv_config, app).run()
     return 0
@@ -70,8 +76,36 @@ def _check_config(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         aliases = {alias: [d.describe() for d in ds] for alias, ds in config.deployments.items()}
         summary = {"config": config.path, "master_key": bool(config.master_key), "aliases": aliases}
         summary["vertex_passthrough"] = config.passthrough.describe()  # /v1/vertex-ai/live
+        summary["accounts"] = config.accounts.describe()  # database (password masked), metrics key, origins
         print(json.dumps(summary, indent=2))
     print(_summary_line(config))
+    return 0
+
+
+def _db(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    """`livegate db upgrade --config FILE`: apply the database migrations, nothing else."""
+    from gateway.accounts.services import StorageError, open_database
+
+    config = _load(args.config, environ)
+    if config is None:
+        return 2
+    url = config.accounts.database_url
+    if url is None:
+        print("livegate: no database configured (general_settings.database_url, or a master_key)", file=sys.stderr)
+        return 2
+
+    async def upgrade() -> str:
+        database = await open_database(url)
+        try:
+            return f"{database.describe()} is at revision {await database.current_revision()}"
+        finally:
+            await database.close()
+
+    try:
+        print(asyncio.run(upgrade()))
+    except StorageError as exc:
+        print(f"livegate: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -126,6 +160,12 @@ def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentP
     )
     levels = ["critical", "error", "warning", "info", "debug"]
     serve.add_argument("--log-level", default="info", choices=levels, help="log verbosity")
+    serve.add_argument(
+        "--log-format",
+        choices=["json", "text"],
+        default=environ.get("LIVEGATE_LOG_FORMAT") or None,
+        help="log lines as JSON objects or text ($LIVEGATE_LOG_FORMAT; default: text)",
+    )
     serve.set_defaults(func=_serve)
     check = sub.add_parser(
         "check-config", help="validate a config file and print a summary line", formatter_class=formatter
@@ -133,6 +173,13 @@ def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentP
     check.add_argument("config", nargs="?", default=config, help="the config file ($LIVEGATE_CONFIG)")
     check.add_argument("--verbose", action="store_true", help="also print the resolved aliases as JSON (masked)")
     check.set_defaults(func=_check_config)
+    db = sub.add_parser("db", help="database tasks")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_sub.add_parser(
+        "upgrade", help="apply the database migrations (serve also does at start-up)", formatter_class=formatter
+    )
+    upgrade.add_argument("--config", default=config, help="the config whose database to migrate ($LIVEGATE_CONFIG)")
+    upgrade.set_defaults(func=_db)
     emulator = sub.add_parser("emulator", help="run the Gemini Live emulator alone", add_help=False)
     emulator.add_argument("rest", nargs=argparse.REMAINDER)
     return parser

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from websockets.frames import CloseCode
 
+from translators.errors import SessionEnd
 from translators.resume import Retry
 
 
@@ -67,26 +68,40 @@ class Refusal:
     close_code: int
     error_code: str | None  # OpenAI error.code; None where the real server sends none
     message: str  # may hold {alias}, {known} or {detail}
+    error_type: str = "invalid_request_error"  # OpenAI error.type
 
     def text(self, **values: str) -> str:
         return self.message.format(**values)
 
     @property
     def reason(self) -> str:
-        """The close reason, as the real server words it (`invalid_request_error.<code>`)."""
-        return f"invalid_request_error.{self.error_code}" if self.error_code else "invalid_request_error"
+        """The close reason, as the real server words it (`<error.type>.<code>`)."""
+        return f"{self.error_type}.{self.error_code}" if self.error_code else self.error_type
+
+
+_BUDGET = SessionEnd.BUDGET_EXCEEDED.value
+_SHUTDOWN = SessionEnd.SHUTDOWN.value
 
 
 class HandshakeRefusal(enum.Enum):
     """Why `/v1/realtime` refuses a connection before any upstream dial (OPENAI_REALTIME.md §1.1, §1.2, §4.2):
-    3000 for credentials, 4000 for the request, 1013 (RFC 6455: try again later) for a concurrency cap."""
+    3000 for credentials, 4000 for the request, 1013 (RFC 6455: try again later) for a concurrency cap or rate,
+    1008 for a spent budget (a policy: reconnecting does not help until it resets), 1001 while draining."""
 
     MISSING_KEY = Refusal(3000, None, "Missing bearer or basic authentication in header.")
     INVALID_KEY = Refusal(3000, "invalid_api_key", "Incorrect API key provided.")
+    BLOCKED_KEY = Refusal(3000, "invalid_api_key", "This API key has been blocked.")
+    EXPIRED_KEY = Refusal(3000, "invalid_api_key", "This API key has expired.")
+    KEYS_UNAVAILABLE = Refusal(
+        1013, "key_check_unavailable", "The gateway cannot check API keys right now. Try again shortly.", "server_error"
+    )
     MISSING_MODEL = Refusal(
         4000, "missing_model", "Missing required parameter: 'model'. Connect to /v1/realtime?model=<alias>."
     )
     INVALID_MODEL = Refusal(4000, "invalid_model", "Invalid model: '{alias}'. This gateway serves: {known}.")
+    MODEL_NOT_ALLOWED = Refusal(
+        4000, "model_not_found", "The model `{alias}` does not exist or you do not have access to it."
+    )
     # ?intent=transcription (§1.1) with no transcription alias to default to, or on a conversational model.
     NO_TRANSCRIPTION_MODEL = Refusal(
         4000, "missing_model", "No transcription model is configured (model_info.mode: realtime_transcription)."
@@ -95,6 +110,17 @@ class HandshakeRefusal(enum.Enum):
         4000, "invalid_model", "Invalid model for a transcription session: '{alias}' is not a transcription model."
     )
     OVER_CAPACITY = Refusal(1013, "rate_limit_exceeded", "{detail}")
+    BUDGET_SPENT = Refusal(_BUDGET.close_code, _BUDGET.code, _BUDGET.message, _BUDGET.error_type)
+    DRAINING = Refusal(_SHUTDOWN.close_code, _SHUTDOWN.code, _SHUTDOWN.message, _SHUTDOWN.error_type)
+    # Ephemeral client secrets (OPENAI_REALTIME.md §10): refused like a wrong key; pinned to their alias.
+    SECRET_INVALID = Refusal(
+        3000, "invalid_api_key", "Incorrect API key provided: the client secret is not valid here."
+    )
+    SECRET_EXPIRED = Refusal(3000, "invalid_api_key", "The client secret has expired. Ask your server for a new one.")
+    SECRET_OTHER_MODEL = Refusal(
+        4000, "invalid_model", "This client secret was minted for model '{minted}'; the URL asks for '{alias}'."
+    )
+    SECRET_SESSION = Refusal(4000, "invalid_value", "{detail}")
 
 
 # The native passthrough (/v1/vertex-ai/live) speaks Gemini to its client: bare close codes (seed 000).

@@ -30,11 +30,27 @@ from gateway.config_errors import (
     yaml_error,
 )
 from gateway.config_litellm import prepare
-from schemas.config import DefaultVertexConfig, GatewayConfigFile, ModelEntry, ModelInfo, check_location
+from schemas.config import (
+    DefaultVertexConfig,
+    GatewayConfigFile,
+    GeneralSettings,
+    ModelEntry,
+    ModelInfo,
+    check_location,
+)
 from schemas.limits import Limits
+from schemas.pricing import Price, price_for
 from schemas.profiles import DEFAULT_PROFILE, PROFILE_FIELDS, ModelProfile, is_known, profile_for
 
-__all__ = ["ConfigError", "Deployment", "GatewayConfig", "PassthroughSettings", "Provider", "load_config"]
+__all__ = [
+    "AccountSettings",
+    "ConfigError",
+    "Deployment",
+    "GatewayConfig",
+    "PassthroughSettings",
+    "Provider",
+    "load_config",
+]
 
 log = logging.getLogger("livegate.config")
 _ENV_REF = re.compile(r"^os\.environ/([A-Za-z_][A-Za-z0-9_]*)$")
@@ -69,6 +85,12 @@ class Deployment:
     vertex_credentials: str | None = field(default=None, repr=False)
     rest_fallback: str | None = None  # opt-in generateContent model for text turns (model_info.rest_fallback)
     mode: str = "realtime"  # model_info.mode; `realtime_transcription` serves transcription sessions
+    price: Price | None = None  # schemas/pricing.py's rates with model_info overrides; None: unknown, cost 0
+
+    @property
+    def model(self) -> str:
+        """`provider/model id`, as the config names it (spend rows, logs)."""
+        return f"{self.provider.value}/{self.model_id}"
 
     def describe(self) -> dict[str, Any]:
         """For `check-config`: the resolved alias with secrets masked."""
@@ -83,6 +105,7 @@ class Deployment:
             "vertex_location": self.vertex_location,
             "vertex_credentials": mask(self.vertex_credentials),
             "rest_fallback": self.rest_fallback,
+            "price_per_million_tokens": None if self.price is None else _plain_price(self.price),
             "mode": self.mode,
             "profile": {name: _plain(getattr(self.profile, name)) for name in sorted(PROFILE_FIELDS)},
         }
@@ -111,6 +134,26 @@ class PassthroughSettings:
 
 
 @dataclass(frozen=True)
+class AccountSettings:
+    """Keys, spend and the operator's endpoints (`general_settings`, gateway/accounts/ and gateway/ops/)."""
+
+    database_url: str | None = field(default=None, repr=False)  # resolved async URL; None: no database
+    store_transcripts: bool = False  # transcripts in spend rows (opt-in)
+    batch_write_seconds: float = 2.0  # proxy_batch_write_at
+    max_spend_queue: int = 100_000  # rows held in memory while the database is down
+    metrics_key: str | None = field(default=None, repr=False)  # None: /metrics is open
+    allowed_origins: tuple[str, ...] | None = None  # browser Origins let in; None: any
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "database": masked_url(self.database_url) if self.database_url else None,
+            "store_transcripts": self.store_transcripts,
+            "metrics_key": bool(self.metrics_key),
+            "allowed_origins": list(self.allowed_origins) if self.allowed_origins is not None else None,
+        }
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     """The whole gateway's settings."""
 
@@ -119,6 +162,8 @@ class GatewayConfig:
     master_key: str | None = field(default=None, repr=False)  # None: no gateway key is required
     passthrough: PassthroughSettings = PassthroughSettings()  # /v1/vertex-ai/live
     limits: Limits = field(default_factory=Limits)  # general_settings.limits: durations, caps, backlogs, shutdown grace
+    accounts: AccountSettings = AccountSettings()  # database, spend, /metrics key, allowed origins
+    client_secret_keys: tuple[str, ...] = field(default=(), repr=False)  # signing keys of ek_… secrets, newest first
 
     @property
     def transcription_alias(self) -> str | None:
@@ -163,8 +208,32 @@ def load_config(path: str | Path, environ: Mapping[str, str]) -> GatewayConfig:
     for alias, group in deployments.items():
         _warn_mixed_profiles(where, alias, group)
     passthrough = _passthrough(parsed, defaults, where)
-    return GatewayConfig(
-        where, deployments, parsed.general_settings.master_key, passthrough, parsed.general_settings.limits
+    general = parsed.general_settings
+    accounts = _accounts(general, Path(path), where)
+    secret_keys = tuple(general.client_secret_keys or ())
+    return GatewayConfig(where, deployments, general.master_key, passthrough, general.limits, accounts, secret_keys)
+
+
+def _accounts(general: GeneralSettings, path: Path, where: str) -> AccountSettings:
+    """The database URL resolved (default: livegate.db beside the config when a master key can manage keys)."""
+    from gateway.accounts.database import default_url, normalize_url
+
+    url = general.database_url
+    if url is None and "database_url" not in general.model_fields_set and general.master_key:
+        url = default_url(path.resolve().parent)
+    if url is not None:
+        try:
+            url = normalize_url(url, path.resolve().parent)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: general_settings.database_url: {exc}") from None
+    origins = general.allowed_origins
+    return AccountSettings(
+        database_url=url,
+        store_transcripts=general.store_transcripts,
+        batch_write_seconds=general.proxy_batch_write_at,
+        max_spend_queue=general.max_spend_queue,
+        metrics_key=general.metrics_key,
+        allowed_origins=tuple(origins) if origins is not None else None,
     )
 
 
@@ -246,6 +315,7 @@ def _deployment(entry: ModelEntry, defaults: DefaultVertexConfig, environ: Mappi
     provider_name, _, model_id = params.model.partition("/")
     provider = Provider(provider_name)
     profile = _profile(entry.model_info, model_id, where)
+    price = price_for(model_id, entry.model_info.price_overrides())
     mode = entry.model_info.mode or "realtime"
     if mode == TRANSCRIPTION_MODE and not profile.transcription_only:
         raise ConfigError(
@@ -283,6 +353,7 @@ def _deployment(entry: ModelEntry, defaults: DefaultVertexConfig, environ: Mappi
         vertex_location=params.vertex_location or vertex.vertex_location,
         vertex_credentials=params.vertex_credentials or vertex.vertex_credentials,
         rest_fallback=entry.model_info.rest_fallback,
+        price=price,
         mode=mode,
     )
 
@@ -313,6 +384,10 @@ def _profile(info: ModelInfo, model_id: str, where: str) -> ModelProfile:
 def _describe_profile(profile: ModelProfile) -> str:
     names = ("text_output", "user_text", "history_at_start_only", "thinking")
     return ", ".join(f"{name}: {_plain(getattr(profile, name))}" for name in names)
+
+
+def _plain_price(price: Price) -> dict[str, float | None]:
+    return {name: getattr(price, name) for name in price.__dataclass_fields__}
 
 
 def _plain(value: Any) -> Any:

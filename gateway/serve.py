@@ -1,6 +1,7 @@
 """Running the app under uvicorn: a graceful drain, and HTTP requests bounded in size and time.
 
-On SIGTERM open turns finish, then clients get 1001 (a turn longer than the grace is told too). Requests whose
+On SIGTERM readiness answers 503 and new sessions are refused, open turns finish, then clients get 1001 (a turn
+longer than the grace is told too), then the spend queue is written. Requests whose
 headers are too large get 431, and connections that do not finish their headers in time get 408 (issue #16
 item 14): uvicorn alone would hold both sockets indefinitely.
 """
@@ -43,8 +44,9 @@ class GracefulServer(uvicorn.Server):
         print_startup(Serving(state.config, state.limits, ws_base, state))
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        for server in self.servers:
-            server.close()
+        # Readiness answers 503 and new sessions are refused from now on; the listener stays open while
+        # sessions drain, so a load balancer's health check sees the 503 rather than a refused connection.
+        self._app.state.draining = True
         sessions = list(self._app.state.live_sessions)
         grace = self._app.state.limits.shutdown_grace_seconds
         if sessions:
@@ -54,7 +56,9 @@ class GracefulServer(uvicorn.Server):
             for session in sessions:
                 session.shut_now()  # no-op for those already closed
             await asyncio.sleep(0.05)  # let the close frames go out
-        await super().shutdown(sockets)
+        for server in self.servers:
+            server.close()
+        await super().shutdown(sockets)  # then the lifespan's exit flushes the spend queue
 
 
 class _GuardedHttp(HttpToolsProtocol):

@@ -17,6 +17,7 @@ import orjson
 
 from gateway import close_codes
 from gateway.config import Deployment
+from gateway.session_hooks import SessionHooks, Unwatched
 from gateway.stall_clock import StallClock
 from gateway.transports.channel import ClientChannel
 from gateway.transports.outbox import ClientOutbox
@@ -37,7 +38,9 @@ from translators.commands import (
     CloseClient,
     Command,
     ConnectUpstream,
+    Mark,
     PrepareUpstream,
+    RecordUsage,
     RequestWakeup,
     SendClient,
     SendUpstream,
@@ -64,7 +67,12 @@ class Session:
         dialect: Dialect,
         limits: Limits | None = None,
         kind: SessionKind = SessionKind.REALTIME,
+        *,
+        session_id: str | None = None,
+        hooks: SessionHooks | None = None,
+        preset: SessionConfig | None = None,
     ) -> None:
+        """`preset`: the session config to start from (an ephemeral secret's, a seed-003 `config`)."""
         self._client = channel  # the client's transport (WebSocket, …), already accepted
         self._limits = limits or Limits()  # caps on duration, idleness and backlogs
         self._deployments = deployments  # the alias's deployments, in the order they are tried
@@ -74,11 +82,12 @@ class Session:
             dialect=dialect,
             profile=deployment.profile,
             model_resource=model_resource(deployment),
-            config=SessionConfig(model=deployment.alias),
+            config=preset or SessionConfig(model=deployment.alias),
             ids=IdFactory(),
             created_at=int(time.time()),
             max_conversation_bytes=self._limits.max_conversation_bytes,
             kind=kind,
+            session_id=session_id or "",
         )
         self.client, self.upstream = translators_for(self.state)
         self._outbox = ClientOutbox(channel, self._limits, self.state.session_id)  # frames for the client, in order
@@ -93,15 +102,21 @@ class Session:
         self._last_frame = 0.0  # loop time of the client's last frame (idle timeout)
         self._stall = StallClock(self._limits.upstream_stall_seconds)  # when a silent Gemini is a fault
         self._wakeups: list[asyncio.TimerHandle] = []  # translators' RequestWakeup timers, cancelled at the end
+        self._hooks: SessionHooks = hooks or Unwatched()  # spend rows, metrics, log lines
+        self._stop_after_turn: SessionEnd | None = None  # end the session at the next turn boundary (budget)
+        self._sent_close: tuple[int, str] | None = None  # the close the client got from us (None: it left first)
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._started = self._last_frame = self._loop.time()
+        self._hooks.started()
         self._execute(self.client.start())
         try:
             await self._client_reader()
         finally:
             await self._shutdown()
+            close = self._sent_close
+            self._hooks.ended(close[0] if close else None, close[1] if close else None)
 
     async def drain(self) -> None:
         """Graceful shutdown: let the open turn finish, then close the client with 1001."""
@@ -120,6 +135,7 @@ class Session:
         if self._closing or not self._started:
             return
         if self._outbox.too_slow(now):
+            self._hooks.overflow("client")
             self._end(SessionEnd.CLIENT_TOO_SLOW)
         elif now - self._started >= limits.max_session_seconds:
             self._end(SessionEnd.EXPIRED, minutes=round(limits.max_session_seconds / 60))
@@ -154,10 +170,12 @@ class Session:
             if isinstance(command, SendClient):
                 frame = self._client.encode(command.event)
                 if frame is not None and not self._outbox.put(frame):
+                    self._hooks.overflow("client")
                     self._end(SessionEnd.CLIENT_TOO_SLOW)  # what it had not read is dropped: bounded memory
                     return
             elif isinstance(command, SendUpstream):
                 if self._to_upstream.backlog > self._limits.max_upstream_backlog_bytes:  # any one frame fits
+                    self._hooks.overflow("upstream")
                     self._end(SessionEnd.UPSTREAM_STALLED)
                     return
                 self._to_upstream.put(orjson.dumps(command.message))
@@ -165,12 +183,22 @@ class Session:
                 self._connect(command)
             elif isinstance(command, CloseClient):
                 self._closing = True
+                self._sent_close = (command.code, command.reason)
                 self._outbox.close(command.code, command.reason)
-            elif isinstance(command, PrepareUpstream) and self._spare is None:
-                self._spare = asyncio.create_task(dial_spare(self._deployments[0], self._ctx))
+            elif isinstance(command, PrepareUpstream):
+                self._hooks.go_away()
+                if self._spare is None:
+                    self._spare = asyncio.create_task(dial_spare(self._deployments[0], self._ctx))
+            elif isinstance(command, RecordUsage):
+                if self._hooks.usage(command) and self._stop_after_turn is None:
+                    self._stop_after_turn = SessionEnd.BUDGET_EXCEEDED  # the response is done; no new turn
+            elif isinstance(command, Mark):
+                self._hooks.mark(command, asyncio.get_running_loop().time())
             elif isinstance(command, RequestWakeup):
                 loop = asyncio.get_running_loop()
                 self._wakeups.append(loop.call_later(command.delay_s, self._wakeup, command.token))
+        if self._stop_after_turn is not None and not self._closing and at_turn_boundary(self.state):
+            self._end(self._stop_after_turn)
 
     def _wakeup(self, token: int) -> None:
         if self._closing:
@@ -258,9 +286,12 @@ class Session:
 
         spare, self._spare = self._spare, None
         warm = await spare if spare is not None else None  # a socket opened when goAway came (PrepareUpstream)
+        began = asyncio.get_running_loop().time()
         opened = await open_upstream(self._deployments, setup_for, self._ctx, read_first_frame=True, spare=warm)
         if warm is not None and opened.ws is not warm:
             await warm.close()
+        resumed = bool(setup["setup"].get("sessionResumption", {}).get("handle"))
+        self._hooks.dialled(asyncio.get_running_loop().time() - began, opened.deployment, resumed)
         adopt_deployment(self.state, opened.deployment.profile, model_resource(opened.deployment))
         ws = self._upstream_ws = opened.ws
         loop = self._loop

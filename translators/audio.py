@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING
 from translators.errors import ClientProtocolError
 from translators.formats import G711_RATE, GEMINI_OUTPUT_RATE, Law
 
-__all__ = ["G711_RATE", "GEMINI_OUTPUT_RATE", "InputDecoder", "Law", "OutputEncoder", "b64_size", "bytes_per_ms",
-           "law_of", "pcm_ms"]
+__all__ = ["G711_RATE", "GEMINI_OUTPUT_RATE", "InputDecoder", "Law", "OutputEncoder", "RatedPcm", "b64_size",
+           "bytes_per_ms", "input_decoder", "law_of", "pcm_ms"]
+
+OPENAI_PCM_RATE = 24000  # OpenAI's pcm16 rate (§5.2)
 
 if TYPE_CHECKING:
     from translators.g711 import Downsampler
@@ -47,6 +49,26 @@ class InputDecoder:
         from translators.g711 import g711_decode  # loaded with the first G.711 session (cached after)
 
         return base64.b64encode(g711_decode(codes, self.law)).decode()
+
+
+class RatedPcm:
+    """pcm16 at a rate other than OpenAI's 24 kHz (seed 003 clients send 16 kHz): forwarded untouched, with
+    its rate in the MIME type, since Gemini resamples any stated rate (GEMINI_LIVE.md §3.3)."""
+
+    def __init__(self, rate: int) -> None:
+        self.mime = f"audio/pcm;rate={rate}"  # what Gemini is told
+
+    def __call__(self, b64: str) -> str:
+        return b64
+
+
+def input_decoder(audio_format: dict[str, object]) -> InputDecoder | RatedPcm | None:
+    """What the client's input format needs on its way to Gemini; None for pcm16 at 24 kHz (untouched)."""
+    law = law_of(audio_format)
+    if law is not None:
+        return InputDecoder(law)
+    rate = audio_format.get("rate", OPENAI_PCM_RATE)
+    return RatedPcm(rate) if isinstance(rate, int) and rate != OPENAI_PCM_RATE else None
 
 
 class OutputEncoder:

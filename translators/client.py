@@ -382,7 +382,7 @@ class ClientTranslator:
             raise ClientProtocolError("response_cancel_not_active", "Cancellation failed: no active response found.")
         state.response = None
         state.drain_turns += 1  # Gemini's turn goes on; drop the rest of it (GEMINI_LIVE.md §9.3)
-        return list(response.finish("cancelled", "client_cancelled"))
+        return list(response.finish("cancelled", "client_cancelled", bill_later=True))
 
 
 def _weight(message: dict[str, Any]) -> int:

@@ -6,6 +6,7 @@ out in order (the mitmproxy `commands.py` pattern).
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,4 +61,40 @@ class CloseClient:
     reason: str
 
 
-Command = SendClient | SendUpstream | ConnectUpstream | PrepareUpstream | RequestWakeup | CloseClient
+@dataclass(frozen=True, slots=True)
+class RecordUsage:
+    """One finished response's usage, for spend and metrics; nothing is sent to anyone.
+
+    `usage` is exactly what the client saw in `response.done` (GA shape), except for a response cancelled
+    while Gemini's turn went on: its record waits for that turn's usage, which the client never sees.
+    `metadata` is Gemini's own `usageMetadata` (GEMINI_LIVE.md §7), which the gateway prices by modality.
+    """
+
+    response_id: str
+    status: str  # completed, cancelled, incomplete, failed
+    usage: dict[str, Any]
+    metadata: dict[str, Any]
+    user_text: str  # what the user said or typed for this response (transcripts are stored only if opted in)
+    assistant_text: str  # the response's text or audio transcript
+
+
+class Milestone(enum.Enum):
+    """Moments the gateway timestamps or counts for its metrics (translators own no clock)."""
+
+    RESPONSE_CREATED = "response_created"  # detail: the response id
+    FIRST_AUDIO = "first_audio"  # the response's first audio delta; detail: the response id
+    FIRST_TEXT = "first_text"  # its first text or transcript delta; detail: the response id
+    ERROR = "error"  # an `error` event went to the client; detail: its code
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A milestone for the gateway's metrics; no effect on either socket."""
+
+    what: Milestone
+    detail: str
+
+
+Command = (
+    SendClient | SendUpstream | ConnectUpstream | PrepareUpstream | RequestWakeup | CloseClient | RecordUsage | Mark
+)

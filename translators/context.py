@@ -10,6 +10,7 @@ import enum
 from typing import Protocol
 
 from schemas.openai import Dialect
+from translators.commands import RecordUsage
 from translators.conversation import Conversation
 from translators.emit import Emitter
 from translators.ids import IdFactory
@@ -33,4 +34,5 @@ class SessionContext(Protocol):
     conversation: Conversation  # the items, in order
     conversation_id: str  # conv_… shown in responses
     item_audio_ms: dict[str, float]  # assistant item id → audio ms sent (for conversation.item.truncate)
+    unbilled: list[RecordUsage]  # cancelled responses whose usage comes with their Gemini turn's end
     kind: SessionKind  # conversation or transcription only (user turns always transcribe in the latter)

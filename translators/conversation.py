@@ -49,6 +49,20 @@ class Conversation:
     def last_id(self) -> str | None:
         return self._order[-1] if self._order else None
 
+    def user_text_before(self, item_ids: set[str]) -> str:
+        """The user's words since the last assistant item, skipping `item_ids` (the answering response's own)."""
+        parts: list[str] = []
+        for item_id in reversed(self._order):
+            item = self._items[item_id]
+            if item_id in item_ids or item.get("type") != "message":
+                continue
+            if item.get("role") == "assistant":
+                break
+            if item.get("role") == "user":
+                words = [p.get("text") or p.get("transcript") or "" for p in item.get("content") or ()]
+                parts.append(" ".join(w for w in words if w))
+        return "\n".join(reversed([p for p in parts if p]))
+
     def previous_id(self, item_id: str) -> str | None:
         """Searched from the end: the item asked about is nearly always the newest (a response's own item),
         and `list.index` from the front grew with the conversation, every turn (issue #15)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.openai import Dialect
-from translators.commands import Command, SendClient
+from translators.commands import Command, Mark, Milestone, SendClient
 from translators.ids import IdFactory
 
 # GA name → beta name; None = the event does not exist in beta (§2.3).
@@ -77,4 +77,4 @@ class Emitter:
     ) -> list[Command]:
         """An OpenAI `error` event (§4.1): non-fatal unless a close follows it."""
         detail = {"type": error_type, "code": code, "message": message, "param": param, "event_id": event_id}
-        return self("error", {"error": detail})
+        return [*self("error", {"error": detail}), Mark(Milestone.ERROR, code or error_type)]

@@ -42,5 +42,13 @@ class SessionEnd(enum.Enum):
     )
     UPSTREAM_STALLED = Ending("server_error", "upstream_stalled", "Gemini stopped reading this session's input.", 1011)
     SHUTDOWN = Ending("server_error", "server_shutdown", "The server is shutting down; reconnect to continue.", 1001)
+    # The key's max_budget is spent (issue #10): after the response in flight, never mid-turn. 1008: a policy
+    # ends the session; reconnecting does not help until the budget resets (OpenAI's own quota error code).
+    BUDGET_EXCEEDED = Ending(
+        "insufficient_quota",
+        "insufficient_quota",
+        "This API key has used up its budget. Ask the gateway operator to raise it or wait for its reset.",
+        1008,
+    )
     # Our own bug: never a normal close (1000) that would look like the client's doing (issue #16 item 5).
     INTERNAL = Ending("server_error", "server_error", "The gateway hit an internal error and closed the session.", 1011)

@@ -6,16 +6,17 @@ the turn's end; this class owns output indices, item and part lifecycles, and th
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from typing import Any
 
 from schemas.openai import Dialect
 from translators.audio import OutputEncoder, b64_size, bytes_per_ms, law_of
-from translators.commands import Command
+from translators.commands import Command, Mark, Milestone, RecordUsage
 from translators.context import SessionContext
 from translators.emit import beta_item
 from translators.session_config import GA_TO_BETA_FORMAT
-from translators.usage import beta_usage, empty_usage
+from translators.usage import beta_usage, empty_usage, map_usage
 
 
 class Mode(enum.Enum):
@@ -54,6 +55,7 @@ class Response:
         self.audio_ms = 0.0  # audio sent in the open item, in ms (what conversation.item.truncate checks)
         self._encoder: OutputEncoder | None = None  # G.711 re-encoder of the open item, if the client wants it
         self._bytes_per_ms = 48.0  # of the open item's audio as the client gets it (pcm16 24 kHz until it opens)
+        self._delta_seen = False  # a first audio/text delta was marked (time to first delta, gateway metrics)
 
     @property
     def started(self) -> bool:
@@ -62,11 +64,12 @@ class Response:
 
     # ---- events -------------------------------------------------------------------------------
     def created(self) -> list[Command]:
-        return self._state.emit("response.created", {"response": self._render("in_progress", None, None)})
+        created = self._state.emit("response.created", {"response": self._render("in_progress", None, None)})
+        return [*created, Mark(Milestone.RESPONSE_CREATED, self.id)]
 
     def text(self, delta: str) -> list[Command]:
         """Model text (TEXT upstream) or an output transcript fragment: both are this item's words."""
-        out = self._open_item()
+        out = self._open_item(Milestone.FIRST_TEXT)
         self._fragments.append(delta)
         return out + self._state.emit(_TEXT_DELTA[self.mode], {**self._part_ref(), "delta": delta})
 
@@ -74,7 +77,7 @@ class Response:
         """One audio chunk, forwarded as base64 untouched for pcm16 (hot path). TEXT mode drops it."""
         if self.mode is Mode.TEXT:
             return []
-        out = self._open_item()
+        out = self._open_item(Milestone.FIRST_AUDIO)
         if self._encoder is not None:
             b64 = self._encoder(b64)
             if not b64:
@@ -115,24 +118,43 @@ class Response:
         self,
         status: str = "completed",
         reason: str | None = None,
-        usage: Any = None,
+        metadata: dict[str, Any] | None = None,
         error: dict[str, Any] | None = None,
+        *,
+        bill_later: bool = False,
     ) -> list[Command]:
-        """Close the open item and send `response.done` (§3.2 steps 8–12, §3.5 for cancellations)."""
+        """Close the open item and send `response.done` (§3.2 steps 8–12, §3.5 for cancellations), with the
+        usage of Gemini's `usageMetadata`, then its `RecordUsage`. `bill_later`: Gemini's turn goes on (a
+        cancellation), so the record waits in `state.unbilled` for that turn's usage (`bill_drained_turn`)."""
         out = self._close_item("completed" if status == "completed" else "incomplete")
         details: dict[str, Any] | None = None
         if status == "failed":
             details = {"type": "failed", "error": error}
         elif status != "completed":
             details = {"type": status, "reason": reason}
-        final = self._render(status, details, usage if usage is not None else empty_usage())
-        return out + self._state.emit("response.done", {"response": final})
+        usage = map_usage(metadata) if metadata is not None else empty_usage()
+        out += self._state.emit("response.done", {"response": self._render(status, details, usage)})
+        record = self._record(status, usage, metadata or {})
+        if bill_later:
+            self._state.unbilled.append(record)
+            return out
+        return [*out, record]
+
+    def _record(self, status: str, usage: dict[str, Any], metadata: dict[str, Any]) -> RecordUsage:
+        own = {item["id"] for item in self.output}
+        user = self._state.conversation.user_text_before(own) if self.in_conversation else ""
+        words = [part.get("text") or part.get("transcript") or "" for i in self.output for part in i.get("content", ())]
+        return RecordUsage(self.id, status, usage, metadata, user, "".join(words))
 
     # ---- item lifecycle -----------------------------------------------------------------------
-    def _open_item(self) -> list[Command]:
+    def _open_item(self, first: Milestone) -> list[Command]:
         if self._item is not None:
             return []
         state = self._state
+        marks: list[Command] = []
+        if not self._delta_seen:
+            self._delta_seen = True
+            marks.append(Mark(first, self.id))
         self._item = {
             "id": state.ids.new("item"),
             "type": "message",
@@ -153,7 +175,7 @@ class Response:
             previous = state.conversation.insert(dict(self._item))
             out += state.emit("conversation.item.added", {"previous_item_id": previous, "item": dict(self._item)})
         part = {"type": _PART_TYPE[self.mode], _TEXT_FIELD[self.mode]: ""}
-        return out + state.emit("response.content_part.added", {**self._part_ref(), "part": part})
+        return marks + out + state.emit("response.content_part.added", {**self._part_ref(), "part": part})
 
     def _close_item(self, status: str) -> list[Command]:
         if self._item is None:
@@ -217,3 +239,19 @@ class Response:
         body["usage"] = usage
         body["metadata"] = self.metadata
         return body
+
+
+def bill_drained_turn(state: SessionContext, metadata: dict[str, Any] | None) -> list[Command]:
+    """The turnComplete of a turn whose response was cancelled: its record goes out with the turn's usage."""
+    if not state.unbilled:
+        return []
+    record = state.unbilled.pop(0)
+    if metadata is None:
+        return [record]
+    return [dataclasses.replace(record, usage=map_usage(metadata), metadata=metadata)]
+
+
+def bill_all_unbilled(state: SessionContext) -> list[Command]:
+    """The upstream is gone: cancelled responses still waiting for usage are recorded as they are."""
+    records, state.unbilled = state.unbilled, []
+    return list(records)

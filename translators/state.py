@@ -11,7 +11,8 @@ from typing import Any
 
 from schemas.openai import Dialect
 from schemas.profiles import ModelProfile
-from translators.audio import InputDecoder, bytes_per_ms, law_of
+from translators.audio import InputDecoder, RatedPcm, bytes_per_ms, input_decoder
+from translators.commands import RecordUsage
 from translators.context import SessionKind
 from translators.conversation import Conversation
 from translators.emit import Emitter
@@ -61,7 +62,7 @@ class SessionState:
     buffer_ms: float = 0.0  # input audio not yet in a committed user item, in ms
     activity_open: bool = False  # manual turns: activityStart sent, activityEnd not yet
     link_manual: bool = False  # the upstream's setup turned Gemini's VAD off (a session.update waits for the next)
-    input_decoder: InputDecoder | None = None  # G.711 → pcm16 for the client's input format, None for pcm16
+    input_decoder: InputDecoder | RatedPcm | None = None  # the client's input format → Gemini; None: pcm16 24 kHz
     input_bytes_per_ms: float = 48.0  # of the client's input format (pcm16 24 kHz until a session.update)
     item_audio_ms: dict[str, float] = field(default_factory=dict)  # assistant item id → audio ms sent
     calls: dict[str, Call] = field(default_factory=dict)  # OpenAI call_id → Gemini's function call
@@ -79,6 +80,7 @@ class SessionState:
     reconnect_pending: bool = False  # a setup change waits for the turn boundary to reconnect
     drain_turns: int = 0  # upstream turns whose remaining content is dropped (cancelled responses)
     resumption_handle: str | None = None  # latest resumable handle from sessionResumptionUpdate
+    unbilled: list[RecordUsage] = field(default_factory=list)  # cancelled responses awaiting their turn's usage
     context_update_in_flight: bool = False  # a contextUpdate went out and no turn has completed since
     context_update_refused: bool = False  # Gemini refused a contextUpdate: setup changes reconnect instead
     session_epoch: int = 0  # fresh Gemini sessions started (no handle): the token of their wakeup
@@ -89,6 +91,10 @@ class SessionState:
         self.emit = Emitter(self.dialect, self.ids)
         self.session_id = self.session_id or self.ids.new("sess")
         self.conversation_id = self.conversation_id or self.ids.new("conv")
+        # A session may start from a preset config (an ephemeral secret's, a seed-003 `config`), not only the
+        # default: its input format decides the decoder from the first frame on.
+        self.input_decoder = self.input_decoder or input_decoder(self.config.input_format)
+        self.input_bytes_per_ms = bytes_per_ms(self.config.input_format)
 
     @property
     def expires_at(self) -> int:
@@ -107,8 +113,7 @@ class SessionState:
 
     def input_format_set(self) -> None:
         """After `config.input_format` changed: the G.711 decoder, and the bytes per ms the hot path divides by."""
-        law = law_of(self.config.input_format)
-        self.input_decoder = InputDecoder(law) if law is not None else None
+        self.input_decoder = input_decoder(self.config.input_format)
         self.input_bytes_per_ms = bytes_per_ms(self.config.input_format)
 
     def take_held_audio(self) -> list[dict[str, Any]]:

@@ -12,12 +12,11 @@ from typing import Any
 from schemas.profiles import UserText
 from translators.commands import CloseClient, Command, PrepareUpstream, SendUpstream
 from translators.context_update import refused
-from translators.response import Mode, Response
+from translators.response import Mode, Response, bill_all_unbilled, bill_drained_turn
 from translators.resume import BACKOFF_S, MAX_RESUME_ATTEMPTS, Retry, at_turn_boundary, ready_to_switch, reconnect
 from translators.state import SessionState, UpstreamPhase
 from translators.tools import Call, CallStatus, arguments_json
 from translators.turns import UserPhase, UserTurn
-from translators.usage import map_usage
 
 Handler = Callable[["UpstreamTranslator", Any], list[Command]]
 
@@ -48,6 +47,7 @@ class UpstreamTranslator:
             error = {"type": error_type, "code": code, "message": message}
             out += state.response.finish("failed", error=error)
             state.response = None
+        out += bill_all_unbilled(state)
         state.phase = UpstreamPhase.CLOSED
         out += state.emit.error(code, message, error_type=error_type)
         out.append(CloseClient(close_code, f"{error_type}.{code}"[:123]))
@@ -79,6 +79,7 @@ class UpstreamTranslator:
             error = {"type": "server_error", "code": "upstream_interrupted", "message": _CUT}
             out += state.response.finish("failed", error=error)
             state.response = None
+        out += bill_all_unbilled(state)
         state.pending_upstream = [*(unsent or []), *state.take_held_audio(), *state.pending_upstream]
         state.drain_turns, state.activity_open, self._usage = 0, False, None
         if retry is Retry.REPLAY:
@@ -155,6 +156,7 @@ class UpstreamTranslator:
         if state.drain_turns:
             if content.get("turnComplete"):
                 state.drain_turns -= 1
+                out += bill_drained_turn(state, self._usage)
                 self._usage = None
                 out += self._at_boundary()
             return out
@@ -270,7 +272,7 @@ class UpstreamTranslator:
         out = self._user_turn_starts()
         response = state.response
         if response is not None:
-            out += self._end(response, "cancelled", "turn_detected")
+            out += self._end(response, "cancelled", "turn_detected", bill_later=not turn_complete)
             if not turn_complete:
                 state.drain_turns += 1  # the interrupted turn's turnComplete is still to come
         return out
@@ -293,11 +295,10 @@ class UpstreamTranslator:
         state.response = Response(state, mode)
         return state.response
 
-    def _end(self, response: Response, status: str, reason: str | None) -> list[Command]:
-        usage = map_usage(self._usage) if self._usage is not None else None
-        self._usage = None
+    def _end(self, response: Response, status: str, reason: str | None, *, bill_later: bool = False) -> list[Command]:
+        metadata, self._usage = self._usage, None
         self.state.response = None
-        return list(response.finish(status, reason, usage)) + self._at_boundary()
+        return list(response.finish(status, reason, metadata, bill_later=bill_later)) + self._at_boundary()
 
     def _at_boundary(self) -> list[Command]:
         """A reconnect that waited for the turn to end (reconfiguration, goAway) happens now."""

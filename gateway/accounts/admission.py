@@ -1,44 +1,51 @@
-"""Session admission: global and per-key concurrency caps (config `general_settings.limits`)."""
+"""Session admission: the gateway's and each key's concurrency caps and session rate, over shared `Counters`.
+
+`general_settings.limits` (max_sessions, max_sessions_per_key) apply to every key, the master key included;
+a virtual key's own `max_parallel_requests` and `rpm_limit` tighten them.
+"""
 
 from __future__ import annotations
 
-import hashlib
-from collections import Counter
+from dataclasses import dataclass
 
+from gateway.accounts.counters import Counters
 from schemas.limits import Limits
 
+ALL_SESSIONS = "sessions"
+MINUTE_S = 60.0
 
-class SessionCounter:
-    """Counts open sessions; keys are hashed so no secret is kept in memory longer than needed."""
 
-    def __init__(self, limits: Limits) -> None:
-        self._limits = limits  # the caps
-        self._total = 0  # open sessions
-        self._per_key: Counter[str] = Counter()  # open sessions per hashed key
+@dataclass(frozen=True)
+class Ticket:
+    """An admitted session's slots; `Admission.release` gives them back."""
 
-    @staticmethod
-    def _tag(key: str | None) -> str:
-        return hashlib.sha256((key or "").encode()).hexdigest()[:16]
+    key_slot: str
 
-    def try_acquire(self, key: str | None) -> str | None:
-        """None when admitted (call `release` later); else why not."""
-        tag = self._tag(key)
-        if self._limits.max_sessions is not None and self._total >= self._limits.max_sessions:
-            return f"This gateway already has {self._total} open sessions (its limit). Try again later."
-        per_key = self._limits.max_sessions_per_key
-        if per_key is not None and self._per_key[tag] >= per_key:
+
+class Admission:
+    """Takes a session's slots or says why not (an OpenAI `rate_limit_exceeded` message)."""
+
+    def __init__(self, counters: Counters, limits: Limits) -> None:
+        self._counters = counters  # shared slots and windows
+        self._limits = limits  # the gateway-wide caps
+
+    async def admit(self, key_id: str, *, parallel: int | None = None, rpm: int | None = None) -> Ticket | str:
+        """`key_id` names the key (its hash, never the key); `parallel`/`rpm` are the key's own limits."""
+        counters, limits = self._counters, self._limits
+        if not await counters.acquire(ALL_SESSIONS, limits.max_sessions):
+            return f"This gateway already has {limits.max_sessions} open sessions (its limit). Try again later."
+        caps = [n for n in (limits.max_sessions_per_key, parallel) if n is not None]
+        per_key = min(caps) if caps else None
+        slot = f"open:{key_id}"
+        if not await counters.acquire(slot, per_key):
+            await counters.release(ALL_SESSIONS)
             return f"This API key already has {per_key} open sessions (its limit). Close one and try again."
-        self._total += 1
-        self._per_key[tag] += 1
-        return None
+        if rpm is not None and not await counters.hit(f"rpm:{key_id}", rpm, MINUTE_S):
+            await counters.release(slot)
+            await counters.release(ALL_SESSIONS)
+            return f"This API key may open {rpm} sessions per minute (its rpm_limit). Try again shortly."
+        return Ticket(slot)
 
-    def release(self, key: str | None) -> None:
-        tag = self._tag(key)
-        self._total -= 1
-        self._per_key[tag] -= 1
-        if self._per_key[tag] <= 0:
-            del self._per_key[tag]
-
-    @property
-    def open_sessions(self) -> int:
-        return self._total
+    async def release(self, ticket: Ticket) -> None:
+        await self._counters.release(ticket.key_slot)
+        await self._counters.release(ALL_SESSIONS)

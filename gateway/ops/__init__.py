@@ -1,1 +1,1 @@
-"""Operations: health, model listing, logging hygiene."""
+"""Operations: health and readiness, metrics, log lines, the model listing."""

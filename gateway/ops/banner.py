@@ -46,14 +46,20 @@ def base_url(host: str, port: int, tls: bool) -> str:
     return f"{'wss' if tls else 'ws'}://{shown}:{port}"
 
 
+def _serving(serving: Serving) -> list[str]:
+    return [f"livegate {__version__} serving {serving.ws_base}/v1/realtime?model=<alias>"]
+
+
+def _console(serving: Serving) -> list[str]:
+    """The first thing after the URL: where a person can hear the gateway work (gateway/web/)."""
+    return [f"  open {serving.ws_base.replace('ws', 'http', 1)}/ and talk"]
+
+
 def _clients(serving: Serving) -> list[str]:
     base = serving.ws_base
     http = base.replace("ws", "http", 1)
     alias = next(iter(serving.config.deployments), "<alias>")
-    return [
-        f"livegate {__version__} serving {base}/v1/realtime?model=<alias>",
-        f"  OpenAI clients: base_url={http}/v1 (websocket_base_url={base}/v1), model={alias!r}",
-    ]
+    return [f"  OpenAI clients: base_url={http}/v1 (websocket_base_url={base}/v1), model={alias!r}"]
 
 
 def _aliases(serving: Serving) -> list[str]:
@@ -114,7 +120,34 @@ def _passthrough(serving: Serving) -> list[str]:
     return [f"  vertex passthrough: {serving.ws_base}/v1/vertex-ai/live (project {project}, {credentials})"]
 
 
-SECTIONS: list[Section] = [_clients, _aliases, _auth, _limits, _passthrough]
+def _storage(serving: Serving) -> list[str]:
+    """Where keys and spend live (gateway/accounts/), and the operator's endpoints (gateway/ops/)."""
+    config = serving.config
+    accounts = config.accounts
+    url = accounts.database_url
+    if url is None:
+        lines = ["  storage: none (no database): master key only, spend in logs and /metrics only"]
+    else:
+        transcripts = ", with transcripts" if accounts.store_transcripts else ""
+        where = _database(url, config.path)
+        lines = [f"  storage: {where}: virtual keys (/key/*), spend logs (/spend/logs){transcripts}"]
+    guard = "metrics_key" if accounts.metrics_key else "open"
+    lines.append(f"  operator: /metrics ({guard}), /health/liveliness, /health/readiness")
+    if accounts.allowed_origins is not None:
+        lines.append(f"  allowed origins: {', '.join(accounts.allowed_origins)}")
+    return lines
+
+
+def _database(url: str, config_path: str) -> str:
+    """`sqlite livegate.db` (beside the config), `sqlite /var/lib/x.db`, `postgresql postgresql+asyncpg://u:****@…`."""
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[1]
+        here = os.path.dirname(os.path.abspath(config_path))
+        return f"sqlite {os.path.relpath(path, here) if os.path.dirname(path) == here else path}"
+    return f"postgresql {masked_url(url)}"
+
+
+SECTIONS: list[Section] = [_serving, _console, _clients, _aliases, _auth, _limits, _passthrough, _storage]
 
 
 def startup_lines(serving: Serving) -> list[str]:

@@ -1,11 +1,12 @@
-"""Operator endpoints: liveness (open) and the model listing (behind the gateway key when one is set)."""
+"""Operator endpoints: liveness and readiness (open), the model listing (behind a gateway key when one is set)."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from gateway.accounts.auth import KeyGate
+from gateway.accounts.access import Accounts, Refusal
+from gateway.close_codes import HandshakeRefusal
 from gateway.config import GatewayConfig
 from gateway.transports.handshake import presented_key
 
@@ -19,12 +20,32 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
+async def liveliness(request: Request) -> JSONResponse:
+    """The process is up (LiteLLM's spelling)."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readiness(request: Request) -> JSONResponse:
+    """Ready for new sessions: not draining (SIGTERM) and the database, if any, reachable; else 503."""
+    state = request.app.state
+    database = state.database
+    db = "none"
+    if database is not None:
+        db = "connected" if await database.ping() else "unreachable"
+    draining = bool(state.draining)
+    body: dict[str, object] = {"status": "ok", "draining": draining, "db": db}
+    ready = not draining and db != "unreachable"
+    if not ready:
+        body["status"] = "unavailable"
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
 async def models(request: Request) -> JSONResponse:
     """`GET /v1/models`, OpenAI-shaped; the aliases are not shown to a client without the key (issue #16)."""
-    gate: KeyGate = request.app.state.gate
-    key = presented_key(request.headers, ())
-    if not gate.allows(key):
-        if key is None:  # OpenAI's own two answers on its HTTP API
+    accounts: Accounts = request.app.state.accounts
+    caller = await accounts.authenticate(presented_key(request.headers, ()))  # the master key or a virtual key
+    if isinstance(caller, Refusal):
+        if caller.kind is HandshakeRefusal.MISSING_KEY:  # OpenAI's own two answers on its HTTP API
             message, code = _NO_KEY, None
         else:
             message, code = "Incorrect API key provided.", "invalid_api_key"

@@ -22,9 +22,10 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from gateway import close_codes
-from gateway.accounts.admission import SessionCounter
-from gateway.accounts.auth import KeyGate
+from gateway.accounts.access import Accounts, Caller, Refusal
+from gateway.accounts.meter import SessionMeter
 from gateway.config import GatewayConfig, PassthroughSettings
+from gateway.ops import logs
 from gateway.transports.handshake import chosen_subprotocol, presented_key
 from gateway.transports.relay_watch import RelayWatch
 from gateway.upstream.dial import dial_websockets
@@ -32,6 +33,7 @@ from gateway.upstream.endpoints import DEFAULT_VERTEX_LOCATION, Endpoint, vertex
 from gateway.upstream.google_auth import CredentialsError, GoogleAuth
 from schemas.config import check_location
 from schemas.pricing import UsageTally, price_for
+from translators.ids import IdFactory
 
 log = logging.getLogger("livegate.passthrough")
 
@@ -43,6 +45,7 @@ _PROJECT = re.compile(r"^[a-z0-9][a-z0-9.:-]{0,99}$")  # project ids, and legacy
 _MODEL = re.compile(r"^(?:publishers/google/models/)?([A-Za-z0-9._-]+)$")  # bare or publisher-relative (§1.4)
 _UNSENDABLE = {1005, 1006, 1015}  # close codes that never go on the wire (RFC 6455 §7.4.1)
 _MAX_REASON = 123  # bytes in a close frame's reason (§2)
+TRY_LATER_CLOSE = 1013  # RFC 6455: try again later (a cap, a rate, keys that cannot be checked now)
 
 
 @dataclass(frozen=True)
@@ -79,13 +82,15 @@ def _reason(text: str) -> str:
 
 
 class _Meter:
-    """What the session cost: the setup's model, every `usageMetadata`, text characters both ways (§7)."""
+    """What the session cost: the setup's model, every `usageMetadata`, text characters both ways (§7); each
+    usage is also a spend row of the key (`SessionMeter`)."""
 
-    def __init__(self, target: _Target) -> None:
+    def __init__(self, target: _Target, spend: SessionMeter) -> None:
         self._target = target
         self.model = ""  # the bare model id from the setup
         self.tally = UsageTally(price=None)
         self.started = time.monotonic()
+        self.spend = spend  # spend rows and budget
 
     def setup(self, raw: str | bytes) -> str | bytes:
         """The first client frame: complete `setup.model` to the full resource name (§1.3), else untouched."""
@@ -121,11 +126,14 @@ class _Meter:
         usage = message.get("usageMetadata")
         if upstream and isinstance(usage, dict):
             self.tally.add(usage)
+            request_id = f"{self.spend.session_id}-{self.tally.turns}"
+            self.spend.record_metadata(request_id, usage, f"vertex_ai/{self.model}", self.tally.price)
 
-    def log(self) -> None:
+    def log(self, close_code: int | None, close_reason: str | None) -> None:
         t = self.tally
         duration = time.monotonic() - self.started
         log.info(COST_LINE, t.total_usd, t.input_usd, t.output_usd, t.tokens, t.characters, duration)
+        self.spend.close(f"vertex_ai/{self.model}" if self.model else None, close_code, close_reason)
 
 
 def _text_length(value: Any) -> int:
@@ -139,29 +147,43 @@ def _text_length(value: Any) -> int:
 
 async def vertex_live(websocket: WebSocket) -> None:
     """`/v1/vertex-ai/live`: gate, accept, resolve the target, dial Vertex, relay until either side closes."""
-    gate: KeyGate = websocket.app.state.gate
+    accounts: Accounts = websocket.app.state.accounts
     subprotocols = list(websocket.scope.get("subprotocols") or [])
-    key = presented_key(websocket.headers, subprotocols)
-    if not gate.allows(key):
-        await _deny(websocket)
+    caller = await accounts.authenticate(presented_key(websocket.headers, subprotocols))
+    if isinstance(caller, Refusal):
+        unavailable = caller.close_code == TRY_LATER_CLOSE  # the key store is unreachable: not the client's fault
+        _refused(websocket, caller.reason, 503 if unavailable else 401, caller.code)
+        await _deny(websocket, unavailable)
         return
     await websocket.accept(subprotocol=chosen_subprotocol(subprotocols))
-    if not gate.required:  # never lend Google credentials to an unauthenticated client
+    if not accounts.required:  # never lend Google credentials to an unauthenticated client
         log.warning("vertex passthrough refused: no general_settings.master_key is configured")
         await websocket.close(close_codes.PASSTHROUGH_CREDENTIALS, close_codes.PASSTHROUGH_NEEDS_GATEWAY_KEY)
         return
-    counter: SessionCounter = websocket.app.state.sessions
-    refusal = counter.try_acquire(key)  # passthrough sessions count against the same caps
-    if refusal is not None:
-        await websocket.close(1013, refusal[:123])
+    if websocket.app.state.draining:
+        _refused(websocket, "draining", 1001, "server_shutdown")
+        await websocket.close(1001, "The server is shutting down")
+        return
+    ticket = await accounts.admit(caller, None)  # passthrough sessions count against the same caps and budget
+    if isinstance(ticket, Refusal):
+        code = TRY_LATER_CLOSE if ticket.close_code == TRY_LATER_CLOSE else 1008  # bare codes (seed 000): policy
+        _refused(websocket, ticket.reason, code, ticket.code)
+        await websocket.close(code, ticket.message.encode()[:_MAX_REASON].decode(errors="ignore"))
         return
     try:
-        await _serve(websocket)
+        await _serve(websocket, caller)
     finally:
-        counter.release(key)
+        await accounts.release(ticket)
 
 
-async def _serve(websocket: WebSocket) -> None:
+def _refused(websocket: WebSocket, reason: str, close: int, code: str | None) -> None:
+    client = websocket.client
+    where = f"{client.host}:{client.port}" if client else None
+    logs.connection_refused(websocket.url.path, reason, close, where)
+    websocket.app.state.metrics.refused.labels(code or "missing_key").inc()
+
+
+async def _serve(websocket: WebSocket, caller: Caller) -> None:
     config: GatewayConfig = websocket.app.state.config
     target = _target(websocket.query_params, config.passthrough)
     if isinstance(target, _Refusal):
@@ -174,23 +196,30 @@ async def _serve(websocket: WebSocket) -> None:
         log.log(level, "vertex passthrough refused (close %d): %s", refused.code, refused.reason)
         await websocket.close(refused.code, _reason(refused.reason))
         return
-    meter = _Meter(target)
-    watch = RelayWatch(websocket.app.state.limits)  # the same limits and drain as /v1/realtime (issue #16 item 9)
-    live: set[Any] = websocket.app.state.live_sessions
+    state = websocket.app.state
+    session_id = IdFactory().new("sess")
+    spend = SessionMeter(caller, "vertex-ai/live", session_id, ledger=state.accounts.ledger, queue=state.spend_queue)
+    meter = _Meter(target, spend)
+    watch = RelayWatch(state.limits)  # the same limits and drain as /v1/realtime (issue #16 item 9)
+    live: set[Any] = state.live_sessions
     live.add(watch)
+    close: tuple[int, str] | None = None
     try:
-        await _relay(websocket, upstream, meter, watch)
+        close = await _relay(websocket, upstream, meter, watch)
     finally:
         live.discard(watch)
-        meter.log()
+        meter.log(*(close or (None, None)))
 
 
-async def _deny(websocket: WebSocket) -> None:
-    """A wrong or missing gateway key: HTTP 401 before the upgrade, as /v1/realtime's handshake check."""
-    error = {"code": 401, "message": "Incorrect or missing gateway API key.", "status": "UNAUTHENTICATED"}
+async def _deny(websocket: WebSocket, unavailable: bool = False) -> None:
+    """A wrong or missing gateway key: HTTP 401 before the upgrade, as /v1/realtime's handshake check; 503 when
+    keys cannot be checked right now."""
+    status = 503 if unavailable else 401
+    message = "The gateway cannot check API keys right now." if unavailable else "Incorrect or missing gateway API key."
+    error = {"code": status, "message": message, "status": "UNAVAILABLE" if unavailable else "UNAUTHENTICATED"}
     body = {"error": error}  # Google's error shape, for a Gemini client
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
-        await websocket.send_denial_response(JSONResponse(body, status_code=401))
+        await websocket.send_denial_response(JSONResponse(body, status_code=status))
     else:
         await websocket.close(1008)  # the server answers 403
 
@@ -221,7 +250,7 @@ async def _open(settings: PassthroughSettings, target: _Target, auth: GoogleAuth
         raise _Refused(close_codes.PASSTHROUGH_INTERNAL, "Could not connect to Vertex AI") from None
 
 
-async def _relay(client: WebSocket, upstream: ClientConnection, meter: _Meter, watch: RelayWatch) -> None:
+async def _relay(client: WebSocket, upstream: ClientConnection, meter: _Meter, watch: RelayWatch) -> tuple[int, str]:
     """Both directions until one ends (or a limit or the shutdown ends both); the client then gets the close."""
     watch.start(asyncio.get_running_loop().time())
     up = asyncio.create_task(_client_to_upstream(client, upstream, meter, watch))
@@ -242,6 +271,7 @@ async def _relay(client: WebSocket, upstream: ClientConnection, meter: _Meter, w
     with contextlib.suppress(RuntimeError, WebSocketDisconnect):
         await client.close(code, reason)
     await upstream.close()  # a limit or the shutdown: the client was told first, without waiting on Vertex
+    return code, reason
 
 
 def _client_close(upstream: ClientConnection, failed: bool) -> tuple[int, str]:

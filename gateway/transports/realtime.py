@@ -1,37 +1,52 @@
-"""The OpenAI Realtime WebSocket endpoint (`/v1/realtime`, `/realtime`): the handshake checks (key, model,
-admission), then one `Session` pump for the connection."""
+"""The OpenAI Realtime WebSocket endpoint (`/v1/realtime`, `/realtime`): the handshake checks (key or client
+secret, model, admission, budget) before any upstream dial, then one `Session` pump for the connection."""
 
 from __future__ import annotations
 
 import logging
+import time
 
+from starlette.datastructures import State
 from starlette.websockets import WebSocket
 
-from gateway.accounts.admission import SessionCounter
-from gateway.accounts.auth import KeyGate
+from gateway.accounts.access import Accounts, Caller, Refusal
+from gateway.accounts.client_secrets import Grant, grant_preset
+from gateway.accounts.credentials import Credentials
+from gateway.accounts.meter import SessionMeter
 from gateway.close_codes import HandshakeRefusal
-from gateway.config import GatewayConfig
+from gateway.config import Deployment, GatewayConfig
+from gateway.ops import logs
+from gateway.ops.watch import SessionWatch, Upstream
 from gateway.session import Session
-from gateway.transports.channel import WebSocketChannel
+from gateway.transports.channel import ClientChannel, WebSocketChannel
 from gateway.transports.handshake import chosen_subprotocol, dialect_of, presented_key
-from gateway.upstream.dial import UpstreamContext
 from schemas.openai import Dialect
 from schemas.profiles import ModelProfile
 from translators.commands import SendClient
 from translators.context import SessionKind
 from translators.emit import Emitter
+from translators.errors import ClientProtocolError
 from translators.ids import IdFactory
+from translators.session_config import SessionConfig
 
 log = logging.getLogger("livegate.realtime")
 
 
-async def _reject(websocket: WebSocket, dialect: Dialect, refusal: HandshakeRefusal, **values: str) -> None:
-    """An `error` event, then the close: the upgrade itself has already succeeded (§1.2)."""
-    refused = refusal.value
-    for command in Emitter(dialect, IdFactory()).error(refused.error_code, refused.text(**values)):
+def client_address(websocket: WebSocket) -> str | None:
+    client = websocket.client
+    return f"{client.host}:{client.port}" if client else None
+
+
+async def reject(websocket: WebSocket, dialect: Dialect, refusal: Refusal) -> None:
+    """An `error` event, then the close: the upgrade itself has already succeeded (§1.2). Logged and counted."""
+    state: State = websocket.app.state
+    logs.connection_refused(websocket.url.path, refusal.reason, refusal.close_code, client_address(websocket))
+    state.metrics.refused.labels(refusal.code or "missing_key").inc()
+    emitted = Emitter(dialect, IdFactory()).error(refusal.code, refusal.message, error_type=refusal.error_type)
+    for command in emitted:
         if isinstance(command, SendClient):
             await websocket.send_json(command.event)
-    await websocket.close(refused.close_code, refused.reason)
+    await websocket.close(refusal.close_code, refusal.close_reason)
 
 
 def session_kind(transcription: bool, profile: ModelProfile) -> SessionKind | None:
@@ -42,43 +57,109 @@ def session_kind(transcription: bool, profile: ModelProfile) -> SessionKind | No
     return None if transcription else SessionKind.REALTIME
 
 
-async def realtime(websocket: WebSocket) -> None:
-    config: GatewayConfig = websocket.app.state.config
-    gate: KeyGate = websocket.app.state.gate
-    subprotocols = list(websocket.scope.get("subprotocols") or [])
-    dialect = dialect_of(websocket.headers, subprotocols)
-    await websocket.accept(subprotocol=chosen_subprotocol(subprotocols))
-
-    key = presented_key(websocket.headers, subprotocols)
-    if not gate.allows(key):
-        await _reject(websocket, dialect, HandshakeRefusal.MISSING_KEY if key is None else HandshakeRefusal.INVALID_KEY)
-        return
+def _target(websocket: WebSocket, config: GatewayConfig, grant: Grant | None) -> tuple[str, SessionKind] | Refusal:
+    """The alias and the kind of session the URL asks for (`?model=`, `?intent=transcription`); a client secret
+    names its alias, so `?model=` may be left out, but not changed."""
     transcription = websocket.query_params.get("intent") == "transcription"
-    alias = websocket.query_params.get("model") or (config.transcription_alias if transcription else None)
+    alias = websocket.query_params.get("model") or (grant.alias if grant else None)
+    alias = alias or (config.transcription_alias if transcription else None)
+    if grant is not None and alias != grant.alias:
+        values = {"minted": grant.alias, "alias": str(alias)}
+        return Refusal(HandshakeRefusal.SECRET_OTHER_MODEL, "client secret for another model", values)
     if not alias:
         missing = HandshakeRefusal.NO_TRANSCRIPTION_MODEL if transcription else HandshakeRefusal.MISSING_MODEL
-        await _reject(websocket, dialect, missing)
-        return
+        return Refusal(missing, "no model")
     deployments = config.deployments.get(alias)
     if not deployments:
         known = ", ".join(sorted(config.deployments))
-        await _reject(websocket, dialect, HandshakeRefusal.INVALID_MODEL, alias=alias, known=known)
-        return
+        return Refusal(HandshakeRefusal.INVALID_MODEL, "unknown model", {"alias": alias, "known": known})
     kind = session_kind(transcription, deployments[0].profile)
     if kind is None:
-        await _reject(websocket, dialect, HandshakeRefusal.NOT_TRANSCRIPTION_MODEL, alias=alias)
+        return Refusal(HandshakeRefusal.NOT_TRANSCRIPTION_MODEL, "not a transcription model", {"alias": alias})
+    return alias, kind
+
+
+async def realtime(websocket: WebSocket) -> None:
+    state: State = websocket.app.state
+    config: GatewayConfig = state.config
+    accounts: Accounts = state.accounts
+    credentials: Credentials = state.credentials
+    subprotocols = list(websocket.scope.get("subprotocols") or [])
+    dialect = dialect_of(websocket.headers, subprotocols)
+    await websocket.accept(subprotocol=chosen_subprotocol(subprotocols))
+    if state.draining:
+        await reject(websocket, dialect, Refusal(HandshakeRefusal.DRAINING, "draining"))
         return
-    counter: SessionCounter = websocket.app.state.sessions
-    refusal = counter.try_acquire(key)
-    if refusal is not None:
-        await _reject(websocket, dialect, HandshakeRefusal.OVER_CAPACITY, detail=refusal)
+    principal = await credentials.authenticate(presented_key(websocket.headers, subprotocols), time.time())
+    if isinstance(principal, Refusal):
+        await reject(websocket, dialect, principal)
         return
-    ctx: UpstreamContext = websocket.app.state.upstream
-    session = Session(WebSocketChannel(websocket), deployments, ctx, dialect, websocket.app.state.limits, kind)
-    live: set[Session] = websocket.app.state.live_sessions
+    target = _target(websocket, config, principal.grant)
+    if isinstance(target, Refusal):
+        await reject(websocket, dialect, target)
+        return
+    alias, kind = target
+    preset = _preset(principal.grant, kind)
+    if isinstance(preset, Refusal):
+        await reject(websocket, dialect, preset)
+        return
+    ticket = await accounts.admit(principal.caller, alias)  # the minting key's models, budget and caps
+    if isinstance(ticket, Refusal):
+        await reject(websocket, dialect, ticket)
+        return
+    try:
+        deployments = config.deployments[alias]
+        await run_session(websocket, WebSocketChannel(websocket), principal.caller, deployments, dialect, kind, preset)
+    finally:
+        await accounts.release(ticket)
+
+
+def _preset(grant: Grant | None, kind: SessionKind) -> SessionConfig | Refusal | None:
+    """A client secret's session, to start from (a conversation's: mint refuses transcription-only aliases)."""
+    if grant is None or kind is not SessionKind.REALTIME:
+        return None
+    try:
+        return grant_preset(grant)
+    except ClientProtocolError as exc:  # minted by a replica whose checks differ from ours
+        return Refusal(HandshakeRefusal.SECRET_SESSION, "client secret's session refused", {"detail": exc.message})
+
+
+async def run_session(
+    websocket: WebSocket,
+    channel: ClientChannel,
+    caller: Caller,
+    deployments: list[Deployment],
+    dialect: Dialect,
+    kind: SessionKind,
+    preset: SessionConfig | None = None,
+) -> None:
+    """One admitted session on `channel`, metered to `caller` (a secret's minting key) and watched."""
+    state: State = websocket.app.state
+    session_id = IdFactory().new("sess")
+    alias = deployments[0].alias
+    meter = SessionMeter(
+        caller,
+        alias,
+        session_id,
+        ledger=state.accounts.ledger,
+        queue=state.spend_queue,
+        store_transcripts=state.config.accounts.store_transcripts,
+    )
+    watch = SessionWatch(state.metrics, meter, Upstream(deployments[0]), dialect.value, client_address(websocket))
+    session = Session(
+        channel,
+        deployments,
+        state.upstream,
+        dialect,
+        state.limits,
+        kind,
+        session_id=session_id,
+        hooks=watch,
+        preset=preset,
+    )
+    live: set[Session] = state.live_sessions
     live.add(session)
     try:
         await session.run()
     finally:
         live.discard(session)
-        counter.release(key)

@@ -108,7 +108,8 @@ def test_startup_lines_mask_secrets_and_use_wss_with_tls(tmp_path: Path) -> None
     text = "\n".join(lines)
     assert SECRET not in text and "abcd" in text
     assert lines[0] == f"livegate {__version__} serving wss://127.0.0.1:4443/v1/realtime?model=<alias>"
-    assert lines[2] == (
+    assert lines[1] == "  open https://127.0.0.1:4443/ and talk"  # the console page, right after the URL
+    assert lines[3] == (
         "  prod  -> gemini/gemini-3.1-flash-live-preview (api_key ****abcd, api_base https://proxy.example/?****); "
         "then vertex_ai/gemini-live-2.5-flash (project p, global, credentials application default)"
     )

@@ -92,6 +92,44 @@ def test_serve_refuses_a_bad_config(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "model_list[0] ('a')" in capsys.readouterr().err
 
 
+def test_accounts_settings(tmp_path: Path) -> None:
+    """database_url: default beside the config with a master key, relative SQLite paths from the config's
+    directory, `null` for none; model_info prices with LiteLLM names; origins and metrics key."""
+    head = "model_list:\n  - model_name: a\n    litellm_params: {model: emulator/gemini-3.1-flash-live-preview}\n"
+    head += "    model_info: {input_cost_per_audio_token: 0.000004}\n"
+    config = load_config(write(tmp_path, head + "general_settings: {master_key: k}\n"), {})
+    assert config.accounts.database_url == f"sqlite+aiosqlite:///{tmp_path.resolve() / 'livegate.db'}"
+    assert config.deployments["a"][0].price.input_audio == pytest.approx(4.0)  # type: ignore[union-attr]
+    assert load_config(write(tmp_path, head), {}).accounts.database_url is None  # no master key: no database
+    off = load_config(write(tmp_path, head + "general_settings: {master_key: k, database_url: null}\n"), {})
+    assert off.accounts.database_url is None
+    env = "general_settings: {master_key: k, database_url: os.environ/DATABASE_URL, metrics_key: m,"
+    env += " allowed_origins: ['https://a.example'], store_transcripts: true}\n"
+    config = load_config(write(tmp_path, head + env), {"DATABASE_URL": "postgres://u:secret@db/lg"})
+    accounts = config.accounts
+    assert accounts.database_url == "postgresql+asyncpg://u:secret@db/lg" and "secret" not in repr(accounts)
+    assert accounts.describe()["database"] == "postgresql+asyncpg://u:****@db/lg" and accounts.store_transcripts
+    assert accounts.allowed_origins == ("https://a.example",) and accounts.metrics_key == "m"
+    relative = load_config(write(tmp_path, head + "general_settings: {database_url: 'sqlite:///data/x.db'}\n"), {})
+    assert relative.accounts.database_url == f"sqlite+aiosqlite:///{tmp_path.resolve() / 'data/x.db'}"
+
+
+@pytest.mark.parametrize(
+    ("settings", "needle"),
+    [
+        ("{database_url: 'mysql://db/x'}", "general_settings.database_url: unsupported database 'mysql'"),
+        ("{allowed_origins: ['app.example.com']}", "general_settings.allowed_origins"),
+        ("{proxy_batch_write_at: 0}", "general_settings.proxy_batch_write_at"),
+        ("{metrics_key: ' '}", "general_settings.metrics_key"),
+    ],
+)
+def test_accounts_settings_errors(tmp_path: Path, settings: str, needle: str) -> None:
+    """Bad accounts settings fail at start-up naming the field."""
+    text = "model_list:\n  - model_name: a\n    litellm_params: {model: emulator/x}\n"
+    with pytest.raises(ConfigError, match=needle.replace("(", r"\(")):
+        load_config(write(tmp_path, text + f"general_settings: {settings}\n"), {})
+
+
 def test_transcription_mode_and_default_alias(tmp_path: Path) -> None:
     """model_info.mode realtime_transcription marks the alias `?intent=transcription` gets by default; on a
     conversational model it is a start-up error naming the entry."""

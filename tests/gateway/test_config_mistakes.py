@@ -98,7 +98,7 @@ model_list:
     model_info: {{mode: embedding}}
 router_settings: {{routing_strategy: simple-shuffle, redis_password: os.environ/REDIS_PASSWORD}}
 litellm_settings: {{drop_params: true, set_verbose: false}}
-general_settings: {{master_key: sk-1, database_url: os.environ/DATABASE_URL}}
+general_settings: {{master_key: sk-1, store_model_in_db: os.environ/STORE_MODEL_IN_DB}}
 """
 
 
@@ -112,7 +112,7 @@ def test_a_litellm_file_loads_with_one_warning_per_ignored_key(
     unused = "a LiteLLM setting livegate does not use; ignored"
     assert warnings == [
         f"FILE: router_settings: {unused}",
-        f"FILE: general_settings.database_url: {unused}",
+        f"FILE: general_settings.store_model_in_db: {unused}",
         f"FILE: litellm_settings.drop_params: {unused}",
         f"FILE: litellm_settings.set_verbose: {unused}",
         "FILE: model_list[0] ('gpt-4o'): mode 'chat' is not realtime; livegate serves realtime models only, skipped",

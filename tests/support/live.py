@@ -7,6 +7,7 @@ import ssl
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvloop
 import yaml
@@ -39,6 +40,28 @@ DEFAULT_MODELS = [
         },
     },
 ]
+
+
+class HandshakeLog:
+    """ASGI wrapper recording every WebSocket handshake the gateway receives (path, query, headers,
+    sub-protocols), so a test can check on the gateway's side what credentials reached it."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app  # the gateway
+        self.seen: list[dict[str, Any]] = []  # one entry per WebSocket handshake, in arrival order
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+            self.seen.append(
+                {
+                    "path": scope["path"],
+                    "query": scope["query_string"].decode("latin-1"),
+                    "headers": headers,
+                    "subprotocols": list(scope.get("subprotocols") or []),
+                }
+            )
+        await self.app(scope, receive, send)
 
 
 @dataclass
@@ -82,7 +105,10 @@ class GatewayThread:
         config = load_config(path, {})
         app = create_app(config)
         options = {"log_level": "warning", "ssl_certfile": certfile, "ssl_keyfile": keyfile, "lifespan": "on"}
-        self._server = GracefulServer(server_config(app, "127.0.0.1", 0, **options), app)
+        uv_config = server_config(app, "127.0.0.1", 0, **options)
+        self.handshakes = HandshakeLog(app)  # every WebSocket handshake, as the gateway received it
+        uv_config.app = self.handshakes
+        self._server = GracefulServer(uv_config, app)
         self._scheme = "https" if certfile else "http"
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -124,6 +150,7 @@ class EmulatorThread:
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
         self.url = ""
+        self.server: Any = None  # the EmulatorServer: `connections` counts upstream sockets
         self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._main(),), daemon=True)
 
     async def _main(self) -> None:
@@ -131,7 +158,7 @@ class EmulatorThread:
 
         self._stop = asyncio.Event()
         async with EmulatorServer(script=self._script, record_messages=False) as server:  # type: ignore[arg-type]
-            self.url = server.url
+            self.url, self.server = server.url, server
             self._ready.set()
             await self._stop.wait()
 

@@ -16,6 +16,7 @@ from translators.commands import (
     CloseClient,
     Command,
     ConnectUpstream,
+    RecordUsage,
     SendClient,
     SendUpstream,
 )
@@ -85,6 +86,11 @@ def upstream(commands: list[Command]) -> list[dict[str, Any]]:
 
 def setups(commands: list[Command]) -> list[dict[str, Any]]:
     return [c.setup for c in commands if isinstance(c, ConnectUpstream)]
+
+
+def records(commands: list[Command]) -> list[RecordUsage]:
+    """The usage records (one per response, for spend), in order."""
+    return [c for c in commands if isinstance(c, RecordUsage)]
 
 
 def closes(commands: list[Command]) -> list[CloseClient]:

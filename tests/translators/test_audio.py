@@ -100,13 +100,14 @@ def test_bytes_per_ms_per_format() -> None:
 
 
 def test_pcm16_sessions_load_no_numpy() -> None:
-    """A gateway that only serves pcm16 never imports numpy or soxr (issue #15: idle RSS, start-up)."""
+    """A gateway that only serves pcm16, with no database or Vertex OAuth, never imports numpy, soxr,
+    google-auth, google-genai or SQLAlchemy (issue #15: idle RSS, start-up)."""
     import subprocess
     import sys
 
     code = (
         "import sys, gateway.app, gateway.cli, gateway.serve\n"
-        "heavy = [m for m in ('numpy', 'soxr', 'google.auth', 'google.genai') if m in sys.modules]\n"
+        "heavy = [m for m in ('numpy', 'soxr', 'google.auth', 'google.genai', 'sqlalchemy') if m in sys.modules]\n"
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

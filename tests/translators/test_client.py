@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from schemas.openai import Dialect
 from tests.translators.harness import Playbook, events, placeholders, setups, types, upstream
+from translators.commands import RecordUsage
 
 USER = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hello"}]}
 
@@ -129,8 +130,14 @@ def test_cancel_closes_response_and_drops_rest_of_turn() -> None:
     assert done["type"] == "response.done" and done["response"]["status"] == "cancelled"
     assert done["response"]["status_details"] == {"type": "cancelled", "reason": "client_cancelled"}
     assert done["response"]["output"][0]["status"] == "incomplete"
+    assert not any(isinstance(c, RecordUsage) for c in out)  # billed once Gemini's turn reports its usage
     assert play.recv({"serverContent": {"outputTranscription": {"text": "lo"}}}) == []
-    assert play.recv({"serverContent": {"turnComplete": True}}) == []
+    meta = {"promptTokenCount": 4, "responseTokenCount": 2, "totalTokenCount": 6}
+    late = play.recv({"serverContent": {"turnComplete": True}, "usageMetadata": meta})
+    (record,) = late  # nothing for the client: only the cancelled response's record, with the turn's usage
+    assert isinstance(record, RecordUsage) and record.response_id == done["response"]["id"]
+    assert record.status == "cancelled" and record.usage["total_tokens"] == 6 and record.metadata == meta
+    assert (record.user_text, record.assistant_text) == ("hello", "Hel")
     (error,) = events(play.send({"type": "response.cancel"}))
     assert error["error"]["code"] == "response_cancel_not_active"
 

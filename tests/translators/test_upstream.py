@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from schemas.openai import Dialect
-from tests.translators.harness import Playbook, closes, events, types, upstream
+from tests.translators.harness import Playbook, closes, events, records, types, upstream
+from translators.commands import Mark, Milestone
 from translators.usage import map_usage
 
 USER = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hello"}]}
@@ -72,10 +73,28 @@ def test_usage_maps_into_response_done() -> None:
         ],
         "responseTokensDetails": [{"modality": "AUDIO", "tokenCount": 30}],
     }
-    done = events(play.recv({"serverContent": {"turnComplete": True}, "usageMetadata": meta}))[-1]
+    out = play.recv({"serverContent": {"turnComplete": True}, "usageMetadata": meta})
+    done = events(out)[-1]
     usage = done["response"]["usage"]
     assert usage["input_tokens"] == 100 and usage["output_tokens"] == 30 and usage["total_tokens"] == 130
     assert usage["input_token_details"]["audio_tokens"] == 40 and usage["output_token_details"]["audio_tokens"] == 30
+    (record,) = records(out)  # after response.done, for spend: exactly the usage the client saw, and Gemini's own
+    assert out.index(record) > out.index(next(c for c in out if getattr(c, "event", None) is done))
+    assert record.response_id == done["response"]["id"] and record.status == "completed"
+    assert record.usage == usage and record.metadata == meta
+    assert (record.user_text, record.assistant_text) == ("hello", "Hi")
+
+
+def test_every_response_gets_one_record() -> None:
+    """Failed responses are recorded too (no usage), once; a Vertex-named usage is recorded as mapped."""
+    play = started()
+    out = play.upstream.upstream_failed("server_error", "upstream_error", "Gemini had an internal error.", 1011)
+    (failed,) = records(out)
+    assert failed.status == "failed" and failed.usage["total_tokens"] == 0 and failed.metadata == {}
+    play = started()
+    meta = {"promptTokenCount": 10, "candidatesTokenCount": 5, "thoughtsTokenCount": 2}
+    (record,) = records(play.recv({"serverContent": {"turnComplete": True}, "usageMetadata": meta}))
+    assert record.usage["output_tokens"] == 7 and record.usage == map_usage(meta)
 
 
 def test_vertex_usage_names() -> None:
@@ -105,7 +124,8 @@ def test_interrupted_cancels_with_turn_detected() -> None:
         "response.output_audio_transcript.done",
         "response.content_part.done",
     ]
-    assert play.recv({"serverContent": {"turnComplete": True}}) == []
+    late = play.recv({"serverContent": {"turnComplete": True}})  # the cut turn's end: nothing for the client
+    assert events(late) == [] and [r.status for r in records(late)] == ["cancelled"]
 
 
 def test_server_started_turn_gets_its_own_response() -> None:
@@ -156,3 +176,19 @@ def test_beta_audio_names() -> None:
         }
     )
     assert "response.audio.delta" in types(out) and "response.audio_transcript.delta" in types(out)
+
+
+def test_milestones_for_metrics() -> None:
+    """response.created and the first audio delta are marked once per response (the gateway timestamps them);
+    every error event is marked with its code."""
+    play = started(text=False)
+    out = play.log
+    created = [c for c in out if isinstance(c, Mark) and c.what is Milestone.RESPONSE_CREATED]
+    assert len(created) == 1
+    response_id = created[0].detail
+    first = play.recv({"serverContent": {"modelTurn": {"parts": [{"inlineData": {"data": "AAAA"}}]}}})
+    more = play.recv({"serverContent": {"modelTurn": {"parts": [{"inlineData": {"data": "AAAA"}}]}}})
+    marks = [c for c in first + more if isinstance(c, Mark)]
+    assert marks == [Mark(Milestone.FIRST_AUDIO, response_id)]
+    errors = [c for c in play.send({"type": "bogus.event"}) if isinstance(c, Mark)]
+    assert errors == [Mark(Milestone.ERROR, "invalid_value")]

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import respx
 import trustme
@@ -255,3 +256,40 @@ async def test_gateway_key_is_required(tmp_path: Path, headers: dict[str, str]) 
             async with connect(f"{gw.base}/v1/vertex-ai/live", additional_headers=headers):
                 pass
     assert info.value.response.status_code == 401
+
+
+async def test_virtual_keys_work_and_are_billed(tmp_path: Path, sa_json: str) -> None:
+    """A key from /key/generate opens the passthrough; each usageMetadata becomes a spend row charged to it.
+    A key limited to some aliases is refused here (1008): the passthrough is no alias."""
+    async with EmulatorServer(bearer_token=TOKEN) as emulator:
+        settings = {"api_base": http_base(emulator.url), "vertex_credentials": sa_json, "vertex_project": "p"}
+        with respx.mock() as router:
+            router.post(TOKEN_URI).mock(return_value=token_response(TOKEN))
+            router.route(host="127.0.0.1").pass_through()
+            async with running_gateway(tmp_path, passthrough(**settings)) as gw:
+                admin = httpx.AsyncClient(base_url=http_base(gw.base), headers=AUTH)
+                key = (await admin.post("/key/generate", json={"key_alias": "native"})).json()["key"]
+                limited = (await admin.post("/key/generate", json={"models": ["unused"]})).json()["key"]
+                async with connect(f"{gw.base}/v1/vertex-ai/live", additional_headers={"api-key": key}) as ws:
+                    await ws.send(json.dumps({"setup": {"model": VERTEX_MODEL}}))
+                    await ws.recv()
+                    turn = {"turns": [{"role": "user", "parts": [{"text": "hi"}]}], "turnComplete": True}
+                    await ws.send(json.dumps({"clientContent": turn}))
+                    while "turnComplete" not in str(await asyncio.wait_for(ws.recv(), TIMEOUT)):
+                        pass
+                async with connect(f"{gw.base}/v1/vertex-ai/live", additional_headers={"api-key": limited}) as no:
+                    with pytest.raises(ConnectionClosed):
+                        await asyncio.wait_for(no.recv(), TIMEOUT)
+                assert no.close_code == 1008 and "`vertex-ai/live`" in (no.close_reason or "")
+                async with asyncio.timeout(TIMEOUT):
+                    while True:
+                        rows = (await admin.get("/spend/logs", params={"key_alias": "native"})).json()["data"]
+                        if len(rows) >= 2:
+                            break
+                        await asyncio.sleep(0.1)
+                info = (await admin.get("/key/info", params={"key": key})).json()["info"]
+                await admin.aclose()
+    kinds = sorted(row["call_type"] for row in rows)
+    assert kinds == ["realtime_session", "vertex_live"]
+    assert all(row["model"] == f"vertex_ai/{VERTEX_MODEL}" for row in rows)
+    assert info["spend"] > 0 and info["usage"]["total_tokens"] > 0

@@ -1,0 +1,89 @@
+"""The accounts room, assembled for one app: database (migrated), key and spend stores, the spend queue and
+its writer task, counters and admission, and the `Accounts` gate the transports ask."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from gateway.accounts.access import Accounts
+from gateway.accounts.admission import Admission
+from gateway.accounts.counters import Counters, MemoryCounters
+from gateway.accounts.ledger import SpendLedger
+from gateway.accounts.spend_queue import SpendQueue
+from gateway.config import GatewayConfig
+from schemas.limits import Limits
+
+if TYPE_CHECKING:  # SQLAlchemy (~19 MB) is imported only when a database is configured (issue #15: idle RSS)
+    from gateway.accounts.database import Database
+    from gateway.accounts.keys import KeyStore
+    from gateway.accounts.spend import SpendStore
+
+log = logging.getLogger("livegate.accounts")
+
+
+class StorageError(Exception):
+    """The database could not be opened or migrated at start-up; the message names the backend, never a password."""
+
+
+@dataclass
+class AccountServices:
+    database: Database | None  # None: no database (master key alone; spend in logs and /metrics only)
+    accounts: Accounts
+    spend_store: SpendStore | None
+    queue: SpendQueue
+
+    def describe(self) -> str:
+        """The start-up line about storage."""
+        if self.database is None:
+            return "storage: none (no database): master key only, spend in logs and /metrics only"
+        return f"storage: {self.database.backend} at {self.database.describe()}: virtual keys and spend logs"
+
+
+async def open_database(url: str) -> Database:
+    """Connect and apply migrations (`livegate db upgrade` does only this)."""
+    from gateway.accounts.database import Database
+
+    database = Database(url)
+    try:
+        await database.upgrade()
+    except Exception as exc:
+        await database.close()
+        raise StorageError(f"cannot open the database {database.describe()}: {type(exc).__name__}: {exc}") from None
+    return database
+
+
+@contextlib.asynccontextmanager
+async def account_services(
+    config: GatewayConfig, limits: Limits, counters: Counters | None = None
+) -> AsyncIterator[AccountServices]:
+    """Everything open while the app runs; on exit the spend queue is flushed before the database closes."""
+    settings = config.accounts
+    database = await open_database(settings.database_url) if settings.database_url else None
+    keys: KeyStore | None = None
+    store: SpendStore | None = None
+    if database is not None:
+        from gateway.accounts.keys import KeyStore
+        from gateway.accounts.spend import SpendStore
+
+        keys, store = KeyStore(database), SpendStore(database)
+    ledger = SpendLedger()
+    queue = SpendQueue(
+        store, interval=settings.batch_write_seconds, max_rows=settings.max_spend_queue, on_written=ledger.written
+    )
+    admission = Admission(counters or MemoryCounters(), limits)
+    services = AccountServices(database, Accounts(config.master_key, keys, admission, ledger), store, queue)
+    writer = asyncio.create_task(queue.run())
+    try:
+        yield services
+    finally:
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+        await queue.close()
+        if database is not None:
+            await database.close()

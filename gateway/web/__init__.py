@@ -1,0 +1,1 @@
+"""The console page: static files and the routes that serve them."""

@@ -1,0 +1,98 @@
+"""gateway/accounts/keys.py on SQLite and Postgres: keys stored as hashes, updates, pages, budget periods."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from gateway.accounts.database import Database
+from gateway.accounts.keys import KeyConflict, KeyStore, hash_key, token_of
+from gateway.accounts.tables import keys
+from schemas.admin import KeyFields, KeyGenerate, KeyUpdate
+
+T0 = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+async def test_a_key_is_stored_only_as_its_hash(database: Database) -> None:
+    """The key is returned once; no column of its row holds it, and it is found by its sha256."""
+    store = KeyStore(database)
+    key, record = await store.create(KeyGenerate(key_alias="app", models=["gemini-live"], max_budget=5))
+    assert key.startswith("sk-") and len(key) > 30 and record.token == hash_key(key) == token_of(key)
+    assert record.key_name == f"sk-...{key[-4:]}" and record.models == ("gemini-live",) and record.spend == 0
+    async with database.engine.connect() as connection:
+        row = (await connection.execute(select(keys))).mappings().one()
+    assert all(key not in str(value) for value in row.values())
+    assert (await store.get(record.token)) == record and token_of(record.token) == record.token
+
+
+async def test_aliases_are_unique(database: Database) -> None:
+    """A second key with the same key_alias is refused, by generate and by update."""
+    store = KeyStore(database)
+    await store.create(KeyGenerate(key_alias="app"))
+    _, other = await store.create(KeyGenerate(key_alias="other"))
+    with pytest.raises(KeyConflict):
+        await store.create(KeyGenerate(key_alias="app"))
+    with pytest.raises(KeyConflict):
+        await store.update(other.token, KeyUpdate(key=other.token, key_alias="app"))
+
+
+async def test_update_changes_only_named_fields(database: Database) -> None:
+    """Named fields change (null clears a limit), others stay; durations become timestamps from now."""
+    clock = Clock()
+    store = KeyStore(database, clock)
+    _, record = await store.create(KeyGenerate(rpm_limit=5, max_budget=1.0, user_id="u1", metadata={"team": "x"}))
+    clock.now = T0 + dt.timedelta(minutes=1)
+    updated = await store.update(record.token, KeyUpdate(key="k", rpm_limit=None, duration="1h", budget_duration="30d"))
+    assert updated is not None
+    assert updated.rpm_limit is None and updated.max_budget == 1.0 and updated.user_id == "u1"
+    assert updated.expires == clock.now + dt.timedelta(hours=1)
+    assert updated.budget_reset_at == clock.now + dt.timedelta(days=30) and updated.metadata == {"team": "x"}
+    assert updated.updated_at == clock.now and updated.created_at == T0
+    assert not updated.expired(clock.now) and updated.expired(clock.now + dt.timedelta(hours=1))
+    assert (await store.set_blocked(record.token, True)).blocked  # type: ignore[union-attr]
+    assert await store.update("0" * 64, KeyFields(rpm_limit=1)) is None
+
+
+async def test_pages_filters_and_delete(database: Database) -> None:
+    """Keys page newest first with a total; filters by user/team/alias; delete returns what existed."""
+    clock = Clock()
+    store = KeyStore(database, clock)
+    made = []
+    for n in range(5):
+        clock.now = T0 + dt.timedelta(seconds=n)
+        made.append((await store.create(KeyGenerate(key_alias=f"k{n}", user_id="u" if n % 2 else None)))[1])
+    first, total = await store.page(page=1, size=2, filters={})
+    assert total == 5 and [r.key_alias for r in first] == ["k4", "k3"]
+    third, _ = await store.page(page=3, size=2, filters={})
+    assert [r.key_alias for r in third] == ["k0"]
+    mine, total = await store.page(page=1, size=10, filters={"user_id": "u", "team_id": None})
+    assert total == 2 and {r.key_alias for r in mine} == {"k1", "k3"}
+    assert await store.tokens_for_aliases(["k2", "nope"]) == [made[2].token]
+    assert await store.delete([made[0].token, "f" * 64]) == [made[0].token]
+    assert await store.get(made[0].token) is None
+
+
+async def test_budget_period_resets_once(database: Database) -> None:
+    """Past budget_reset_at the spend returns to 0 and the next reset moves past now, however late the read;
+    two gateways reading at once reset it once (compare-and-set)."""
+    clock = Clock()
+    store, replica = KeyStore(database, clock), KeyStore(database, clock)
+    _, record = await store.create(KeyGenerate(max_budget=1.0, budget_duration="1h"))
+    async with database.engine.begin() as connection:
+        await connection.execute(keys.update().values(spend=0.75))
+    assert (await store.get(record.token)).spend == 0.75  # type: ignore[union-attr]
+    clock.now = T0 + dt.timedelta(hours=3, minutes=10)
+    first, second = await store.get(record.token), await replica.get(record.token)
+    assert first is not None and second is not None
+    assert first.spend == second.spend == 0.0
+    assert first.budget_reset_at == second.budget_reset_at == T0 + dt.timedelta(hours=4)

@@ -1,0 +1,98 @@
+"""gateway/accounts/spend_queue.py: batched writes, a real database outage ridden out, a bounded queue, the
+shutdown flush, and the budget ledger kept in step."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+
+import pytest
+
+from gateway.accounts.database import Database
+from gateway.accounts.keys import KeyStore
+from gateway.accounts.ledger import SpendLedger
+from gateway.accounts.spend import KeySpend, SpendQuery, SpendStore
+from gateway.accounts.spend_queue import SpendQueue
+from schemas.admin import KeyGenerate
+from tests.accounts.test_spend import row
+from tests.support.databases import PostgresServer
+
+
+async def test_outage_keeps_rows_and_writes_them_once_back(
+    postgres: PostgresServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Postgres refuses connections: rows stay queued (one warning), then are written once it is back."""
+    name, url = postgres.new_database()
+    database = Database(url)
+    await database.upgrade()
+    _, key = await KeyStore(database).create(KeyGenerate(max_budget=10))
+    ledger = SpendLedger()
+    store = SpendStore(database)
+    queue = SpendQueue(store, interval=0.05, max_rows=100, on_written=ledger.written)
+    writer = asyncio.create_task(queue.run())
+    try:
+        postgres.psql(f"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false;")
+        postgres.psql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}';")
+        for n in range(3):
+            queue.put(row(f"resp_{n}", key.token, 0.5))
+            ledger.charge(key.token, 0.5)
+        await asyncio.sleep(0.5)
+        assert queue.pending == 3 and ledger.spent(key.token) == 1.5
+        warnings = [r for r in caplog.records if "cannot be written" in r.getMessage()]
+        assert len(warnings) == 1 and url not in warnings[0].getMessage()
+        postgres.psql(f"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true;")
+        for _ in range(200):
+            if queue.pending == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert queue.pending == 0 and queue.written == 3
+        assert (await store.logs(SpendQuery(), page=1, size=10))[1] == 3
+        assert (await KeyStore(database).get(key.token)).spend == 1.5  # type: ignore[union-attr]
+        assert ledger.spent(key.token) == 1.5  # stored now, no longer unwritten: counted once
+    finally:
+        writer.cancel()
+        await queue.close(timeout=2)
+        await database.close()
+
+
+async def test_full_queue_drops_oldest_and_says_what(database: Database, caplog: pytest.LogCaptureFixture) -> None:
+    """Past max_rows the oldest waiting row is dropped, and its line names it (never the key)."""
+    queue = SpendQueue(SpendStore(database), interval=60, max_rows=100)
+    for n in range(102):
+        queue.put(row(f"resp_{n}", "d" * 64, 0.01))
+    assert queue.pending == 100 and queue.dropped == 2
+    lost = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(lost) == 2 and "resp_0 " in lost[0] and "resp_1 " in lost[1] and "d" * 64 not in lost[0]
+    await queue.close()
+    assert queue.written == 100
+
+
+async def test_close_logs_rows_it_cannot_write(postgres: PostgresServer, caplog: pytest.LogCaptureFixture) -> None:
+    """Shutdown with the database gone: every queued row gets an error line, nothing hangs."""
+    name, url = postgres.new_database()
+    database = Database(url)
+    await database.upgrade()
+    queue = SpendQueue(SpendStore(database), interval=0.05, max_rows=100)
+    postgres.psql(f"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false;")
+    postgres.psql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}';")
+    queue.put(row("resp_a", "", 0.1))
+    queue.put(row("resp_b", "", 0.1))
+    await queue.close(timeout=0.5)
+    lost = [r.getMessage() for r in caplog.records if "lost at shutdown" in r.getMessage()]
+    assert len(lost) == 2 and "resp_a" in lost[0] and "resp_b" in lost[1] and queue.pending == 0
+    postgres.psql(f"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true;")
+    await database.close()
+
+
+def test_ledger_counts_unwritten_spend_once() -> None:
+    """Stored + unwritten; a write moves spend from one to the other; a new budget period starts from 0."""
+    ledger = SpendLedger()
+    ledger.seen("k", 1.0, None)
+    assert ledger.charge("k", 0.5) == 1.5
+    ledger.seen("k", 0.8, None)  # a stale read cannot lower it
+    assert ledger.spent("k") == 1.5
+    ledger.written([row("r", "k", 0.5)], [KeySpend("k", 0.5, 1.5, None)])
+    assert ledger.spent("k") == 1.5
+    ledger.seen("k", 0.0, dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
+    assert ledger.spent("k") == 0.0
