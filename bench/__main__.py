@@ -40,7 +40,8 @@ class Sizes:
     sessions: int  # open sessions for the memory figure
     turns: int  # measured text turns per path
     warmup: int  # unmeasured turns per path, per session pair
-    audio_frames: int  # echoed frames per path, per load (bench/audio.py)
+    audio_frames: int  # echoed frames per path, per load (bench/audio.py); appends per gateway (bench/accounts.py)
+    audio_block: int  # appends per block in bench/accounts.py
     audio_streams: int  # concurrent real-time sessions per path
     phase_limit_s: float  # wall-time cap of each turn or audio phase
     soak_sessions: int  # concurrent sessions of the goAway soak (bench/soak.py)
@@ -49,10 +50,12 @@ class Sizes:
     integrity_frames: int  # paced frames per session there
 
 
-FULL = Sizes(startup_rounds=5, sessions=200, turns=1000, warmup=20, audio_frames=5000, audio_streams=50,
-             phase_limit_s=30, soak_sessions=40, soak_turns=8, integrity_sessions=200, integrity_frames=50)
-QUICK = Sizes(startup_rounds=1, sessions=40, turns=60, warmup=10, audio_frames=1000, audio_streams=25,
-              phase_limit_s=5, soak_sessions=20, soak_turns=4, integrity_sessions=50, integrity_frames=20)
+FULL = Sizes(startup_rounds=5, sessions=200, turns=1000, warmup=20, audio_frames=5000, audio_block=1000,
+             audio_streams=50, phase_limit_s=30, soak_sessions=40, soak_turns=8, integrity_sessions=200,
+             integrity_frames=50)
+QUICK = Sizes(startup_rounds=1, sessions=40, turns=60, warmup=10, audio_frames=1000, audio_block=500,
+              audio_streams=25, phase_limit_s=5, soak_sessions=20, soak_turns=4, integrity_sessions=50,
+              integrity_frames=20)
 REAL_TIME_S = 0.020  # one 20 ms frame per session every 20 ms
 
 
@@ -99,7 +102,9 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
         notes.append(f"keys: {figures.turns} turns and {figures.appends} appends per gateway in "
                      f"{len(keyed.turn_cpu_ms)} alternating rounds, on two fresh gateways pinned to one CPU; the "
                      "keyed one checks its key at session start and writes a spend row per response to its "
-                     f"SQLite file every {SPEND_WRITE_S} s (proxy_batch_write_at), inside the turns' window")
+                     f"SQLite file every {SPEND_WRITE_S} s (proxy_batch_write_at), inside the turns' window; RSS after "
+                     f"the run: keyed {keyed_proc.rss_kb() / 1024:.1f} MB (SQLAlchemy loaded), master key alone "
+                     f"{plain_proc.rss_kb() / 1024:.1f} MB")
         keyed_proc.stop()
         plain_proc.stop()
 
