@@ -130,8 +130,10 @@ async def test_upstream_refusal_maps_to_error_and_close(tmp_path: Path) -> None:
     errors = [f for f in frames if f["type"] == "error"]
     assert len(errors) == 1 and errors[0]["error"]["code"] == "upstream_not_found_or_policy"
     assert "not found" in errors[0]["error"]["message"]
-    failed = [f for f in frames if f["type"] == "response.done"]
-    assert failed and failed[0]["response"]["status"] == "failed"
+    # The dial starts at the item; when Gemini's refusal comes back before response.create is read (a loaded
+    # machine can split the two frames), there is no response to fail: the error and the close still come.
+    done = [f for f in frames if f["type"] == "response.done"]
+    assert all(f["response"]["status"] == "failed" for f in done) and len(done) <= 1
     assert close_code == 4000
 
 
