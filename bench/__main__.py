@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--soak] [--model audio|text|3.1] [--profile]`: one run, one report, exit 0."""
+"""`python -m bench [--quick] [--soak | --calls] [--model audio|text|3.1] [--profile]`: one run, one report, exit 0."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import accounts, audio, latency, memory, profiling, soak, split, startup
+from bench import accounts, audio, calls, latency, memory, profiling, soak, split, startup
 from bench.procs import (
     ECHO_ALIAS,
     MASTER_KEY,
@@ -48,14 +48,16 @@ class Sizes:
     soak_turns: int  # turns per soak session, each on a fresh upstream after a goAway
     integrity_sessions: int  # sessions per path of the both-ways count
     integrity_frames: int  # paced frames per session there
+    calls: int  # concurrent WebRTC calls (and WebSocket sessions) of the call-audio figure
+    call_seconds: float  # measured seconds per path of the call-audio figure
 
 
 FULL = Sizes(startup_rounds=5, sessions=200, turns=1000, warmup=20, audio_frames=5000, audio_block=1000,
              audio_streams=50, phase_limit_s=30, soak_sessions=40, soak_turns=8, integrity_sessions=200,
-             integrity_frames=50)
+             integrity_frames=50, calls=10, call_seconds=20)
 QUICK = Sizes(startup_rounds=1, sessions=40, turns=60, warmup=10, audio_frames=1000, audio_block=500,
               audio_streams=25, phase_limit_s=5, soak_sessions=20, soak_turns=4, integrity_sessions=50,
-              integrity_frames=20)
+              integrity_frames=20, calls=4, call_seconds=6)
 REAL_TIME_S = 0.020  # one 20 ms frame per session every 20 ms
 
 
@@ -67,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="only the goAway soak (many sessions crossing goAways); the full run includes it")
     parser.add_argument("--keys", action="store_true",
                         help="only the virtual-key + spend-rows comparison; the full run includes it")
+    parser.add_argument("--calls", action="store_true",
+                        help="only the WebRTC call-audio figure (calls vs WebSocket pcm16); the full run includes it")
     parser.add_argument("--profile", action="store_true",
                         help="run the gateway under cProfile and print where its time went (inflates its CPU)")
     return parser
@@ -128,6 +132,18 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
     spawn("echo", echo_argv(echo_port), echo_port)
     echo_plan = DirectPlan(str(config), ECHO_ALIAS)
 
+    async def calls_phase() -> None:
+        port = free_port()
+        server = spawn("gateway-calls", gateway_argv(config, port), port, sig=signal.SIGINT)
+        figures = await calls.measure(server, port, calls=sizes.calls, seconds=sizes.call_seconds)
+        rows.extend(figures.rows())
+        notes.append(figures.note())
+        server.stop()
+
+    if args.calls:
+        await calls_phase()
+        return rows, notes
+
     rows += startup.rows(*startup.measure(config, tmp, sizes.startup_rounds))
 
     gateway_port, relay_port = free_port(), free_port()
@@ -169,7 +185,7 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
     shares = split.measure(plan, turns=max(50, sizes.turns // 2), appends=max(500, sizes.audio_frames))
     notes.append(shares.note(turns.gateway_cpu_ms, loads[0].gateway_us))
     await keys_phase(emulator_port, config)
-
+    await calls_phase()
     if not args.quick:
         await soak_phase()
 
@@ -216,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
             for proc in procs:  # the server side of whatever went wrong
                 print(f"--- {proc.name} (exit {proc.popen.poll()}):\n{proc.tail()}", file=sys.stderr)
             raise
-    only = "soak" if args.soak else "keys" if args.keys else ""
+    only = "soak" if args.soak else "keys" if args.keys else "calls" if args.calls else ""
     kind = f"quick {only}".strip() if args.quick else only or "full"
     print(f"livegate bench ({kind}): preset {args.model!r} = {PRESETS[args.model]['model']}, "
           f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {time.perf_counter() - began:.0f} s"

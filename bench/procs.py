@@ -57,7 +57,7 @@ def write_config(directory: Path, emulator_port: int, preset: str, echo_port: in
         params = {**PRESETS[preset], "api_base": f"http://127.0.0.1:{port}", "api_key": UPSTREAM_KEY}
         return {"model_name": alias, "litellm_params": params}
 
-    general: dict[str, object] = {"master_key": MASTER_KEY}
+    general: dict[str, object] = {"master_key": MASTER_KEY, "webrtc": {"host_addresses": ["127.0.0.1"]}}
     if database:
         general["proxy_batch_write_at"] = SPEND_WRITE_S
     else:

@@ -8,27 +8,29 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Route, WebSocketRoute, request_response
+from starlette.routing import Route, WebSocketRoute
 
 from gateway.accounts import admin
 from gateway.accounts.client_secrets import ClientSecrets
 from gateway.accounts.counters import Counters
 from gateway.accounts.credentials import Credentials
 from gateway.accounts.origins import OriginGate
-from gateway.accounts.secret_routes import create_beta_session, create_client_secret, with_cors
+from gateway.accounts.secret_routes import create_beta_session, create_client_secret
 from gateway.accounts.services import account_services
 from gateway.config import GatewayConfig
 from gateway.ops.health import health, liveliness, models, readiness
 from gateway.ops.logs import redact_server_logs
 from gateway.ops.metrics import Metrics, metrics_endpoint
 from gateway.sweeper import sweep_sessions
+from gateway.transports.calls import create_call, hangup
 from gateway.transports.channel import TransportAbort
+from gateway.transports.cors import browser_cors
 from gateway.transports.passthrough import vertex_live
 from gateway.transports.realtime import realtime
+from gateway.transports.rtc_home import WebRTCHome
 from gateway.transports.simple import simple_ws
 from gateway.upstream.dial import UpstreamContext
 from gateway.upstream.google_auth import GoogleAuth
@@ -49,11 +51,6 @@ async def _builtin_emulator(config: GatewayConfig) -> AsyncIterator[str | None]:
     async with EmulatorServer(host="127.0.0.1", port=0, record_messages=False, quiet=True) as emulator:
         log.debug("built-in Gemini Live emulator at %s (internal)", emulator.url)
         yield emulator.url
-
-
-def _cors(endpoint: Any, origins: tuple[str, ...] | None) -> Any:
-    """An HTTP endpoint that browser pages on other origins may call (preflights answered)."""
-    return with_cors(request_response(endpoint), origins)
 
 
 def create_app(
@@ -93,6 +90,7 @@ def create_app(
                 try:
                     yield
                 finally:
+                    await app.state.calls.close()
                     sweeper.cancel()
         finally:
             auth.close()
@@ -105,8 +103,7 @@ def create_app(
             WebSocketRoute("/api/gemini/ws", simple_ws),  # seed 003's simple protocol
             WebSocketRoute("/v1/vertex-ai/live", vertex_live),
             WebSocketRoute("/vertex-ai/live", vertex_live),
-            Route("/v1/realtime/client_secrets", _cors(create_client_secret, origins), methods=["POST", "OPTIONS"]),
-            Route("/v1/realtime/sessions", _cors(create_beta_session, origins), methods=["POST", "OPTIONS"]),
+            *_browser_routes(browser_cors(origins)),
             Route("/health", health),
             Route("/health/liveliness", liveliness),
             Route("/health/readiness", readiness),
@@ -130,4 +127,20 @@ def create_app(
     app.state.metrics = Metrics()
     app.state.draining = False  # set on SIGTERM: readiness answers 503, new sessions are refused
     app.state.live_sessions = set()  # open Session objects, drained on graceful shutdown
+    app.state.calls = WebRTCHome(config.webrtc, limits)  # WebRTC calls, by call id (aiortc loads with the first)
     return app
+
+
+def _browser_routes(cors: Middleware) -> list[Route]:
+    """What browser pages call from their own origin (CORS): minting client secrets and WebRTC calls
+    (OPENAI_REALTIME.md §10)."""
+    routes = [
+        Route("/v1/realtime/client_secrets", create_client_secret, methods=["POST", "OPTIONS"], middleware=[cors]),
+        Route("/v1/realtime/sessions", create_beta_session, methods=["POST", "OPTIONS"], middleware=[cors]),
+    ]
+    for prefix in ("/v1/realtime/calls", "/realtime/calls"):
+        routes.append(Route(prefix, create_call, methods=["POST", "OPTIONS"], middleware=[cors]))
+        routes.append(Route(prefix + "/{call_id}/hangup", hangup, methods=["POST", "OPTIONS"], middleware=[cors]))
+    for legacy in ("/v1/realtime", "/realtime"):  # the beta-era samples post their offer here (beta events)
+        routes.append(Route(legacy, create_call, methods=["POST", "OPTIONS"], middleware=[cors]))
+    return routes

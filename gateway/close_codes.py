@@ -67,7 +67,7 @@ class Refusal:
 
     close_code: int
     error_code: str | None  # OpenAI error.code; None where the real server sends none
-    message: str  # may hold {alias}, {known} or {detail}
+    message: str  # may hold {alias}, {known}, {detail}, {call_id} or {spoken}
     error_type: str = "invalid_request_error"  # OpenAI error.type
 
     def text(self, **values: str) -> str:
@@ -121,6 +121,14 @@ class HandshakeRefusal(enum.Enum):
         4000, "invalid_model", "This client secret was minted for model '{minted}'; the URL asks for '{alias}'."
     )
     SECRET_SESSION = Refusal(4000, "invalid_value", "{detail}")
+    # `?call_id=`: a sideband for a WebRTC call (OPENAI_REALTIME.md §10)
+    CALL_NOT_FOUND = Refusal(
+        4000, "call_not_found", "Call '{call_id}' not found (it has ended, or never existed on this gateway)."
+    )
+    CALL_DIALECT = Refusal(4000, "invalid_value", "This call speaks the {spoken} dialect; connect the sideband in it.")
+    SIDEBAND_SECRET = Refusal(
+        3000, "invalid_api_key", "A client secret cannot attach to a call: connect the sideband with your API key."
+    )
 
 
 # The native passthrough (/v1/vertex-ai/live) speaks Gemini to its client: bare close codes (seed 000).

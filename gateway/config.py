@@ -41,6 +41,7 @@ from schemas.config import (
 from schemas.limits import Limits
 from schemas.pricing import Price, price_for
 from schemas.profiles import DEFAULT_PROFILE, PROFILE_FIELDS, ModelProfile, is_known, profile_for
+from schemas.webrtc import WebRTCSettings
 
 __all__ = [
     "AccountSettings",
@@ -164,6 +165,7 @@ class GatewayConfig:
     limits: Limits = field(default_factory=Limits)  # general_settings.limits: durations, caps, backlogs, shutdown grace
     accounts: AccountSettings = AccountSettings()  # database, spend, /metrics key, allowed origins
     client_secret_keys: tuple[str, ...] = field(default=(), repr=False)  # signing keys of ek_… secrets, newest first
+    webrtc: WebRTCSettings = field(default_factory=WebRTCSettings)  # general_settings.webrtc: ICE, call timeouts
 
     @property
     def transcription_alias(self) -> str | None:
@@ -211,7 +213,9 @@ def load_config(path: str | Path, environ: Mapping[str, str]) -> GatewayConfig:
     general = parsed.general_settings
     accounts = _accounts(general, Path(path), where)
     secret_keys = tuple(general.client_secret_keys or ())
-    return GatewayConfig(where, deployments, general.master_key, passthrough, general.limits, accounts, secret_keys)
+    return GatewayConfig(
+        where, deployments, general.master_key, passthrough, general.limits, accounts, secret_keys, general.webrtc
+    )
 
 
 def _accounts(general: GeneralSettings, path: Path, where: str) -> AccountSettings:

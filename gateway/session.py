@@ -72,7 +72,8 @@ class Session:
         hooks: SessionHooks | None = None,
         preset: SessionConfig | None = None,
     ) -> None:
-        """`preset`: the session config to start from (an ephemeral secret's, a seed-003 `config`)."""
+        """`preset`: the session config to start from (an ephemeral secret's, a WebRTC call's `session` part, a
+        seed-003 `config`)."""
         self._client = channel  # the client's transport (WebSocket, …), already accepted
         self._limits = limits or Limits()  # caps on duration, idleness and backlogs
         self._deployments = deployments  # the alias's deployments, in the order they are tried
@@ -227,7 +228,7 @@ class Session:
                 return
             self._take_client_frame(frame)
 
-    def _take_client_frame(self, frame: str | bytes) -> None:
+    def _take_client_frame(self, frame: str | bytes | dict[str, Any]) -> None:
         if self._closing:
             return  # a close was queued: nothing more is read
         loop = self._loop
@@ -239,9 +240,13 @@ class Session:
             log.exception("client frame failed for %s", self.state.session_id)
             self.crashed()
 
-    def _on_client_frame(self, frame: str | bytes, now: float) -> None:
+    def _on_client_frame(self, frame: str | bytes | dict[str, Any], now: float) -> None:
         if self.state.pending_bytes + self._to_upstream.backlog > self._limits.max_upstream_backlog_bytes:
             self._end(SessionEnd.UPSTREAM_STALLED)  # Gemini takes nothing: the setup unanswered, or its socket stuck
+            return
+        if isinstance(frame, dict):  # made by the transport itself (WebRTC mic audio): already well-formed
+            self._execute(self.client.feed(frame))
+            self._stall.turn(self._owes_frames(), now)
             return
         try:
             if not isinstance(frame, str):

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from schemas.limits import Limits
 from schemas.pricing import PRICE_OVERRIDES
+from schemas.webrtc import WebRTCSettings
 
 PROVIDERS = ("gemini", "vertex_ai", "emulator")
 BASE_SCHEMES = ("http", "https", "ws", "wss")
@@ -154,6 +155,7 @@ class GeneralSettings(_Strict):
     max_spend_queue: int = Field(100_000, ge=100)  # spend rows held in memory while the database is down
     metrics_key: str | None = None  # /metrics wants `Authorization: Bearer <metrics_key>`; None: open
     allowed_origins: list[str] | None = None  # browser Origins allowed to connect; None: any
+    webrtc: WebRTCSettings = WebRTCSettings()  # WebRTC calls: ICE servers, host addresses, timeouts
 
     @field_validator("allowed_origins")
     @classmethod

@@ -495,6 +495,24 @@ class RateLimitsUpdatedEvent(_ServerEvent):
     rate_limits: list[RateLimit]
 
 
+class _OutputAudioBufferEvent(_ServerEvent):
+    """WebRTC/SIP only (OPENAI_REALTIME.md §2.2): the server-side playback buffer of the call's audio track."""
+
+    response_id: str
+
+
+class OutputAudioBufferStartedEvent(_OutputAudioBufferEvent):
+    type: Literal["output_audio_buffer.started"]
+
+
+class OutputAudioBufferStoppedEvent(_OutputAudioBufferEvent):
+    type: Literal["output_audio_buffer.stopped"]
+
+
+class OutputAudioBufferClearedEvent(_OutputAudioBufferEvent):
+    type: Literal["output_audio_buffer.cleared"]
+
+
 # --- tables ---------------------------------------------------------------------------------------------
 
 _SHARED: tuple[type[BaseModel], ...] = (
@@ -512,6 +530,9 @@ _SHARED: tuple[type[BaseModel], ...] = (
     ResponseContentPartDoneEvent,
     ResponseFunctionCallArgumentsDeltaEvent,
     RateLimitsUpdatedEvent,
+    OutputAudioBufferStartedEvent,
+    OutputAudioBufferStoppedEvent,
+    OutputAudioBufferClearedEvent,
 )
 _GA_ONLY: tuple[type[BaseModel], ...] = (
     SessionCreatedEvent,

@@ -4,15 +4,12 @@ for one alias and a preset session (OPENAI_REALTIME.md §10). Errors are OpenAI-
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from typing import Any
 
 import orjson
 from pydantic import BaseModel, ValidationError
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp
 
 from gateway.accounts.access import Caller, Refusal
 from gateway.accounts.client_secrets import ClientSecrets, Grant, SecretTooLarge
@@ -195,14 +192,3 @@ async def create_client_secret(request: Request) -> JSONResponse:
 
 async def create_beta_session(request: Request) -> JSONResponse:
     return await _answer(request, Dialect.BETA)
-
-
-def with_cors(app: ASGIApp, allowed_origins: Sequence[str] | None) -> ASGIApp:
-    """Browser pages on other origins may mint (preflight answered); `allowed_origins` narrows who may."""
-    return CORSMiddleware(
-        app,
-        allow_origins=list(allowed_origins) if allowed_origins else ["*"],
-        allow_methods=["POST"],
-        allow_headers=["*"],  # mirrors the preflight's list: Authorization must be named, `*` does not cover it
-        max_age=600,
-    )

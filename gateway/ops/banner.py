@@ -120,6 +120,17 @@ def _passthrough(serving: Serving) -> list[str]:
     return [f"  vertex passthrough: {serving.ws_base}/v1/vertex-ai/live (project {project}, {credentials})"]
 
 
+def _webrtc(serving: Serving) -> list[str]:
+    settings = serving.config.webrtc
+    hosts = ", ".join(settings.host_addresses) if settings.host_addresses else "every interface but loopback"
+    servers = [url for server in settings.ice_servers for url in ([server.urls] if isinstance(server.urls, str) else
+                                                                   server.urls)]
+    http = serving.ws_base.replace("ws", "http", 1)
+    return [f"  webrtc calls: POST {http}/v1/realtime/calls (ICE host candidates on {hosts}; "
+            f"STUN/TURN: {', '.join(servers) or 'none'})"]
+
+
+
 def _storage(serving: Serving) -> list[str]:
     """Where keys and spend live (gateway/accounts/), and the operator's endpoints (gateway/ops/)."""
     config = serving.config
@@ -147,7 +158,7 @@ def _database(url: str, config_path: str) -> str:
     return f"postgresql {masked_url(url)}"
 
 
-SECTIONS: list[Section] = [_serving, _console, _clients, _aliases, _auth, _limits, _passthrough, _storage]
+SECTIONS: list[Section] = [_serving, _console, _clients, _aliases, _auth, _limits, _passthrough, _storage, _webrtc]
 
 
 def startup_lines(serving: Serving) -> list[str]:

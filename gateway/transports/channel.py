@@ -1,6 +1,6 @@
 """What the session pump needs from a client transport: frames in, frames out, a close, and an abort.
 
-The WebSocket endpoint, and later WebRTC data channels and the seed-003 protocol, are adapters behind this
+The WebSocket endpoint, WebRTC calls (`call_channel.py`) and the seed-003 protocol are adapters behind this
 one interface, so none of them holds a second copy of the session logic (STYLE.md §5b). A transport may also
 offer `write_now(frames) -> bool` (see `ClientOutbox`): a synchronous write, taken while its buffer is not
 backed up; one without it has every frame written through `send` by the outbox's writer task. And it may
@@ -37,11 +37,13 @@ class ClientChannel(Protocol):
 
     def encode(self, event: dict[str, Any]) -> str | None:
         """The frame that carries this OpenAI server event, or None when the transport carries it another way
-        (e.g. output audio on a WebRTC track). Called synchronously, in event order."""
+        (output audio on a WebRTC track; a data channel, whose writes never block, delivers at once).
+        Called synchronously, in event order."""
         ...
 
-    async def receive(self) -> str | bytes | None:
-        """The next client frame (text or binary); None once the client has gone."""
+    async def receive(self) -> str | bytes | dict[str, Any] | None:
+        """The next client frame (text or binary), or an event the transport made itself (a WebRTC call's mic
+        audio as `input_audio_buffer.append`, already well-formed); None once the client has gone."""
         ...
 
     async def send(self, frame: str) -> None:

@@ -20,6 +20,8 @@ from gateway.ops.watch import SessionWatch, Upstream
 from gateway.session import Session
 from gateway.transports.channel import ClientChannel, WebSocketChannel
 from gateway.transports.handshake import chosen_subprotocol, dialect_of, presented_key
+from gateway.transports.rtc_home import WebRTCHome
+from gateway.transports.sideband import attach_sideband
 from schemas.openai import Dialect
 from schemas.profiles import ModelProfile
 from translators.commands import SendClient
@@ -94,6 +96,13 @@ async def realtime(websocket: WebSocket) -> None:
     if isinstance(principal, Refusal):
         await reject(websocket, dialect, principal)
         return
+    call_id = websocket.query_params.get("call_id")
+    if call_id is not None:
+        if principal.grant is not None:  # a sideband is the app server's, with its own key (§10)
+            await reject(websocket, dialect, Refusal(HandshakeRefusal.SIDEBAND_SECRET, "client secret on a sideband"))
+            return
+        await _sideband(websocket, dialect, call_id, principal.caller)
+        return
     target = _target(websocket, config, principal.grant)
     if isinstance(target, Refusal):
         await reject(websocket, dialect, target)
@@ -163,3 +172,19 @@ async def run_session(
         await session.run()
     finally:
         live.discard(session)
+
+
+async def _sideband(websocket: WebSocket, dialect: Dialect, call_id: str, caller: Caller) -> None:
+    """`?call_id=`: attach to a WebRTC call's session instead of starting one (OPENAI_REALTIME.md §10). Only
+    the key that opened the call may: to any other the call does not exist."""
+    state: State = websocket.app.state
+    calls: WebRTCHome = state.calls
+    call = calls.get(call_id)
+    if call is None or call.key_id != caller.key_id:
+        await reject(websocket, dialect, Refusal(HandshakeRefusal.CALL_NOT_FOUND, "unknown call", {"call_id": call_id}))
+        return
+    if call.dialect is not dialect:
+        spoken = {"spoken": call.dialect.name}
+        await reject(websocket, dialect, Refusal(HandshakeRefusal.CALL_DIALECT, "sideband dialect", spoken))
+        return
+    await attach_sideband(websocket, call, calls, state.limits.max_client_backlog_bytes)

@@ -17,6 +17,7 @@ from gateway.config import load_config
 from gateway.serve import GracefulServer, server_config
 
 MASTER_KEY = "sk-test-master-key"
+LOOPBACK_WEBRTC = {"host_addresses": ["127.0.0.1"]}  # WebRTC calls in tests: ICE on loopback only
 
 DEFAULT_MODELS = [
     {
@@ -95,7 +96,7 @@ class GatewayThread:
         keyfile: str | None = None,
     ) -> None:
         document: dict[str, object] = {"model_list": models or DEFAULT_MODELS}
-        settings: dict[str, object] = dict(general or {})
+        settings: dict[str, object] = {"webrtc": LOOPBACK_WEBRTC, **(general or {})}
         if master_key:
             settings["master_key"] = master_key
         if settings:
