@@ -4,10 +4,11 @@ websockets' asyncio `ClientConnection` spends, per frame, a send lock and a drai
 futures, and a `secrets.token_bytes(4)` mask; its reader wakes a task for every message. Here a session's
 frames are written synchronously (`write`: masked in C, the mask cut from a pool of `os.urandom` bytes, so it
 stays unpredictable as RFC 6455 §5.3 asks) and messages reach the session by callback (`deliver`) straight
-from `data_received`. websockets still does the handshake, the parsing, the close handshake and its codes, so
-`close_code`, `close_reason` and the `ConnectionClosed` exceptions mean what they meant. Those that iterate
-(`async for`, `recv`, `send`: the bench relay, `open_upstream`'s first frame) keep the `ClientConnection`
-interface. Keep-alive pings as websockets sends them (a pong within `ping_timeout`, else 1011 and the close).
+from `data_received`, data frames cut by `FrameSplitter` (gateway/upstream/frames.py). websockets still does
+the handshake, control frames and the close handshake with its codes, so `close_code`, `close_reason` and the
+`ConnectionClosed` exceptions mean what they meant. Those that iterate (`async for`, `recv`, `send`: the
+bench relay, `open_upstream`'s first frame) keep the `ClientConnection` interface. Keep-alive pings as
+websockets sends them (a pong within `ping_timeout`, else 1011 and the close).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from websockets.frames import Frame, Opcode
 from websockets.http11 import Response
 from websockets.protocol import State
 from websockets.uri import parse_uri
+
+from gateway.upstream.frames import CONTROL, UNUSUAL, FrameSplitter
 
 try:
     from websockets.speedups import apply_mask  # C
@@ -63,6 +66,7 @@ class UpstreamConnection(asyncio.Protocol):
         self._pong_timer: asyncio.TimerHandle | None = None
         self._ping_payload: bytes | None = None
         self._close_timer: asyncio.TimerHandle | None = None
+        self._splitter: FrameSplitter | None = None  # cuts data frames once open (gateway/upstream/frames.py)
 
     # ---- what the session uses ---------------------------------------------------------------------
     @property
@@ -164,6 +168,33 @@ class UpstreamConnection(asyncio.Protocol):
         self._transport = cast(asyncio.Transport, transport)  # uvloop's transports are no asyncio.Transport
 
     def data_received(self, data: bytes) -> None:
+        splitter = self._splitter
+        if splitter is None:
+            self._through_protocol(data)
+            protocol = self.protocol
+            if self._handshake.done() and protocol.state is State.OPEN and not protocol.reader.buffer:
+                self._splitter = FrameSplitter()  # at a frame boundary: data frames are cut here from now on
+            return
+        splitter.add(data)
+        while (item := splitter.next()) is not None:
+            opcode, fin, payload = item
+            if 0 <= opcode < CONTROL:
+                self._data(opcode, fin, payload)
+                continue
+            if opcode == UNUSUAL:  # websockets' parser judges the rest of the stream
+                self._splitter = None
+                self._through_protocol(payload)
+                return
+            self._through_protocol(payload)  # a whole control frame: websockets' rules for pings and closes
+            if self.protocol.state is not State.OPEN:
+                self._splitter = None
+                rest = splitter.rest()
+                if rest:
+                    self._through_protocol(rest)
+                return
+        splitter.compact()
+
+    def _through_protocol(self, data: bytes) -> None:
         protocol = self.protocol
         protocol.receive_data(data)
         events = protocol.events_received()
@@ -245,22 +276,27 @@ class UpstreamConnection(asyncio.Protocol):
 
     def _on_frame(self, frame: Frame) -> None:
         opcode = frame.opcode
-        if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
-            if not frame.fin:
-                self._fragments, self._fragment_text = [bytes(frame.data)], opcode is Opcode.TEXT
-                return
-            self._message(bytes(frame.data), opcode is Opcode.TEXT)
-        elif opcode is Opcode.CONT:
-            self._fragments.append(bytes(frame.data))
-            if frame.fin:
-                data, self._fragments = b"".join(self._fragments), []
-                self._message(data, self._fragment_text)
+        if opcode is Opcode.TEXT or opcode is Opcode.BINARY or opcode is Opcode.CONT:
+            self._data(opcode.value, frame.fin, bytes(frame.data))
         elif opcode is Opcode.PONG and self._ping_payload is not None and bytes(frame.data) == self._ping_payload:
             self._ping_payload = None
             if self._pong_timer is not None:
                 self._pong_timer.cancel()
                 self._pong_timer = None
             self._schedule_ping()
+
+    def _data(self, opcode: int, fin: bool, data: bytes) -> None:
+        """A data frame: 1 text, 2 binary, 0 the continuation of a fragmented message."""
+        if opcode:
+            if not fin:
+                self._fragments, self._fragment_text = [data], opcode == 1
+                return
+            self._message(data, opcode == 1)
+            return
+        self._fragments.append(data)
+        if fin:
+            data, self._fragments = b"".join(self._fragments), []
+            self._message(data, self._fragment_text)
 
     def _message(self, data: bytes, text: bool) -> None:
         deliver = self._deliver
