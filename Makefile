@@ -53,8 +53,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy translators schemas gateway
 
+# make bench BENCH_ARGS=--scale: sustained audio sessions for --workers 1 and 2 (bench/scale.py)
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # 100k fuzzed client frames against a fresh gateway + emulator (tests/fuzz); failing inputs: fuzz-failures.jsonl
 FUZZ_FRAMES ?= 100000

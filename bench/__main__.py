@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--soak | --calls] [--model audio|text|3.1] [--profile]`: one run, one report, exit 0."""
+"""`python -m bench [--quick] [--soak | --calls | --scale] [--model audio|text|3.1] [--profile]`: one report."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import accounts, audio, calls, latency, memory, profiling, soak, split, startup
+from bench import accounts, audio, calls, latency, memory, profiling, scale, soak, split, startup
 from bench.procs import (
     ECHO_ALIAS,
     MASTER_KEY,
@@ -71,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="only the virtual-key + spend-rows comparison; the full run includes it")
     parser.add_argument("--calls", action="store_true",
                         help="only the WebRTC call-audio figure (calls vs WebSocket pcm16); the full run includes it")
+    parser.add_argument("--scale", action="store_true",
+                        help="only the --workers 1 vs 2 ramp of real-time audio sessions (not in the full run: it "
+                             "saturates the machine for about two minutes)")
     parser.add_argument("--profile", action="store_true",
                         help="run the gateway under cProfile and print where its time went (inflates its CPU)")
     return parser
@@ -121,6 +124,10 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
     if args.soak:
         await soak_phase()
         return rows, notes
+
+    if args.scale:
+        figures = await scale.measure(spawn, tmp, quick=args.quick)
+        return figures.rows(), figures.notes()
 
     emulator_port, echo_port = free_port(), free_port()
     emulator = spawn("emulator", emulator_argv(emulator_port), emulator_port, want=None)
@@ -232,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             for proc in procs:  # the server side of whatever went wrong
                 print(f"--- {proc.name} (exit {proc.popen.poll()}):\n{proc.tail()}", file=sys.stderr)
             raise
-    only = "soak" if args.soak else "keys" if args.keys else "calls" if args.calls else ""
+    only = "soak" if args.soak else "keys" if args.keys else "calls" if args.calls else "scale" if args.scale else ""
     kind = f"quick {only}".strip() if args.quick else only or "full"
     print(f"livegate bench ({kind}): preset {args.model!r} = {PRESETS[args.model]['model']}, "
           f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {time.perf_counter() - began:.0f} s"

@@ -78,6 +78,7 @@ def create_app(
                 app.state.database, app.state.accounts = services.database, services.accounts
                 app.state.credentials = Credentials(services.accounts, app.state.client_secrets)
                 app.state.spend_store, app.state.spend_queue = services.spend_store, services.queue
+                app.state.shared = services.shared  # Valkey/Redis counters (readiness pings them), or None
                 app.state.metrics.watch_spend_queue(lambda: services.queue.pending, lambda: services.queue.dropped)
                 app.state.emulator_url = emulator
                 app.state.upstream = UpstreamContext(emulator_url=emulator, token_for=auth.token_for)

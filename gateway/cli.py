@@ -14,6 +14,7 @@ import logging.config
 import os
 import sys
 from collections.abc import Mapping
+from typing import Any
 
 from gateway import __version__
 from gateway.accounts.exposure import check_exposure
@@ -54,6 +55,8 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     logging.config.dictConfig(log_config)
     for warning in exposure.warnings:
         log.warning("%s", warning)
+    if args.workers > 1:
+        return _serve_workers(args, environ, config, log_config)
     app = create_app(config)
     uv_config = server_config(
         app,
@@ -66,6 +69,63 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     )
     GracefulServer(uv_config, app).run()
     return 0
+
+
+def _serve_workers(
+    args: argparse.Namespace, environ: Mapping[str, str], config: GatewayConfig, log_config: dict[str, Any]
+) -> int:
+    """`--workers N`: the database migrated once here, a Valkey started for the counters when no `redis_url` is
+    set, then the master (gateway/workers.py) until SIGTERM."""
+    from gateway.accounts.local_valkey import LocalValkey, LocalValkeyError
+    from gateway.accounts.services import StorageError
+    from gateway.workers import Master, WorkerSpec, bind
+
+    url = config.accounts.database_url
+    if url is not None:
+        try:
+            asyncio.run(_migrate(url))
+        except StorageError as exc:
+            print(f"livegate: {exc}", file=sys.stderr)
+            return 1
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as exc:
+        print(f"livegate: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    valkey = None
+    if config.accounts.redis_url is None:
+        valkey = LocalValkey()
+        try:
+            valkey.start()
+        except LocalValkeyError as exc:
+            sock.close()
+            print(f"livegate: --workers {args.workers} needs shared counters: {exc}; set general_settings.redis_url",
+                  file=sys.stderr)
+            return 1
+    spec = WorkerSpec(
+        config_path=config.path,
+        environ=dict(environ),
+        host=args.host,
+        ssl_certfile=args.ssl_certfile,
+        ssl_keyfile=args.ssl_keyfile,
+        log_level=args.log_level,
+        log_config=log_config,
+        workers=args.workers,
+        redis_url=valkey.url if valkey is not None else None,
+    )
+    log.info("master [%d]: %d workers on %s:%d", os.getpid(), args.workers, args.host, sock.getsockname()[1])
+    try:
+        return Master(spec, sock, config.limits.shutdown_grace_seconds).run()
+    finally:
+        if valkey is not None:
+            valkey.stop()
+
+
+async def _migrate(url: str) -> None:
+    from gateway.accounts.services import open_database
+
+    database = await open_database(url)
+    await database.close()
 
 
 def _check_config(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -129,6 +189,17 @@ def _port(value: str) -> int:
     return port
 
 
+def _workers(value: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        message = f"{value!r} is not a number of processes (from --workers or $WEB_CONCURRENCY)"
+        raise argparse.ArgumentTypeError(message) from None
+    if not 1 <= count <= 256:
+        raise argparse.ArgumentTypeError(f"{count} workers: expected 1 to 256")
+    return count
+
+
 class _Defaults(argparse.ArgumentDefaultsHelpFormatter):
     """`(default: …)` after each option that has a default worth showing."""
 
@@ -150,6 +221,12 @@ def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentP
     serve.add_argument("--host", default=environ.get("HOST") or DEFAULT_HOST, help="address to listen on ($HOST)")
     serve.add_argument(
         "--port", type=_port, default=environ.get("PORT") or DEFAULT_PORT, help="port to listen on ($PORT)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        default=environ.get("WEB_CONCURRENCY") or 1,
+        help="processes accepting on the port; over 1, limits are shared through Valkey ($WEB_CONCURRENCY)",
     )
     serve.add_argument("--ssl-certfile", help="serve wss:// with this certificate (PEM)")
     serve.add_argument("--ssl-keyfile", help="the certificate's private key (PEM)")

@@ -144,10 +144,14 @@ class AccountSettings:
     max_spend_queue: int = 100_000  # rows held in memory while the database is down
     metrics_key: str | None = field(default=None, repr=False)  # None: /metrics is open
     allowed_origins: tuple[str, ...] | None = None  # browser Origins let in; None: any
+    redis_url: str | None = field(default=None, repr=False)  # shared counters; None: this process's own
+    redis_lease_seconds: float = 10.0  # open-session leases lapse this long after their process stops refreshing
+    redis_embedded: bool = False  # redis_url is the Valkey `serve --workers N` started (said at start-up)
 
     def describe(self) -> dict[str, Any]:
         return {
             "database": masked_url(self.database_url) if self.database_url else None,
+            "redis": masked_url(self.redis_url) if self.redis_url else None,
             "store_transcripts": self.store_transcripts,
             "metrics_key": bool(self.metrics_key),
             "allowed_origins": list(self.allowed_origins) if self.allowed_origins is not None else None,
@@ -241,6 +245,8 @@ def _accounts(general: GeneralSettings, path: Path, where: str) -> AccountSettin
         max_spend_queue=general.max_spend_queue,
         metrics_key=general.metrics_key,
         allowed_origins=tuple(origins) if origins is not None else None,
+        redis_url=general.redis_url,
+        redis_lease_seconds=general.redis_lease_seconds,
     )
 
 

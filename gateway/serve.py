@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import socket
-from typing import Any
+from types import FrameType
+from typing import Any, Protocol
 
 import uvicorn
 from starlette.applications import Starlette
@@ -25,19 +27,58 @@ from schemas.limits import Limits
 log = logging.getLogger("livegate.serve")
 
 
+class Group(Protocol):
+    """A worker's link to its master (gateway/workers.py): whether the whole group is draining, and reports."""
+
+    banner: bool  # print the start-up lines (one worker of the group does)
+
+    def group_draining(self) -> bool: ...
+
+    def report(self, event: str) -> None: ...
+
+
 class GracefulServer(uvicorn.Server):
     """On SIGTERM: stop accepting, let each session finish its turn (within the grace period), then close it
-    with 1001; a session still in a turn after the grace gets its `server_shutdown` error and 1001 anyway."""
+    with 1001; a session still in a turn after the grace gets its `server_shutdown` error and 1001 anyway.
 
-    def __init__(self, config: uvicorn.Config, app: Starlette) -> None:
+    A worker of `livegate serve --workers N` (`group`) drains the same way; when it alone drains (its own
+    SIGTERM, not the master's) it closes its copy of the listener at once, so its siblings take the new
+    connections. SIGINT (a terminal's Ctrl-C reaches every process) is left to the master, which relays it.
+    """
+
+    def __init__(self, config: uvicorn.Config, app: Starlette, group: Group | None = None) -> None:
         super().__init__(config)
         self._app = app  # whose app.state.live_sessions are drained
+        self._group = group  # None: a process of its own
+        self._loop: asyncio.AbstractEventLoop | None = None  # the serving loop (signal handlers call into it)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        group = self._group
+        if group is not None and sig == signal.SIGINT:
+            return  # the master got it too and sends SIGTERM to every worker
+        if group is not None and not group.group_draining() and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._stop_listening)  # at once, not at uvicorn's next tick
+        super().handle_exit(sig, frame)
+
+    def _stop_listening(self) -> None:
+        """A worker draining alone: its siblings take the port's new connections from now on."""
+        if not self._app.state.draining:
+            self._app.state.draining = True
+            for server in self.servers:
+                server.close()
+            assert self._group is not None
+            self._group.report("draining")
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         """uvicorn's start-up, then the lines that say what is served and where (gateway/ops/banner.py)."""
         await super().startup(sockets)
+        self._loop = asyncio.get_running_loop()
         if not self.started or not self.servers or not self.servers[0].sockets:
             return
+        if self._group is not None:
+            self._group.report("ready")
+            if not self._group.banner:
+                return
         port = self.servers[0].sockets[0].getsockname()[1]
         ws_base = base_url(self.config.host, port, self.config.is_ssl)
         state = self._app.state
@@ -46,6 +87,9 @@ class GracefulServer(uvicorn.Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         # Readiness answers 503 and new sessions are refused from now on; the listener stays open while
         # sessions drain, so a load balancer's health check sees the 503 rather than a refused connection.
+        # A worker draining alone stops listening instead: the port stays ready through its siblings.
+        if self._group is not None and not self._group.group_draining():
+            self._stop_listening()
         self._app.state.draining = True
         sessions = list(self._app.state.live_sessions)
         grace = self._app.state.limits.shutdown_grace_seconds

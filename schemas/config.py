@@ -138,6 +138,9 @@ class VertexPassthrough(_VertexFields):
     """
 
 
+REDIS_SCHEMES = frozenset({"redis", "rediss", "unix", "valkey", "valkeys"})
+
+
 class GeneralSettings(_Strict):
     """The gateway's own settings. A new setting is one field line here; unknown keys are refused."""
 
@@ -156,6 +159,10 @@ class GeneralSettings(_Strict):
     metrics_key: str | None = None  # /metrics wants `Authorization: Bearer <metrics_key>`; None: open
     allowed_origins: list[str] | None = None  # browser Origins allowed to connect; None: any
     webrtc: WebRTCSettings = WebRTCSettings()  # WebRTC calls: ICE servers, host addresses, timeouts
+    # Admission counters and running spend shared by every process and replica (gateway/accounts/shared.py):
+    # redis://, rediss://, unix:// (Valkey or Redis). Unset: this process's own (`--workers N` starts a Valkey).
+    redis_url: str | None = None
+    redis_lease_seconds: float = Field(10.0, ge=1, le=600)  # a dead process's open-session slots lapse after this
 
     @field_validator("allowed_origins")
     @classmethod
@@ -164,6 +171,14 @@ class GeneralSettings(_Strict):
             parts = urlsplit(origin)
             if origin != "*" and (parts.scheme not in ("http", "https") or not parts.netloc or parts.path):
                 raise ValueError(f"expected origins such as https://app.example.com (scheme and host), got {origin!r}")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        scheme = urlsplit(value).scheme if value else None
+        if value is not None and scheme not in REDIS_SCHEMES:
+            raise ValueError("expected a URL such as redis://host:6379/0, rediss://… (TLS) or unix:///path/valkey.sock")
         return value
 
     @field_validator("master_key", "metrics_key", "database_url")

@@ -161,6 +161,8 @@ class Accounts:
             name = alias or PASSTHROUGH_NAME
             return Refusal(HandshakeRefusal.MODEL_NOT_ALLOWED, f"key may not use {name}", {"alias": name})
         budget = caller.max_budget
+        if record is not None and budget is not None:
+            await self.ledger.refresh(record.token)
         if record is not None and budget is not None and self.ledger.spent(record.token) >= budget:
             reason = f"budget spent ({self.ledger.spent(record.token):.6f} of {budget:.6f} USD)"
             return Refusal(HandshakeRefusal.BUDGET_SPENT, reason)

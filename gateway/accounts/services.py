@@ -1,5 +1,6 @@
 """The accounts room, assembled for one app: database (migrated), key and spend stores, the spend queue and
-its writer task, counters and admission, and the `Accounts` gate the transports ask."""
+its writer task, counters (this process's, or shared through Valkey/Redis) and admission, and the `Accounts`
+gate the transports ask."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from gateway.accounts.access import Accounts
 from gateway.accounts.admission import Admission
 from gateway.accounts.counters import Counters, MemoryCounters
 from gateway.accounts.ledger import SpendLedger
+from gateway.accounts.shared import Shared, shared_state
 from gateway.accounts.spend_queue import SpendQueue
 from gateway.config import GatewayConfig
 from schemas.limits import Limits
@@ -36,6 +38,7 @@ class AccountServices:
     accounts: Accounts
     spend_store: SpendStore | None
     queue: SpendQueue
+    shared: Shared | None = None  # counters and running spend in Valkey/Redis; None: this process's own
 
     def describe(self) -> str:
         """The start-up line about storage."""
@@ -71,19 +74,22 @@ async def account_services(
         from gateway.accounts.spend import SpendStore
 
         keys, store = KeyStore(database), SpendStore(database)
-    ledger = SpendLedger()
-    queue = SpendQueue(
-        store, interval=settings.batch_write_seconds, max_rows=settings.max_spend_queue, on_written=ledger.written
-    )
-    admission = Admission(counters or MemoryCounters(), limits)
-    services = AccountServices(database, Accounts(config.master_key, keys, admission, ledger), store, queue)
-    writer = asyncio.create_task(queue.run())
-    try:
-        yield services
-    finally:
-        writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await writer
-        await queue.close()
-        if database is not None:
-            await database.close()
+    async with shared_state(settings) as shared:
+        ledger = SpendLedger(shared.spend if shared is not None else None)
+        queue = SpendQueue(
+            store, interval=settings.batch_write_seconds, max_rows=settings.max_spend_queue, on_written=ledger.written
+        )
+        chosen = counters or (shared.counters if shared is not None else MemoryCounters())
+        admission = Admission(chosen, limits)
+        accounts = Accounts(config.master_key, keys, admission, ledger)
+        services = AccountServices(database, accounts, store, queue, shared)
+        writer = asyncio.create_task(queue.run())
+        try:
+            yield services
+        finally:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+            await queue.close()
+            if database is not None:
+                await database.close()

@@ -158,7 +158,20 @@ def _database(url: str, config_path: str) -> str:
     return f"postgresql {masked_url(url)}"
 
 
-SECTIONS: list[Section] = [_serving, _console, _clients, _aliases, _auth, _limits, _passthrough, _storage, _webrtc]
+def _counters(serving: Serving) -> list[str]:
+    """Which backend holds the admission counters and running spend (gateway/accounts/shared.py), and the workers."""
+    from gateway.accounts.shared import describe
+
+    workers = getattr(serving.state, "workers", 1) if serving.state is not None else 1
+    lines = [f"  counters: {describe(serving.config.accounts)}"]
+    if workers > 1:
+        lines.append(f"  workers: {workers} processes on one port (SIGTERM to the master drains them all)")
+    return lines
+
+
+SECTIONS: list[Section] = [
+    _serving, _console, _clients, _aliases, _auth, _limits, _passthrough, _storage, _counters, _webrtc
+]
 
 
 def startup_lines(serving: Serving) -> list[str]:

@@ -26,14 +26,19 @@ async def liveliness(request: Request) -> JSONResponse:
 
 
 async def readiness(request: Request) -> JSONResponse:
-    """Ready for new sessions: not draining (SIGTERM) and the database, if any, reachable; else 503."""
+    """Ready for new sessions: not draining (SIGTERM) and the database, if any, reachable; else 503. Shared
+    counters that cannot be reached are reported but keep it ready: this process's own counters serve meanwhile."""
     state = request.app.state
     database = state.database
     db = "none"
     if database is not None:
         db = "connected" if await database.ping() else "unreachable"
+    shared = getattr(state, "shared", None)
+    counters = "memory"
+    if shared is not None:
+        counters = "connected" if await shared.counters.ping() else "unreachable (this process's own)"
     draining = bool(state.draining)
-    body: dict[str, object] = {"status": "ok", "draining": draining, "db": db}
+    body: dict[str, object] = {"status": "ok", "draining": draining, "db": db, "counters": counters}
     ready = not draining and db != "unreachable"
     if not ready:
         body["status"] = "unavailable"

@@ -49,6 +49,15 @@ def test_environment_supplies_defaults() -> None:
     assert build_parser(environ).parse_args(["check-config"]).config == "/etc/livegate.yaml"
 
 
+def test_workers_flag_and_variable(capsys: pytest.CaptureFixture[str]) -> None:
+    """--workers defaults to $WEB_CONCURRENCY, then 1; a bad count is named with where it came from."""
+    assert build_parser({}).parse_args(["serve"]).workers == 1
+    assert build_parser({"WEB_CONCURRENCY": "3"}).parse_args(["serve"]).workers == 3
+    with pytest.raises(SystemExit):
+        main(["serve", "--config", str(EXAMPLE), "--workers", "0"], environ={})
+    assert "argument --workers: 0 workers: expected 1 to 256" in capsys.readouterr().err
+
+
 def test_a_bad_port_variable_is_named(capsys: pytest.CaptureFixture[str]) -> None:
     """PORT=abc is refused with a message that says where a port comes from."""
     with pytest.raises(SystemExit):

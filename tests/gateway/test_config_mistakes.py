@@ -51,6 +51,15 @@ def loaded(tmp_path: Path, text: str, caplog: pytest.LogCaptureFixture) -> tuple
             "FILE: general_settings.vertex_passthrough.vertex_projct: unknown field (did you mean 'vertex_project'?)",
         ),
         ('master_key: ""', "FILE: general_settings.master_key: String should have at least 1 character"),
+        (
+            "redis_url: http://cache:6379",
+            "FILE: general_settings.redis_url: expected a URL such as redis://host:6379/0, rediss://… (TLS) or "
+            "unix:///path/valkey.sock",
+        ),
+        (
+            "redis_lease_seconds: 0.5",
+            "FILE: general_settings.redis_lease_seconds: Input should be greater than or equal to 1",
+        ),
     ],
 )
 def test_general_settings_typos_are_errors(tmp_path: Path, settings: str, message: str) -> None:
