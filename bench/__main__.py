@@ -14,7 +14,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import accounts, audio, calls, latency, memory, profiling, scale, soak, split, startup
+from bench import accounts, audio, calls, instructions, latency, memory, profiling, scale, soak, split, startup
 from bench.procs import (
     ECHO_ALIAS,
     MASTER_KEY,
@@ -74,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--scale", action="store_true",
                         help="only the --workers 1 vs 2 ramp of real-time audio sessions (not in the full run: it "
                              "saturates the machine for about two minutes)")
+    parser.add_argument("--callgrind", action="store_true",
+                        help="only instructions per audio event and text turn under valgrind's callgrind, gateway vs "
+                             "relay (not in the full run: noise-free, but slow)")
     parser.add_argument("--profile", action="store_true",
                         help="run the gateway under cProfile and print where its time went (inflates its CPU)")
     return parser
@@ -138,6 +141,12 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
         return rows, notes
     spawn("echo", echo_argv(echo_port), echo_port)
     echo_plan = DirectPlan(str(config), ECHO_ALIAS)
+    if args.callgrind:
+        if not instructions.available():
+            raise BenchError("--callgrind needs valgrind (apt-get install valgrind)")
+        counted = await instructions.measure(config, echo_plan, tmp, procs)
+        return counted.rows(), ["callgrind: user-space instructions only (the socket syscalls, the same for both "
+                                "paths, are not counted); one session, back-to-back frames; start-up left out"]
 
     async def calls_phase() -> None:
         port = free_port()
@@ -239,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
             for proc in procs:  # the server side of whatever went wrong
                 print(f"--- {proc.name} (exit {proc.popen.poll()}):\n{proc.tail()}", file=sys.stderr)
             raise
-    only = "soak" if args.soak else "keys" if args.keys else "calls" if args.calls else "scale" if args.scale else ""
+    only = next((name for name in ("soak", "keys", "calls", "scale", "callgrind") if getattr(args, name)), "")
     kind = f"quick {only}".strip() if args.quick else only or "full"
     print(f"livegate bench ({kind}): preset {args.model!r} = {PRESETS[args.model]['model']}, "
           f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {time.perf_counter() - began:.0f} s"

@@ -104,7 +104,7 @@ class Path:
     open: Callable[[], Any]  # coroutine function returning an EchoStream
 
 
-async def _block(streams: list[EchoStream], frames: int, interval: float, *, strict: bool = True) -> None:
+async def run_block(streams: list[EchoStream], frames: int, interval: float, *, strict: bool = True) -> None:
     """Every session sends `frames` frames, one per `interval` (staggered evenly), then waits for the echoes;
     echoes missing after ECHO_TIMEOUT_S fail the measurement, or with `strict` off are left to be counted."""
 
@@ -168,11 +168,11 @@ async def measure(paths: list[Path], *, frames: int, streams: int, interval: flo
             opened[path.name] = await _open_all(path, streams)
         per_block = max(1, frames // (REPETITIONS * streams))
         for path in paths:  # upstreams dialled, a response open, caches warm
-            await _block(opened[path.name], max(2, per_block // 5), interval)
+            await run_block(opened[path.name], max(2, per_block // 5), interval)
         cpu = {path.name: path.proc.cpu_s() for path in paths}
         for index in range(REPETITIONS):
             for path in paths if index % 2 == 0 else paths[::-1]:
-                await _block(opened[path.name], per_block, interval)
+                await run_block(opened[path.name], per_block, interval)
         cpu = {path.name: path.proc.cpu_s() - cpu[path.name] for path in paths}
         faults = {name: sum(s.disorder + s.sent - s.got for s in group) for name, group in opened.items()}
     finally:
@@ -217,7 +217,7 @@ async def integrity(paths: list[Path], echo_port: int, *, sessions: int, frames:
         try:
             streams = await _open_all(path, sessions)
             before = echo_counts(echo_port)
-            await _block(streams, frames, interval, strict=False)
+            await run_block(streams, frames, interval, strict=False)
             after = echo_counts(echo_port)
         finally:
             await asyncio.gather(*(s.close() for s in streams), return_exceptions=True)
