@@ -14,14 +14,16 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import accounts, audio, calls, latency, memory, profiling, scale, soak, split, startup
+from bench import accounts, audio, calls, instructions, latency, memory, profiling, scale, soak, split, startup
 from bench.procs import (
+    ECHO_ALIAS,
     MASTER_KEY,
     PRESETS,
     SPEND_WRITE_S,
     BenchError,
     Proc,
     app_argv,
+    echo_argv,
     emulator_argv,
     free_port,
     gateway_argv,
@@ -29,7 +31,7 @@ from bench.procs import (
     write_config,
 )
 from bench.report import Row, table
-from bench.wire import DirectPlan
+from bench.wire import DirectPlan, DirectSession, GatewaySession, gateway_url
 
 
 @dataclass(frozen=True)
@@ -38,20 +40,24 @@ class Sizes:
     sessions: int  # open sessions for the memory figure
     turns: int  # measured text turns per path
     warmup: int  # unmeasured turns per path, per session pair
-    audio_frames: int  # appends per path, per load
-    audio_block: int  # appends per block (all sessions of a path together)
+    audio_frames: int  # echoed frames per path, per load (bench/audio.py); appends per gateway (bench/accounts.py)
+    audio_block: int  # appends per block in bench/accounts.py
     audio_streams: int  # concurrent real-time sessions per path
     phase_limit_s: float  # wall-time cap of each turn or audio phase
     soak_sessions: int  # concurrent sessions of the goAway soak (bench/soak.py)
     soak_turns: int  # turns per soak session, each on a fresh upstream after a goAway
+    integrity_sessions: int  # sessions per path of the both-ways count
+    integrity_frames: int  # paced frames per session there
     calls: int  # concurrent WebRTC calls (and WebSocket sessions) of the call-audio figure
     call_seconds: float  # measured seconds per path of the call-audio figure
 
 
 FULL = Sizes(startup_rounds=5, sessions=200, turns=1000, warmup=20, audio_frames=5000, audio_block=1000,
-             audio_streams=50, phase_limit_s=30, soak_sessions=40, soak_turns=8, calls=10, call_seconds=20)
+             audio_streams=50, phase_limit_s=30, soak_sessions=40, soak_turns=8, integrity_sessions=200,
+             integrity_frames=50, calls=10, call_seconds=20)
 QUICK = Sizes(startup_rounds=1, sessions=40, turns=60, warmup=10, audio_frames=1000, audio_block=500,
-              audio_streams=25, phase_limit_s=5, soak_sessions=20, soak_turns=4, calls=4, call_seconds=6)
+              audio_streams=25, phase_limit_s=5, soak_sessions=20, soak_turns=4, integrity_sessions=50,
+              integrity_frames=20, calls=4, call_seconds=6)
 REAL_TIME_S = 0.020  # one 20 ms frame per session every 20 ms
 
 
@@ -68,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--scale", action="store_true",
                         help="only the --workers 1 vs 2 ramp of real-time audio sessions (not in the full run: it "
                              "saturates the machine for about two minutes)")
+    parser.add_argument("--callgrind", action="store_true",
+                        help="only instructions per audio event and text turn under valgrind's callgrind, gateway vs "
+                             "relay (not in the full run: noise-free, but slow)")
     parser.add_argument("--profile", action="store_true",
                         help="run the gateway under cProfile and print where its time went (inflates its CPU)")
     return parser
@@ -103,7 +112,9 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
         notes.append(f"keys: {figures.turns} turns and {figures.appends} appends per gateway in "
                      f"{len(keyed.turn_cpu_ms)} alternating rounds, on two fresh gateways pinned to one CPU; the "
                      "keyed one checks its key at session start and writes a spend row per response to its "
-                     f"SQLite file every {SPEND_WRITE_S} s (proxy_batch_write_at), inside the turns' window")
+                     f"SQLite file every {SPEND_WRITE_S} s (proxy_batch_write_at), inside the turns' window; RSS after "
+                     f"the run: keyed {keyed_proc.rss_kb() / 1024:.1f} MB (SQLAlchemy loaded), master key alone "
+                     f"{plain_proc.rss_kb() / 1024:.1f} MB")
         keyed_proc.stop()
         plain_proc.stop()
 
@@ -121,13 +132,21 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
         figures = await scale.measure(spawn, tmp, quick=args.quick)
         return figures.rows(), figures.notes()
 
-    emulator_port = free_port()
+    emulator_port, echo_port = free_port(), free_port()
     emulator = spawn("emulator", emulator_argv(emulator_port), emulator_port, want=None)
-    config = write_config(tmp, emulator_port, args.model)
+    config = write_config(tmp, emulator_port, args.model, echo_port)
     plan = DirectPlan(str(config))
     if args.keys:
         await keys_phase(emulator_port, config)
         return rows, notes
+    spawn("echo", echo_argv(echo_port), echo_port)
+    echo_plan = DirectPlan(str(config), ECHO_ALIAS)
+    if args.callgrind:
+        if not instructions.available():
+            raise BenchError("--callgrind needs valgrind (apt-get install valgrind)")
+        counted = await instructions.measure(config, echo_plan, tmp, procs)
+        return counted.rows(), ["callgrind: user-space instructions only (the socket syscalls, the same for both "
+                                "paths, are not counted); one session, back-to-back frames; start-up left out"]
 
     async def calls_phase() -> None:
         port = free_port()
@@ -149,6 +168,7 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
     key = plan.endpoint.headers.get("x-goog-api-key", "")
     relay = spawn("relay", app_argv("relay", relay_port, "--upstream-url", plan.endpoint.url, "--upstream-key", key),
                   relay_port)
+    notes.append(stack_note(gateway))
 
     mine, base = await memory.measure(gateway, gateway_port, relay, relay_port, plan, sizes.sessions)
     rows += memory.rows(mine, base, sizes.sessions)
@@ -162,15 +182,24 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
     notes.append(f"turns: {len(turns.gateway_ms)} per path in {turns.seconds:.1f} s, alternating ABBA, a fresh session "
                  f"pair every {latency.SESSION_TURNS} turns; the CPU baseline is the emulator's CPU per turn")
 
-    appends = []
+    echo_relay_port = free_port()
+    echo_relay = spawn("echo-relay", app_argv("relay", echo_relay_port, "--upstream-url", echo_plan.endpoint.url,
+                                              "--upstream-key", key), echo_relay_port)
+    paths = echo_paths(gateway, gateway_port, echo_relay, echo_relay_port, echo_plan)
+    loads = []
     for streams, interval in ((1, 0.0), (sizes.audio_streams, REAL_TIME_S)):
-        appends.append(await audio.measure(gateway, gateway_port, relay, relay_port, plan, frames=sizes.audio_frames,
-                                           block=sizes.audio_block, streams=streams, interval=interval,
-                                           limit_s=sizes.phase_limit_s))
-    rows += [figures.row() for figures in appends]
+        loads.append(await audio.measure(paths, frames=sizes.audio_frames, streams=streams, interval=interval))
+    rows += [figures.row() for figures in loads]
+    count = await audio.integrity(paths, echo_port, sessions=sizes.integrity_sessions,
+                                  frames=sizes.integrity_frames, interval=REAL_TIME_S)
+    rows.append(count.row("livegate", "relay"))
+    notes.append(count.note())
+    notes.append(f"audio: {audio.REPETITIONS} interleaved blocks per path (ABBA), 20 ms pcm16 frames echoed by "
+                 "bench/echo_upstream.py, CPU per event counts each frame twice (append in, delta out); the baseline "
+                 "is bench/apps.py's relay: the same uvicorn settings and the gateway's own upstream dial()")
 
     shares = split.measure(plan, turns=max(50, sizes.turns // 2), appends=max(500, sizes.audio_frames))
-    notes.append(shares.note(turns.gateway_cpu_ms, appends[0].gateway_us))
+    notes.append(shares.note(turns.gateway_cpu_ms, loads[0].gateway_us))
     await keys_phase(emulator_port, config)
     await calls_phase()
     if not args.quick:
@@ -180,6 +209,27 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
         gateway.stop(timeout=10)
         notes.append(profiling.summary(profile_to))
     return rows, notes
+
+
+def echo_paths(gateway: Proc, gateway_port: int, relay: Proc, relay_port: int, plan: DirectPlan) -> list[audio.Path]:
+    """The two ways to the echo upstream: the gateway (GA appends, audio output) and the bare relay."""
+
+    async def ours() -> audio.EchoStream:
+        session = await GatewaySession.open(gateway_url(gateway_port, ECHO_ALIAS), session=audio.AUDIO_SESSION)
+        return audio.EchoStream(session.ws, audio.GATEWAY)
+
+    async def theirs() -> audio.EchoStream:
+        session = await DirectSession.open(plan, f"ws://127.0.0.1:{relay_port}/")
+        return audio.EchoStream(session.ws, audio.RELAY)
+
+    return [audio.Path("livegate", gateway, ours), audio.Path("relay", relay, theirs)]
+
+
+def stack_note(gateway: Proc) -> str:
+    """What the gateway process has loaded: the event loop and HTTP parser it runs on (from /proc/PID/maps)."""
+    maps = Path(f"/proc/{gateway.pid}/maps").read_text()
+    found = {name: name in maps for name in ("uvloop/loop", "httptools/parser")}
+    return "gateway stack: " + ", ".join(f"{name} {'loaded' if ok else 'NOT loaded'}" for name, ok in found.items())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -198,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
             for proc in procs:  # the server side of whatever went wrong
                 print(f"--- {proc.name} (exit {proc.popen.poll()}):\n{proc.tail()}", file=sys.stderr)
             raise
-    only = "soak" if args.soak else "keys" if args.keys else "calls" if args.calls else "scale" if args.scale else ""
+    only = next((name for name in ("soak", "keys", "calls", "scale", "callgrind") if getattr(args, name)), "")
     kind = f"quick {only}".strip() if args.quick else only or "full"
     print(f"livegate bench ({kind}): preset {args.model!r} = {PRESETS[args.model]['model']}, "
           f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {time.perf_counter() - began:.0f} s"

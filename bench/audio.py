@@ -1,13 +1,15 @@
-"""Figure 5: gateway CPU per relayed `input_audio_buffer.append`, vs an untranslated relay on the same stack.
+"""Audio figures: gateway CPU per relayed audio event vs the bare relay, and the both-ways count at many sessions.
 
-Clients stream 20 ms pcm16 24 kHz frames (base64): through the gateway as OpenAI GA appends, through
-`bench/apps.py`'s relay as the Gemini `realtimeInput` frames the gateway would produce; both end at the
-emulator. Blocks alternate between the paths, each followed by a pause in which both servers finish
-forwarding; each process's CPU is read over the whole phase (it idles while the other path runs) and
-divided by its frames. A text turn per session afterwards checks that every frame went through.
+The load of issue #15: sessions stream 20 ms pcm16 24 kHz frames (base64) that `bench/echo_upstream.py`
+echoes straight back. Through the gateway a frame is an OpenAI GA `input_audio_buffer.append` in and a
+`response.output_audio.delta` out; through `bench/apps.py`'s relay it is the Gemini `realtimeInput` frame
+the gateway would send and the `serverContent` frame it would get, forwarded untranslated. Both end at the
+same echo process. Each frame carries its sequence number in its first samples, so every session checks
+that each echo came back, once and in order; the echo process counts what it received and sent.
 
-Two loads: back-to-back frames on one session (the steady-state cost of one event), and many sessions at
-real-time pace, where every event also pays for waking an idle event loop.
+Paths alternate in blocks (4 interleaved repetitions, ABBA); a block ends when every echo is back. Each
+server's CPU is read over the whole phase (it idles while the other path runs) and divided by its relayed
+events (two per frame: one each way).
 """
 
 from __future__ import annotations
@@ -16,85 +18,212 @@ import asyncio
 import base64
 import random
 import time
-from collections.abc import Awaitable, Callable
+import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from bench.procs import Proc
+from bench.procs import BenchError, Proc
 from bench.report import Row
-from bench.wire import DirectPlan, DirectSession, GatewaySession, gateway_url
 
-TARGET_US = 60.0
-SETTLE_S = 0.05  # after a block, both servers finish forwarding it before the other path starts
-FINAL_SETTLE_S = 0.3  # before the last CPU reading: even a back-to-back block is forwarded by then
+TARGET_RATIO = 1.0  # gateway CPU per event <= the bare relay's
+REPETITIONS = 4  # interleaved blocks per path
+ECHO_TIMEOUT_S = 30.0  # for one block's echoes to come back
+SETTLE_S = 0.05  # after the last echo: the server finishes its side (keepalive, bookkeeping)
 _PCM = random.Random(0).randbytes(24000 * 2 * 20 // 1000)  # 20 ms of pcm16 mono at 24 kHz: 960 bytes
-AUDIO_B64 = base64.b64encode(_PCM).decode()
-APPEND = orjson.dumps({"type": "input_audio_buffer.append", "audio": AUDIO_B64}).decode()
-REALTIME = orjson.dumps({"realtimeInput": {"audio": {"mimeType": "audio/pcm;rate=24000", "data": AUDIO_B64}}}).decode()
+_REST_B64 = base64.b64encode(_PCM[6:]).decode()  # 954 bytes: a whole number of base64 quanta
+AUDIO_SESSION = {"type": "realtime", "output_modalities": ["audio"]}
+GATEWAY = ('{"type":"input_audio_buffer.append","audio":"', '"}', b"output_audio.delta", b'"delta":"')
+RELAY = ('{"realtimeInput":{"audio":{"mimeType":"audio/pcm;rate=24000","data":"', '"}}}', b'"inlineData"', b'"data":"')
+
+
+def audio_b64(seq: int) -> str:
+    """Frame `seq`: its number in the first 4 bytes (the first 8 base64 characters), then fixed samples."""
+    return base64.b64encode(seq.to_bytes(4, "little") + _PCM[4:6]).decode() + _REST_B64
+
+
+def _seq(b64: bytes) -> int:
+    return int.from_bytes(base64.b64decode(b64[:8])[:4], "little")
+
+
+APPEND = GATEWAY[0] + audio_b64(0) + GATEWAY[1]  # one append, for bench/split.py
+
+
+class EchoStream:
+    """One session's frames out and echoes back: how many came back, and how many out of order."""
+
+    def __init__(self, ws: Any, path: tuple[str, str, bytes, bytes]) -> None:
+        self.ws = ws  # a websockets ClientConnection, its session set up
+        self._head, self._tail, self._marker, self._field = path
+        self.sent = 0  # frames sent
+        self.got = 0  # echoes received
+        self.disorder = 0  # echoes whose number was not the next one expected
+        self._want = 0  # echoes the current block waits for
+        self._all_back = asyncio.Event()
+        self._reader = asyncio.create_task(self._read())
+
+    async def send(self) -> None:
+        await self.ws.send(self._head + audio_b64(self.sent) + self._tail)
+        self.sent += 1
+
+    def expect(self, total: int) -> None:
+        self._want = total
+        self._all_back.clear()
+        if self.got >= total:
+            self._all_back.set()
+
+    async def all_back(self) -> None:
+        await self._all_back.wait()
+
+    async def _read(self) -> None:
+        async for raw in self.ws:
+            if not isinstance(raw, bytes):
+                raw = raw.encode()
+            if self._marker not in raw:
+                continue
+            at = raw.index(self._field) + len(self._field)
+            if _seq(raw[at : at + 8]) != self.got:
+                self.disorder += 1
+            self.got += 1
+            if self.got >= self._want:
+                self._all_back.set()
+
+    async def close(self) -> None:
+        self._reader.cancel()
+        await self.ws.close()
+
+
+@dataclass
+class Path:
+    """One way through: its server process and how to open a session on it."""
+
+    name: str
+    proc: Proc
+    open: Callable[[], Any]  # coroutine function returning an EchoStream
+
+
+async def run_block(streams: list[EchoStream], frames: int, interval: float, *, strict: bool = True) -> None:
+    """Every session sends `frames` frames, one per `interval` (staggered evenly), then waits for the echoes;
+    echoes missing after ECHO_TIMEOUT_S fail the measurement, or with `strict` off are left to be counted."""
+
+    async def one(index: int, stream: EchoStream) -> None:
+        stream.expect(stream.sent + frames)
+        if interval:
+            await asyncio.sleep(interval * index / len(streams))
+        due = time.perf_counter()
+        for _ in range(frames):
+            await stream.send()
+            if interval:
+                due += interval
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        await stream.all_back()
+
+    try:
+        async with asyncio.timeout(ECHO_TIMEOUT_S + frames * interval):
+            await asyncio.gather(*(one(i, s) for i, s in enumerate(streams)))
+    except TimeoutError:
+        missing = sum(s.sent - s.got for s in streams)
+        if strict:
+            raise BenchError(f"{missing} echoes not back within {ECHO_TIMEOUT_S:.0f} s") from None
+    await asyncio.sleep(SETTLE_S)
+
+
+def echo_counts(port: int) -> tuple[int, int]:
+    """(frames received, echoes sent) by the echo upstream so far."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=5) as answer:
+        counts = orjson.loads(answer.read())
+    return counts["received"], counts["echoed"]
 
 
 @dataclass
 class AudioFigures:
-    gateway_us: float  # gateway CPU per append
-    relay_us: float  # relay CPU per forwarded frame
-    frames: int  # per path
+    gateway_us: float  # gateway CPU per relayed event
+    relay_us: float  # relay CPU per relayed event
+    frames: int  # per path (each one event in, one out)
     streams: int  # concurrent sessions per path
     interval_ms: float  # between two frames of one session; 0 = back to back
+    faults: dict[str, int]  # path -> echoes lost or out of order
 
     def row(self) -> Row:
         load = "back to back" if not self.interval_ms else f"{self.streams} x 1/{self.interval_ms:g}ms"
-        return Row(f"CPU / audio append, {load}, n={self.frames}", self.gateway_us, self.relay_us, "us",
-                   f"<= {TARGET_US:.0f} us", self.gateway_us <= TARGET_US)
+        ratio = self.gateway_us / self.relay_us
+        return Row(f"CPU / audio event, {load}, n={self.frames}x2", self.gateway_us, self.relay_us, "us",
+                   f"<= {TARGET_RATIO:g}x relay", ratio <= TARGET_RATIO)
 
 
-async def _stream(send: Callable[[str], Awaitable[None]], frame: str, count: int, interval: float) -> None:
-    """`count` frames, one every `interval` seconds on an absolute schedule (no drift)."""
-    due = time.perf_counter()
-    for _ in range(count):
-        await send(frame)
-        if interval:
-            due += interval
-            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+async def _open_all(path: Path, count: int) -> list[EchoStream]:
+    streams: list[EchoStream] = []
+    for first in range(0, count, 25):
+        streams += await asyncio.gather(*(path.open() for _ in range(min(25, count - first))))
+    return streams
 
 
-async def _block(sessions: list[Any], frame: str, per_session: int, interval: float) -> None:
-    """Every session streams `per_session` frames, the sessions staggered evenly over one interval."""
-
-    async def one(index: int, session: Any) -> None:
-        await asyncio.sleep(interval * index / len(sessions))
-        await _stream(session.send, frame, per_session, interval)
-
-    await asyncio.gather(*(one(i, s) for i, s in enumerate(sessions)))
-    await asyncio.sleep(SETTLE_S)
-
-
-async def measure(gateway: Proc, gateway_port: int, relay: Proc, relay_port: int, plan: DirectPlan, *,
-                  frames: int, block: int, streams: int, interval: float, limit_s: float) -> AudioFigures:
-    """`streams` sessions per path paced at `interval`; blocks of `block` frames alternate ABBA."""
-    ours: list[Any] = []
-    theirs: list[Any] = []
+async def measure(paths: list[Path], *, frames: int, streams: int, interval: float) -> AudioFigures:
+    """`streams` sessions per path, `frames` frames per path in total, REPETITIONS blocks each, ABBA."""
+    opened: dict[str, list[EchoStream]] = {}
     try:
-        for _ in range(streams):
-            ours.append(await GatewaySession.open(gateway_url(gateway_port)))
-            theirs.append(await DirectSession.open(plan, f"ws://127.0.0.1:{relay_port}/"))
-        per_session = max(1, block // streams)
-        for sessions, frame in ((ours, APPEND), (theirs, REALTIME)):  # upstreams connected, paths warm
-            await asyncio.gather(*(s.turn() for s in sessions))
-            await _block(sessions, frame, max(1, per_session // 5), interval)
-        sent, paths = 0, [(ours, APPEND), (theirs, REALTIME)]
-        gateway_cpu, relay_cpu, start = gateway.cpu_s(), relay.cpu_s(), time.perf_counter()
-        for index in range(max(1, frames // (per_session * streams))):
-            for sessions, frame in paths if index % 2 == 0 else paths[::-1]:
-                await _block(sessions, frame, per_session, interval)
-            sent += per_session * streams
-            if time.perf_counter() - start > limit_s:
-                break
-        await asyncio.sleep(FINAL_SETTLE_S)
-        gateway_cpu, relay_cpu = gateway.cpu_s() - gateway_cpu, relay.cpu_s() - relay_cpu
-        for sessions in (ours, theirs):  # off the clock: every frame went through, the sessions still work
-            await asyncio.gather(*(s.turn() for s in sessions))
+        for path in paths:
+            opened[path.name] = await _open_all(path, streams)
+        per_block = max(1, frames // (REPETITIONS * streams))
+        for path in paths:  # upstreams dialled, a response open, caches warm
+            await run_block(opened[path.name], max(2, per_block // 5), interval)
+        cpu = {path.name: path.proc.cpu_s() for path in paths}
+        for index in range(REPETITIONS):
+            for path in paths if index % 2 == 0 else paths[::-1]:
+                await run_block(opened[path.name], per_block, interval)
+        cpu = {path.name: path.proc.cpu_s() - cpu[path.name] for path in paths}
+        faults = {name: sum(s.disorder + s.sent - s.got for s in group) for name, group in opened.items()}
     finally:
-        await asyncio.gather(*(s.close() for s in ours + theirs), return_exceptions=True)
-    return AudioFigures(gateway_cpu / sent * 1e6, relay_cpu / sent * 1e6, sent, streams, interval * 1e3)
+        await asyncio.gather(*(s.close() for group in opened.values() for s in group), return_exceptions=True)
+    sent = per_block * REPETITIONS * streams
+    gateway, relay = (cpu[path.name] / (2 * sent) * 1e6 for path in paths)
+    return AudioFigures(gateway, relay, sent, streams, interval * 1e3, faults)
+
+
+@dataclass
+class Integrity:
+    """The both-ways count at many sessions, per path."""
+
+    sessions: int
+    sent: dict[str, int]  # frames sent by the clients
+    received: dict[str, int]  # frames the echo upstream received
+    echoed: dict[str, int]  # echoes it sent
+    got: dict[str, int]  # echoes the clients received
+    disorder: dict[str, int]  # echoes out of order
+
+    def faults(self, name: str) -> int:
+        lost = (self.sent[name] - self.received[name]) + (self.echoed[name] - self.got[name])
+        return lost + self.disorder[name]
+
+    def row(self, ours: str, theirs: str) -> Row:
+        mine = self.faults(ours)
+        return Row(f"events lost or reordered, {self.sessions} sessions, n={self.sent[ours]}x2", mine,
+                   self.faults(theirs), "", "0", mine == 0)
+
+    def note(self) -> str:
+        parts = [f"{name}: sent {self.sent[name]}, upstream got {self.received[name]} and echoed "
+                 f"{self.echoed[name]}, clients got {self.got[name]} ({self.disorder[name]} out of order)"
+                 for name in self.sent]
+        return f"both-ways count at {self.sessions} sessions: " + "; ".join(parts)
+
+
+async def integrity(paths: list[Path], echo_port: int, *, sessions: int, frames: int, interval: float) -> Integrity:
+    """`sessions` sessions per path, one path at a time, each sending `frames` paced frames."""
+    figures = Integrity(sessions, {}, {}, {}, {}, {})
+    for path in paths:
+        streams: list[EchoStream] = []
+        try:
+            streams = await _open_all(path, sessions)
+            before = echo_counts(echo_port)
+            await run_block(streams, frames, interval, strict=False)
+            after = echo_counts(echo_port)
+        finally:
+            await asyncio.gather(*(s.close() for s in streams), return_exceptions=True)
+        figures.sent[path.name] = sum(s.sent for s in streams)
+        figures.received[path.name] = after[0] - before[0]
+        figures.echoed[path.name] = after[1] - before[1]
+        figures.got[path.name] = sum(s.got for s in streams)
+        figures.disorder[path.name] = sum(s.disorder for s in streams)
+    return figures

@@ -19,6 +19,7 @@ PY = sys.executable
 MASTER_KEY = "sk-bench-master-key"
 UPSTREAM_KEY = "bench-upstream-key"  # the emulator runs open; the gateway sends it anyway
 ALIAS = "bench-live"
+ECHO_ALIAS = "bench-echo"  # the same model preset, dialled at bench/echo_upstream.py (the audio figures)
 
 # --model presets: how the alias reaches the external emulator (GEMINI_LIVE.md §1.1, gateway/upstream/dial.py).
 PRESETS: dict[str, dict[str, str]] = {
@@ -48,15 +49,21 @@ def free_port() -> int:
 SPEND_WRITE_S = 2.0  # the keyed gateway's proxy_batch_write_at (the default); each turn round waits for one write
 
 
-def write_config(directory: Path, emulator_port: int, preset: str, *, database: bool = False) -> Path:
-    """The bench config; without `database` the gateway runs on its master key alone (no spend rows)."""
-    params = {**PRESETS[preset], "api_base": f"http://127.0.0.1:{emulator_port}", "api_key": UPSTREAM_KEY}
+def write_config(directory: Path, emulator_port: int, preset: str, echo_port: int | None = None, *,
+                 database: bool = False) -> Path:
+    """The bench config; without `database` the gateway runs on its master key alone (no spend rows). With
+    `echo_port`, ECHO_ALIAS dials the echo upstream there (the audio figures)."""
+    def entry(alias: str, port: int) -> dict[str, object]:
+        params = {**PRESETS[preset], "api_base": f"http://127.0.0.1:{port}", "api_key": UPSTREAM_KEY}
+        return {"model_name": alias, "litellm_params": params}
+
     general: dict[str, object] = {"master_key": MASTER_KEY, "webrtc": {"host_addresses": ["127.0.0.1"]}}
     if database:
         general["proxy_batch_write_at"] = SPEND_WRITE_S
     else:
         general["database_url"] = None
-    document = {"model_list": [{"model_name": ALIAS, "litellm_params": params}], "general_settings": general}
+    models = [entry(ALIAS, emulator_port)] + ([entry(ECHO_ALIAS, echo_port)] if echo_port is not None else [])
+    document = {"model_list": models, "general_settings": general}
     path = directory / "config.yaml"
     path.write_text(yaml.safe_dump(document))
     return path
@@ -177,6 +184,11 @@ def emulator_argv(port: int) -> list[str]:
     """The emulator's own `main()` (what `livegate emulator` runs), called directly: robust to CLI wrappers."""
     launch = "import sys; from gateway.emulator.server import main; sys.exit(main(sys.argv[1:]))"
     return [PY, "-c", launch, "--host", "127.0.0.1", "--port", str(port), "--log-level", "WARNING"]
+
+
+def echo_argv(port: int) -> list[str]:
+    """The scripted echo upstream of the audio figures (bench/echo_upstream.py)."""
+    return [PY, "-m", "bench.echo_upstream", "--port", str(port)]
 
 
 def app_argv(kind: str, port: int, *extra: str) -> list[str]:

@@ -48,6 +48,8 @@ def median(samples: list[float]) -> float:
 
 
 def _num(value: float) -> str:
+    if isinstance(value, int):
+        return str(value)
     if abs(value) >= 100:
         return f"{value:.0f}"
     if abs(value) >= 10:

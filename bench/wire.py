@@ -52,11 +52,12 @@ class GatewaySession:
         self.ws = ws
 
     @classmethod
-    async def open(cls, url: str, key: str = MASTER_KEY) -> GatewaySession:
+    async def open(cls, url: str, key: str = MASTER_KEY, session: dict[str, Any] | None = None) -> GatewaySession:
+        """Connect with `key` and send `session.update` with `session` (default: the text turns' SESSION)."""
         ws = await connect(url, additional_headers={"Authorization": f"Bearer {key}"}, max_size=None)
         try:
             await _frames_until(ws, b'"type":"session.created"', _ERROR)
-            await ws.send(orjson.dumps({"type": "session.update", "session": SESSION}).decode())
+            await ws.send(orjson.dumps({"type": "session.update", "session": session or SESSION}).decode())
             await _frames_until(ws, b'"type":"session.updated"', _ERROR)
         except BaseException:
             await ws.close()
@@ -122,11 +123,11 @@ class DirectSession:
 class DirectPlan:
     """Where the gateway dials for the bench alias and exactly what it sends there for a text turn."""
 
-    def __init__(self, config_path: str) -> None:
-        deployment = load_config(config_path, {}).deployments[ALIAS][0]
+    def __init__(self, config_path: str, alias: str = ALIAS) -> None:
+        deployment = load_config(config_path, {}).deployments[alias][0]
         self.endpoint = endpoint_for(deployment)
         self.profile = deployment.profile
-        config = SessionConfig(model=ALIAS).apply(SESSION, Dialect.GA)
+        config = SessionConfig(model=alias).apply(SESSION, Dialect.GA)
         setup: dict[str, Any] = build_setup(config, deployment.profile, self.endpoint.model_resource)
         self.setup = orjson.dumps(setup)
         self.resumable = "sessionResumption" in setup["setup"]
@@ -137,5 +138,5 @@ class DirectPlan:
             self.trigger = orjson.dumps({"realtimeInput": {"text": USER_TEXT}})
 
 
-def gateway_url(port: int) -> str:
-    return f"ws://127.0.0.1:{port}/v1/realtime?model={ALIAS}"
+def gateway_url(port: int, alias: str = ALIAS) -> str:
+    return f"ws://127.0.0.1:{port}/v1/realtime?model={alias}"

@@ -1,7 +1,8 @@
 """One client session: receive, decode, feed the translators, carry out their commands. Nothing more.
 
-Every outgoing frame goes through one queue per socket, filled synchronously in the order the
-translators produced it, so events from the two directions can never overtake each other.
+Every outgoing frame goes out synchronously in the order the translators produced it (written at once, or
+queued behind earlier frames when a socket is backed up), so events from the two directions can never
+overtake each other. Upstream messages are fed straight from the connection's callback (gateway/upstream/link.py).
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import time
 from typing import Any
 
 import orjson
-from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
 
 from gateway import close_codes
 from gateway.config import Deployment
@@ -24,6 +23,7 @@ from gateway.transports.channel import ClientChannel
 from gateway.transports.outbox import ClientOutbox
 from gateway.upstream.backoff import jittered
 from gateway.upstream.dial import (
+    LiveConnection,
     LiveSocket,
     UpstreamContext,
     UpstreamUnavailable,
@@ -31,6 +31,7 @@ from gateway.upstream.dial import (
     model_resource,
     open_upstream,
 )
+from gateway.upstream.link import UpstreamOutbox, read_link
 from schemas.limits import Limits
 from schemas.openai import Dialect, binary_frame_error, parse_client_event_tolerant
 from translators.commands import (
@@ -91,13 +92,13 @@ class Session:
         )
         self.client, self.upstream = translators_for(self.state)
         self._outbox = ClientOutbox(channel, self._limits, self.state.session_id)  # frames for the client, in order
-        self._to_upstream: asyncio.Queue[bytes] = asyncio.Queue()  # frames for Gemini, in order
+        self._to_upstream = UpstreamOutbox()  # frames for Gemini, in order
         self._link_task: asyncio.Task[None] | None = None  # the current upstream link's dial + read loop
         self._generation = 0  # which ConnectUpstream the current link answers; older links are stale
-        self._spare: asyncio.Task[ClientConnection | None] | None = None  # a socket dialled ahead of a switch
+        self._spare: asyncio.Task[LiveConnection | None] | None = None  # a socket dialled ahead of a switch
         self._upstream_ws: LiveSocket | None = None
         self._closing = False  # a close was queued for the client: stop reading
-        self._upstream_backlog = 0  # bytes queued for Gemini and not yet written
+        self._loop: asyncio.AbstractEventLoop | None = None  # cached in `run`: no get_running_loop() per frame
         self._started = 0.0  # loop time the session started (maximum duration)
         self._last_frame = 0.0  # loop time of the client's last frame (idle timeout)
         self._stall = StallClock(self._limits.upstream_stall_seconds)  # when a silent Gemini is a fault
@@ -107,14 +108,14 @@ class Session:
         self._sent_close: tuple[int, str] | None = None  # the close the client got from us (None: it left first)
 
     async def run(self) -> None:
-        writer = asyncio.create_task(self._outbox.run())
-        self._started = self._last_frame = asyncio.get_running_loop().time()
+        self._loop = asyncio.get_running_loop()
+        self._started = self._last_frame = self._loop.time()
         self._hooks.started()
         self._execute(self.client.start())
         try:
             await self._client_reader()
         finally:
-            await self._shutdown(writer)
+            await self._shutdown()
             close = self._sent_close
             self._hooks.ended(close[0] if close else None, close[1] if close else None)
 
@@ -164,7 +165,8 @@ class Session:
 
     # ---- commands --------------------------------------------------------------------------------
     def _execute(self, commands: list[Command]) -> None:
-        """Enqueue in order; never awaits, so nothing can run between two commands of one feed."""
+        """Carry out in order; never awaits, so nothing can run between two commands of one feed. The client's
+        frames go out together at the end of the loop callback (`ClientOutbox.flush`)."""
         for command in commands:
             if isinstance(command, SendClient):
                 frame = self._client.encode(command.event)
@@ -173,13 +175,11 @@ class Session:
                     self._end(SessionEnd.CLIENT_TOO_SLOW)  # what it had not read is dropped: bounded memory
                     return
             elif isinstance(command, SendUpstream):
-                if self._upstream_backlog > self._limits.max_upstream_backlog_bytes:  # any one frame fits under it
+                if self._to_upstream.backlog > self._limits.max_upstream_backlog_bytes:  # any one frame fits
                     self._hooks.overflow("upstream")
                     self._end(SessionEnd.UPSTREAM_STALLED)
                     return
-                data = orjson.dumps(command.message)
-                self._upstream_backlog += len(data)
-                self._to_upstream.put_nowait(data)
+                self._to_upstream.put(orjson.dumps(command.message))
             elif isinstance(command, ConnectUpstream):
                 self._connect(command)
             elif isinstance(command, CloseClient):
@@ -212,20 +212,36 @@ class Session:
 
     # ---- client side -----------------------------------------------------------------------------
     async def _client_reader(self) -> None:
-        loop = asyncio.get_running_loop()
+        """Frames by callback where the channel offers it (read and fed in one go, issue #15), else by `receive`;
+        either way until the client has gone."""
+        deliver = getattr(self._client, "deliver", None)
+        if deliver is not None and deliver(self._take_client_frame):
+            try:
+                while await self._client.receive() is not None:  # only the disconnect comes this way now
+                    pass
+            finally:
+                deliver(None)
+            return
         while not self._closing:
             frame = await self._client.receive()
             if frame is None:
                 return
-            self._last_frame = now = loop.time()
-            try:
-                self._on_client_frame(frame, now)
-            except Exception:  # our own bug: this session ends with a server_error, the gateway goes on
-                log.exception("client frame failed for %s", self.state.session_id)
-                self.crashed()
+            self._take_client_frame(frame)
+
+    def _take_client_frame(self, frame: str | bytes | dict[str, Any]) -> None:
+        if self._closing:
+            return  # a close was queued: nothing more is read
+        loop = self._loop
+        assert loop is not None
+        self._last_frame = now = loop.time()
+        try:
+            self._on_client_frame(frame, now)
+        except Exception:  # our own bug: this session ends with a server_error, the gateway goes on
+            log.exception("client frame failed for %s", self.state.session_id)
+            self.crashed()
 
     def _on_client_frame(self, frame: str | bytes | dict[str, Any], now: float) -> None:
-        if self.state.pending_bytes + self._upstream_backlog > self._limits.max_upstream_backlog_bytes:
+        if self.state.pending_bytes + self._to_upstream.backlog > self._limits.max_upstream_backlog_bytes:
             self._end(SessionEnd.UPSTREAM_STALLED)  # Gemini takes nothing: the setup unanswered, or its socket stuck
             return
         if isinstance(frame, dict):  # made by the transport itself (WebRTC mic audio): already well-formed
@@ -283,39 +299,36 @@ class Session:
         self._hooks.dialled(asyncio.get_running_loop().time() - began, opened.deployment, resumed)
         adopt_deployment(self.state, opened.deployment.profile, model_resource(opened.deployment))
         ws = self._upstream_ws = opened.ws
-        writer = asyncio.create_task(self._upstream_writer(ws))
+        loop = self._loop
+        assert loop is not None
+
+        def on_message(raw: bytes | str) -> None:
+            if generation != self._generation:
+                return  # a newer link has taken over; this one is being closed
+            now = loop.time()
+            self._stall.frame(now)
+            self._execute(self.upstream.feed(orjson.loads(raw)))
+            self._stall.turn(self._owes_frames(), now)
+
+        self._to_upstream.attach(ws)
         try:
-            loop = asyncio.get_running_loop()
             self._stall.frame(loop.time())  # setupComplete, read by open_upstream, starts the clock
             if opened.first_frame is not None:
                 self._execute(self.upstream.feed(orjson.loads(opened.first_frame)))
                 self._stall.turn(self._owes_frames(), loop.time())
-            async for raw in ws:
-                now = loop.time()
-                self._stall.frame(now)
-                self._execute(self.upstream.feed(orjson.loads(raw)))
-                self._stall.turn(self._owes_frames(), now)
-        except ConnectionClosed:
-            pass
+            await read_link(ws, on_message)
         except orjson.JSONDecodeError:
             self._fail(close_codes.UNKNOWN, "Gemini sent a frame that is not JSON")
             return
         finally:
-            writer.cancel()
+            if generation == self._generation:
+                self._to_upstream.detach()
             if generation != self._generation:
                 await ws.close()
         if not self._closing and generation == self._generation:
             reason = ws.close_reason or ""
             close = close_codes.for_upstream_close(ws.close_code, reason)
             self._lost(close, reason, close_codes.should_retry(ws.close_code, reason))
-
-    async def _upstream_writer(self, ws: LiveSocket) -> None:
-        """Runs until the link ends (it is cancelled then); the session closes the socket."""
-        with contextlib.suppress(ConnectionClosed):
-            while True:
-                frame = await self._to_upstream.get()
-                await ws.send(frame, text=True)
-                self._upstream_backlog -= len(frame)
 
     def _lost(self, close: close_codes.ClientClose, reason: str, retry: Retry) -> None:
         where, why = self.state.session_id, close_codes.redact(reason)
@@ -328,12 +341,7 @@ class Session:
 
     def _take_unsent(self) -> list[dict[str, Any]]:
         """Frames queued for the lost link and never written: handed back, so they go once, on the next."""
-        frames = []
-        while not self._to_upstream.empty():
-            frame = self._to_upstream.get_nowait()
-            self._upstream_backlog -= len(frame)
-            frames.append(orjson.loads(frame))
-        return frames
+        return [orjson.loads(frame) for frame in self._to_upstream.take_unsent()]
 
     def _fail(self, close: close_codes.ClientClose, reason: str) -> None:
         where, why = self.state.session_id, close_codes.redact(reason)
@@ -341,7 +349,7 @@ class Session:
         message = close_codes.message(close, reason)
         self._execute(self.upstream.upstream_failed(close.error_type, close.error_code, message, close.close_code))
 
-    async def _shutdown(self, writer: asyncio.Task[None]) -> None:
+    async def _shutdown(self) -> None:
         self._closing = True
         for timer in self._wakeups:
             timer.cancel()
@@ -358,4 +366,4 @@ class Session:
             self._link_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._link_task
-        await self._outbox.finish(writer)
+        await self._outbox.finish()

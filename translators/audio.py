@@ -3,86 +3,27 @@
 pcm16 24 kHz passes through untouched. G.711 µ-law / A-law input is expanded to pcm16 at its own 8 kHz
 (Gemini resamples any rate stated in the MIME type, GEMINI_LIVE.md §3.3); Gemini's 24 kHz output is
 resampled to 8 kHz with soxr (stateful across chunks, so no clicks at chunk edges) and companded.
-The companding tables follow ITU-T G.711 (segment search as in the classic reference code), built once at
-import with numpy, so no session ever waits for them.
+The companding itself is `translators/g711.py` (numpy, soxr), imported by the first G.711 session only.
 """
 
 from __future__ import annotations
 
 import base64
-import enum
-
-import numpy as np
-import numpy.typing as npt
-import soxr
+from typing import TYPE_CHECKING
 
 from translators.errors import ClientProtocolError
+from translators.formats import G711_RATE, GEMINI_OUTPUT_RATE, Law
 
-GEMINI_OUTPUT_RATE = 24000
+__all__ = ["G711_RATE", "GEMINI_OUTPUT_RATE", "InputDecoder", "Law", "OutputEncoder", "RatedPcm", "b64_size",
+           "bytes_per_ms", "input_decoder", "law_of", "pcm_ms"]
+
 OPENAI_PCM_RATE = 24000  # OpenAI's pcm16 rate (§5.2)
-G711_RATE = 8000
-_ALAW_SEG_END = np.array([0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF])  # segment upper bounds (G.711)
-_ULAW_SEG_END = np.array([0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF])
 
-
-class Law(enum.Enum):
-    ULAW = "audio/pcmu"
-    ALAW = "audio/pcma"
-
-
-def _ulaw_decode(codes: npt.NDArray[np.int32]) -> npt.NDArray[np.int16]:
-    code = ~codes & 0xFF
-    value = (((code & 0xF) << 3) + 0x84) << ((code & 0x70) >> 4)
-    return np.where(code & 0x80, 0x84 - value, value - 0x84).astype(np.int16)
-
-
-def _alaw_decode(codes: npt.NDArray[np.int32]) -> npt.NDArray[np.int16]:
-    code = codes ^ 0x55
-    value = (code & 0xF) << 4
-    seg = (code & 0x70) >> 4
-    value = np.where(seg == 0, value + 8, (value + 0x108) << np.maximum(seg - 1, 0))
-    return np.where(code & 0x80, value, -value).astype(np.int16)
-
-
-def _ulaw_encode(samples: npt.NDArray[np.int32]) -> npt.NDArray[np.uint8]:
-    value = samples >> 2
-    mask = np.where(value < 0, 0x7F, 0xFF)
-    value = np.minimum(np.abs(value), 8159) + 33
-    seg = np.searchsorted(_ULAW_SEG_END, value)  # the first segment whose end is >= value
-    code = (seg << 4) | ((value >> (seg + 1)) & 0xF)
-    return (np.where(seg >= 8, 0x7F, code) ^ mask).astype(np.uint8)
-
-
-def _alaw_encode(samples: npt.NDArray[np.int32]) -> npt.NDArray[np.uint8]:
-    value = samples >> 3
-    mask = np.where(value >= 0, 0xD5, 0x55)
-    value = np.where(value < 0, -value - 1, value)
-    seg = np.searchsorted(_ALAW_SEG_END, value)
-    code = (seg << 4) | ((value >> np.where(seg < 2, 1, seg)) & 0xF)
-    return (np.where(seg >= 8, 0x7F, code) ^ mask).astype(np.uint8)
-
-
-# Built once at import, vectorised (a few ms): code byte → pcm16 sample, and pcm16 sample + 32768 → code byte.
-_CODES = np.arange(256, dtype=np.int32)
-_SAMPLES = np.arange(-32768, 32768, dtype=np.int32)
-DECODE_TABLES: dict[Law, npt.NDArray[np.int16]] = {Law.ULAW: _ulaw_decode(_CODES), Law.ALAW: _alaw_decode(_CODES)}
-ENCODE_TABLES: dict[Law, npt.NDArray[np.uint8]] = {Law.ULAW: _ulaw_encode(_SAMPLES), Law.ALAW: _alaw_encode(_SAMPLES)}
-for _decode in DECODE_TABLES.values():
-    _decode.setflags(write=False)  # shared by every session: constants
-for _encode in ENCODE_TABLES.values():
-    _encode.setflags(write=False)
-
-
-def g711_decode(data: bytes, law: Law) -> bytes:
-    return DECODE_TABLES[law][np.frombuffer(data, dtype=np.uint8)].tobytes()
-
-
-def g711_encode(pcm: bytes, law: Law) -> bytes:
-    samples = np.frombuffer(pcm, dtype="<i2").astype(np.int32) + 32768
-    return ENCODE_TABLES[law][samples].tobytes()
-
+if TYPE_CHECKING:
+    from translators.g711 import Downsampler
 
 _URL_SAFE = str.maketrans("-_", "+/")
+
 
 
 class InputDecoder:
@@ -105,6 +46,8 @@ class InputDecoder:
             raise ClientProtocolError(
                 "invalid_value", "Invalid 'audio': expected base64-encoded audio bytes.", param="audio"
             ) from None
+        from translators.g711 import g711_decode  # loaded with the first G.711 session (cached after)
+
         return base64.b64encode(g711_decode(codes, self.law)).decode()
 
 
@@ -132,17 +75,13 @@ class OutputEncoder:
     """Gemini pcm16 24 kHz base64 → client G.711 8 kHz base64, one stream per output item."""
 
     def __init__(self, law: Law) -> None:
+        from translators.g711 import Downsampler  # numpy and soxr: only G.711 sessions load them
+
         self.law = law  # which companding the client wants
-        self._resampler = soxr.ResampleStream(GEMINI_OUTPUT_RATE, G711_RATE, 1, dtype="int16")
-        self._odd = b""  # a trailing half sample carried to the next chunk
+        self._downsample: Downsampler = Downsampler(law)  # resampler state and a trailing half sample
 
     def __call__(self, b64: str, *, last: bool = False) -> str:
-        raw = self._odd + base64.b64decode(b64)
-        cut = len(raw) - len(raw) % 2
-        raw, self._odd = raw[:cut], raw[cut:]
-        samples = np.frombuffer(raw, dtype="<i2")
-        resampled = self._resampler.resample_chunk(samples, last=last)
-        return base64.b64encode(g711_encode(resampled.astype("<i2").tobytes(), self.law)).decode()
+        return base64.b64encode(self._downsample(base64.b64decode(b64), last=last)).decode()
 
     def flush(self) -> str:
         """What the resampler still holds at the end of the item."""
@@ -155,10 +94,20 @@ def law_of(audio_format: dict[str, object]) -> Law | None:
     return Law(kind) if kind in (Law.ULAW.value, Law.ALAW.value) else None
 
 
+def bytes_per_ms(audio_format: dict[str, object]) -> float:
+    """Bytes in one millisecond of a GA format's audio: the one per-format fact the hot path needs, worked out
+    when the format is set (session.update, a response's start) instead of per chunk (issue #15)."""
+    if law_of(audio_format) is not None:
+        return G711_RATE / 1000
+    rate = audio_format.get("rate", 24000)
+    return 2 * float(rate) / 1000 if isinstance(rate, int | float) else 48.0
+
+
+def b64_size(b64: str) -> int:
+    """Bytes in a base64 payload, from its length alone (no decoding)."""
+    return len(b64) * 3 // 4 - b64[-2:].count("=")
+
+
 def pcm_ms(b64: str, audio_format: dict[str, object]) -> float:
     """Milliseconds of audio in a base64 payload, from its length alone (no decoding)."""
-    size = len(b64) * 3 // 4 - b64[-2:].count("=")
-    if law_of(audio_format) is not None:
-        return size / (G711_RATE / 1000)
-    rate = audio_format.get("rate", 24000)
-    return size / 2 / (float(rate) / 1000) if isinstance(rate, int | float) else size / 48
+    return b64_size(b64) / bytes_per_ms(audio_format)

@@ -13,7 +13,7 @@ from typing import Any
 
 from schemas.openai import Dialect
 from schemas.profiles import UserText
-from translators.audio import input_decoder, pcm_ms
+from translators.audio import b64_size
 from translators.commands import CloseClient, Command, SendUpstream
 from translators.context_update import context_update
 from translators.errors import ClientProtocolError, SessionEnd
@@ -102,7 +102,7 @@ class ClientTranslator:
         state = self.state
         before = state.config
         state.config = before.apply(event["session"], self._shape)
-        state.input_decoder = input_decoder(state.config.input_format)
+        state.input_format_set()
         out = list(state.emit("session.updated", {"session": state.render_session()}))
         if state.phase is UpstreamPhase.IDLE or not _setup_changed(state, before):
             return out
@@ -131,7 +131,7 @@ class ClientTranslator:
         audio = event["audio"]
         if not audio:  # no samples: nothing to forward, and no empty manual activity (Gemini would not reply)
             return []
-        ms = pcm_ms(audio, state.config.input_format)
+        ms = b64_size(audio) / state.input_bytes_per_ms
         state.input_ms += ms
         state.buffer_ms += ms
         out: list[Command] = []

@@ -64,8 +64,13 @@ class Conversation:
         return "\n".join(reversed([p for p in parts if p]))
 
     def previous_id(self, item_id: str) -> str | None:
-        index = self._order.index(item_id)
-        return self._order[index - 1] if index else None
+        """Searched from the end: the item asked about is nearly always the newest (a response's own item),
+        and `list.index` from the front grew with the conversation, every turn (issue #15)."""
+        order = self._order
+        for index in range(len(order) - 1, -1, -1):
+            if order[index] == item_id:
+                return order[index - 1] if index else None
+        raise ValueError(f"{item_id!r} is not in the conversation")
 
     def insert(self, item: dict[str, Any], previous_item_id: str | None = None) -> str | None:
         """Insert after `previous_item_id` (None/"" = append, "root" = first); returns the real previous id."""

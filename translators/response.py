@@ -11,7 +11,7 @@ import enum
 from typing import Any
 
 from schemas.openai import Dialect
-from translators.audio import OutputEncoder, law_of, pcm_ms
+from translators.audio import OutputEncoder, b64_size, bytes_per_ms, law_of
 from translators.commands import Command, Mark, Milestone, RecordUsage
 from translators.context import SessionContext
 from translators.emit import beta_item
@@ -54,6 +54,7 @@ class Response:
         self._fragments: list[str] = []  # text or transcript of the open item so far
         self.audio_ms = 0.0  # audio sent in the open item, in ms (what conversation.item.truncate checks)
         self._encoder: OutputEncoder | None = None  # G.711 re-encoder of the open item, if the client wants it
+        self._bytes_per_ms = 48.0  # of the open item's audio as the client gets it (pcm16 24 kHz until it opens)
         self._delta_seen = False  # a first audio/text delta was marked (time to first delta, gateway metrics)
 
     @property
@@ -84,7 +85,7 @@ class Response:
         return out + self._audio_delta(b64)
 
     def _audio_delta(self, b64: str) -> list[Command]:
-        self.audio_ms += pcm_ms(b64, self._state.config.output_format)
+        self.audio_ms += b64_size(b64) / self._bytes_per_ms
         return self._state.emit("response.output_audio.delta", {**self._part_ref(), "delta": b64})
 
     def function_call(self, call_id: str, name: str, arguments: str) -> list[Command]:
@@ -165,6 +166,7 @@ class Response:
         self.audio_ms = 0.0
         law = law_of(state.config.output_format)
         self._encoder = OutputEncoder(law) if law is not None and self.mode is Mode.AUDIO else None
+        self._bytes_per_ms = bytes_per_ms(state.config.output_format)  # of what the client gets, once per item
         out = state.emit(
             "response.output_item.added",
             {"response_id": self.id, "output_index": len(self.output), "item": dict(self._item)},

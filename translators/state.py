@@ -11,7 +11,7 @@ from typing import Any
 
 from schemas.openai import Dialect
 from schemas.profiles import ModelProfile
-from translators.audio import InputDecoder, RatedPcm, input_decoder
+from translators.audio import InputDecoder, RatedPcm, bytes_per_ms, input_decoder
 from translators.commands import RecordUsage
 from translators.context import SessionKind
 from translators.conversation import Conversation
@@ -63,6 +63,7 @@ class SessionState:
     activity_open: bool = False  # manual turns: activityStart sent, activityEnd not yet
     link_manual: bool = False  # the upstream's setup turned Gemini's VAD off (a session.update waits for the next)
     input_decoder: InputDecoder | RatedPcm | None = None  # the client's input format → Gemini; None: pcm16 24 kHz
+    input_bytes_per_ms: float = 48.0  # of the client's input format (pcm16 24 kHz until a session.update)
     item_audio_ms: dict[str, float] = field(default_factory=dict)  # assistant item id → audio ms sent
     calls: dict[str, Call] = field(default_factory=dict)  # OpenAI call_id → Gemini's function call
     tool_outputs: list[dict[str, Any]] = field(default_factory=list)  # functionResponses for the next trigger
@@ -94,6 +95,7 @@ class SessionState:
         # A session may start from a preset config (an ephemeral secret's, a seed-003 `config`), not only the
         # default: its input format decides the decoder from the first frame on.
         self.input_decoder = self.input_decoder or input_decoder(self.config.input_format)
+        self.input_bytes_per_ms = bytes_per_ms(self.config.input_format)
 
     @property
     def expires_at(self) -> int:
@@ -109,6 +111,11 @@ class SessionState:
         """Whether activity markers go upstream: the link's setup decides, not a config change still waiting
         for its reconnect (Gemini closes 1007 on markers while its own VAD is on, GEMINI_LIVE.md §3.3)."""
         return self.config.manual_turns if self.phase is UpstreamPhase.IDLE else self.link_manual
+
+    def input_format_set(self) -> None:
+        """After `config.input_format` changed: the G.711 decoder, and the bytes per ms the hot path divides by."""
+        self.input_decoder = input_decoder(self.config.input_format)
+        self.input_bytes_per_ms = bytes_per_ms(self.config.input_format)
 
     def take_held_audio(self) -> list[dict[str, Any]]:
         """The mic audio held during function calls, once Gemini waits for nothing more."""

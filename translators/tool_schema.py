@@ -18,9 +18,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import best_match
-
 from translators.errors import ClientProtocolError
 
 MAX_DECLARATIONS = 128  # Gemini's limit on function declarations in one request
@@ -45,6 +42,10 @@ def check_tool_schemas(tools: Iterable[dict[str, Any]], where: str) -> None:
 
 
 def _check_schema(schema: dict[str, Any], name: str, param: str) -> None:
+    # jsonschema (~4 MB) is loaded by the first session that declares a tool (issue #15: idle RSS)
+    from jsonschema import Draft202012Validator, validators
+    from jsonschema.exceptions import best_match
+
     cls = validators.validator_for(schema, default=Draft202012Validator)
     try:
         error = best_match(cls(cls.META_SCHEMA).iter_errors(schema))

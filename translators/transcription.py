@@ -14,7 +14,6 @@ from dataclasses import replace
 from typing import Any
 
 from schemas.openai import Dialect
-from translators.audio import InputDecoder, law_of
 from translators.client import ClientTranslator
 from translators.commands import Command, SendClient, SendUpstream
 from translators.errors import ClientProtocolError, SessionEnd
@@ -88,8 +87,7 @@ class TranscriptionClient:
         if updated.turn_detection is not None:  # no responses here: VAD always ends turns by itself
             updated = replace(updated, turn_detection={**updated.turn_detection, "create_response": True})
         state.config = updated
-        law = law_of(updated.input_format)
-        state.input_decoder = InputDecoder(law) if law is not None else None
+        state.input_format_set()
         out = self._session_event("updated")
         if state.phase is not UpstreamPhase.IDLE and updated != before:
             state.reconnect_pending = True

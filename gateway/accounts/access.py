@@ -10,12 +10,16 @@ from __future__ import annotations
 import hmac
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from gateway.accounts.admission import Admission, Ticket
-from gateway.accounts.keys import Clock as UtcClock
-from gateway.accounts.keys import KeyRecord, KeyStore, hash_key, utcnow
+from gateway.accounts.key_records import Clock as UtcClock
+from gateway.accounts.key_records import KeyRecord, hash_key, utcnow
 from gateway.accounts.ledger import SpendLedger
 from gateway.close_codes import HandshakeRefusal
+
+if TYPE_CHECKING:  # the table (SQLAlchemy) is loaded only by a gateway with a database (gateway/accounts/services.py)
+    from gateway.accounts.keys import KeyStore
 
 log = logging.getLogger("livegate.access")
 

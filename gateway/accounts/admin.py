@@ -11,7 +11,7 @@ import functools
 import logging
 import math
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -20,13 +20,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway.accounts.access import Accounts, Caller
-from gateway.accounts.keys import KeyConflict, KeyRecord, KeyStore, token_of
-from gateway.accounts.spend import SpendQuery, SpendStore
+from gateway.accounts.key_records import KeyConflict, KeyRecord, token_of
+from gateway.accounts.spend_rows import SpendQuery
 from gateway.transports.handshake import presented_key
 from schemas.admin import KeyDelete, KeyGenerate, KeyRef, KeyUpdate
 
+if TYPE_CHECKING:  # SQLAlchemy: the routes answer 4xx without a database, and never load it then
+    from gateway.accounts.keys import KeyStore
+    from gateway.accounts.spend import SpendStore
+
 log = logging.getLogger("livegate.admin")
-Handler = Callable[[Request, KeyStore], Awaitable[Response]]
+Handler = Callable[[Request, "KeyStore"], Awaitable[Response]]
 Body = TypeVar("Body", bound=BaseModel)
 MAX_PAGE = 1000
 

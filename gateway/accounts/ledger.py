@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gateway.accounts.shared_spend import SharedSpend
-from gateway.accounts.spend import KeySpend, SpendRow
+from gateway.accounts.spend_rows import KeySpend, SpendRow
 
 
 @dataclass

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.accounts.access import Caller
-from gateway.accounts.keys import Clock, utcnow
+from gateway.accounts.key_records import Clock, utcnow
 from gateway.accounts.ledger import SpendLedger
-from gateway.accounts.spend import PASSTHROUGH, RESPONSE, SESSION, TOKEN_FIELDS, SpendRow
 from gateway.accounts.spend_queue import SpendQueue
+from gateway.accounts.spend_rows import PASSTHROUGH, RESPONSE, SESSION, TOKEN_FIELDS, SpendRow
 from schemas.pricing import Price, cost_of
 from translators.commands import RecordUsage
 from translators.usage import map_usage

@@ -9,18 +9,21 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gateway.accounts.access import Accounts
 from gateway.accounts.admission import Admission
 from gateway.accounts.counters import Counters, MemoryCounters
-from gateway.accounts.database import Database
-from gateway.accounts.keys import KeyStore
 from gateway.accounts.ledger import SpendLedger
 from gateway.accounts.shared import Shared, shared_state
-from gateway.accounts.spend import SpendStore
 from gateway.accounts.spend_queue import SpendQueue
 from gateway.config import GatewayConfig
 from schemas.limits import Limits
+
+if TYPE_CHECKING:  # SQLAlchemy (~19 MB) is imported only when a database is configured (issue #15: idle RSS)
+    from gateway.accounts.database import Database
+    from gateway.accounts.keys import KeyStore
+    from gateway.accounts.spend import SpendStore
 
 log = logging.getLogger("livegate.accounts")
 
@@ -46,6 +49,8 @@ class AccountServices:
 
 async def open_database(url: str) -> Database:
     """Connect and apply migrations (`livegate db upgrade` does only this)."""
+    from gateway.accounts.database import Database
+
     database = Database(url)
     try:
         await database.upgrade()
@@ -62,8 +67,13 @@ async def account_services(
     """Everything open while the app runs; on exit the spend queue is flushed before the database closes."""
     settings = config.accounts
     database = await open_database(settings.database_url) if settings.database_url else None
-    keys = KeyStore(database) if database is not None else None
-    store = SpendStore(database) if database is not None else None
+    keys: KeyStore | None = None
+    store: SpendStore | None = None
+    if database is not None:
+        from gateway.accounts.keys import KeyStore
+        from gateway.accounts.spend import SpendStore
+
+        keys, store = KeyStore(database), SpendStore(database)
     async with shared_state(settings) as shared:
         ledger = SpendLedger(shared.spend if shared is not None else None)
         queue = SpendQueue(

@@ -10,11 +10,9 @@ processing cost ~35 µs a row; measured with bench --keys): one statement per di
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -22,114 +20,39 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.accounts.database import Database
+from gateway.accounts.spend_rows import (  # re-exported: the names this module always had
+    PASSTHROUGH,
+    RESPONSE,
+    SESSION,
+    TOKEN_FIELDS,
+    KeySpend,
+    SpendQuery,
+    SpendRow,
+)
 from gateway.accounts.tables import keys, spend_logs
 
-# call_type values (LiteLLM's column): a response and a native-passthrough turn add to a key's spend; a
-# session summary repeats its responses' totals and never does.
-RESPONSE = "realtime"
-PASSTHROUGH = "vertex_live"
-SESSION = "realtime_session"
-TOKEN_FIELDS = (
-    "prompt_tokens",
-    "completion_tokens",
-    "total_tokens",
-    "input_text_tokens",
-    "input_audio_tokens",
-    "input_image_tokens",
-    "cached_tokens",
-    "output_text_tokens",
-    "output_audio_tokens",
-    "reasoning_tokens",
-)
+__all__ = ["PASSTHROUGH", "RESPONSE", "SESSION", "TOKEN_FIELDS", "KeySpend", "SpendQuery", "SpendRow", "SpendStore",
+           "query_conditions"]
+
 _MAX_BATCH = 500  # request ids per look-up (bound-parameter limits)
 _COLUMNS = tuple(column.name for column in spend_logs.columns)  # in table order; "metadata" is the JSON one
 _KEYS = tuple(column.key for column in spend_logs.columns)  # the same, as SpendRow.columns() names them
 
 
-@dataclass(frozen=True)
-class SpendRow:
-    """One spend log row (columns of `livegate_spend_logs`)."""
-
-    request_id: str
-    call_type: str
-    session_id: str
-    api_key: str  # sha256 of the key; "" without a gateway key
-    key_alias: str | None
-    user_id: str | None
-    team_id: str | None
-    model_group: str  # alias
-    model: str | None  # deployment used
-    status: str
-    spend: float
-    start_time: dt.datetime
-    end_time: dt.datetime
-    tokens: Mapping[str, int] = field(default_factory=dict)  # TOKEN_FIELDS; a missing one is 0
-    turns: int = 1
-    close_code: int | None = None
-    close_reason: str | None = None
-    user_transcript: str | None = None
-    assistant_transcript: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def charged(self) -> bool:
-        """Adds to the key's spend (a summary does not: its responses did)."""
-        return self.call_type != SESSION
-
-    @property
-    def total_tokens(self) -> int:
-        return self.tokens.get("total_tokens", 0)
-
-    def columns(self) -> dict[str, Any]:
-        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        values["meta"] = values.pop("metadata")
-        tokens = values.pop("tokens")
-        values |= {name: tokens.get(name, 0) for name in TOKEN_FIELDS}
-        values["duration_s"] = (self.end_time - self.start_time).total_seconds()
-        return values
-
-    def describe(self) -> str:
-        """For a log line about a row that could not be written: what it was, never a key or transcript."""
-        return (
-            f"{self.call_type} {self.request_id} session={self.session_id} key_alias={self.key_alias} "
-            f"model={self.model_group} spend=${self.spend:.6f} tokens={self.total_tokens}"
-        )
-
-
-@dataclass(frozen=True)
-class KeySpend:
-    """A key's spend after a write: what this write added, the new total, the period it belongs to."""
-
-    token: str
-    added: float
-    spend: float
-    budget_reset_at: dt.datetime | None
-
-
-@dataclass(frozen=True)
-class SpendQuery:
-    """GET /spend/logs filters; dates are UTC, `end` exclusive."""
-
-    api_key: str | None = None  # the key's hash
-    key_alias: str | None = None
-    user_id: str | None = None
-    request_id: str | None = None
-    start: dt.datetime | None = None
-    end: dt.datetime | None = None
-
-    def conditions(self) -> list[ColumnElement[bool]]:
-        c = spend_logs.c
-        found: list[ColumnElement[bool]] = []
-        for column, value in ((c.api_key, self.api_key), (c.key_alias, self.key_alias), (c.user_id, self.user_id)):
-            if value is not None:
-                found.append(column == value)
-        if self.request_id is not None:
-            found.append(c.request_id == self.request_id)
-        if self.start is not None:
-            found.append(c.start_time >= self.start)
-        if self.end is not None:
-            found.append(c.start_time < self.end)
-        return found
+def query_conditions(query: SpendQuery) -> list[ColumnElement[bool]]:
+    """The `/spend/logs` filters as SQL conditions."""
+    c = spend_logs.c
+    found: list[ColumnElement[bool]] = []
+    for column, value in ((c.api_key, query.api_key), (c.key_alias, query.key_alias), (c.user_id, query.user_id)):
+        if value is not None:
+            found.append(column == value)
+    if query.request_id is not None:
+        found.append(c.request_id == query.request_id)
+    if query.start is not None:
+        found.append(c.start_time >= query.start)
+    if query.end is not None:
+        found.append(c.start_time < query.end)
+    return found
 
 
 def _insert_sql(connection: AsyncConnection) -> str:
@@ -229,7 +152,7 @@ class SpendStore:
 
     async def logs(self, query: SpendQuery, *, page: int, size: int) -> tuple[list[dict[str, Any]], int]:
         """One page (1-based) of rows, newest first, and how many match."""
-        conditions = query.conditions()
+        conditions = query_conditions(query)
         async with self._db.engine.connect() as connection:
             count = select(func.count()).select_from(spend_logs).where(*conditions)
             total = (await connection.execute(count)).scalar_one()

@@ -10,8 +10,12 @@ import collections
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from gateway.accounts.spend import KeySpend, SpendRow, SpendStore
+from gateway.accounts.spend_rows import KeySpend, SpendRow
+
+if TYPE_CHECKING:  # SQLAlchemy: only a gateway with a database has a store
+    from gateway.accounts.spend import SpendStore
 
 log = logging.getLogger("livegate.spend")
 

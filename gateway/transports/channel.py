@@ -1,11 +1,16 @@
 """What the session pump needs from a client transport: frames in, frames out, a close, and an abort.
 
 The WebSocket endpoint, WebRTC calls (`call_channel.py`) and the seed-003 protocol are adapters behind this
-one interface, so none of them holds a second copy of the session logic (STYLE.md §5b).
+one interface, so none of them holds a second copy of the session logic (STYLE.md §5b). A transport may also
+offer `write_now(frames) -> bool` (see `ClientOutbox`): a synchronous write, taken while its buffer is not
+backed up; one without it has every frame written through `send` by the outbox's writer task. And it may
+offer `deliver(take) -> bool`: each client frame handed to `take` as it is read, no task woken per frame;
+one without it has its frames read through `receive`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
@@ -14,11 +19,13 @@ from typing import Any, Protocol
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
+from websockets.protocol import State
 
 log = logging.getLogger("livegate.session")
 
-# Where `TransportAbort` leaves the server transport's abort() in a WebSocket scope.
+# Where `TransportAbort` leaves the server transport's abort() in a WebSocket scope, and uvicorn's protocol.
 ABORT_SCOPE_KEY = "livegate.abort"
+PROTOCOL_SCOPE_KEY = "livegate.ws_protocol"
 
 
 class ClientGone(Exception):
@@ -58,9 +65,19 @@ class WebSocketChannel:
 
     def __init__(self, websocket: WebSocket) -> None:
         self._ws = websocket  # accepted by the endpoint before the session starts
+        self._direct = DirectFrames.of(websocket.scope.get(PROTOCOL_SCOPE_KEY))  # None: every frame via `send`
 
     def encode(self, event: dict[str, Any]) -> str | None:
         return orjson.dumps(event).decode()
+
+    def write_now(self, frames: list[str]) -> bool:
+        """Write these frames at once, in one write, if the socket's buffer is not backed up; else False."""
+        return self._direct is not None and self._direct.write(frames)
+
+    def deliver(self, take: Callable[[str | bytes], None] | None) -> bool:
+        """Hand each client frame to `take` from uvicorn's `data_received` (None: back to `receive`, which
+        then only sees the disconnect meanwhile); False when the server does not allow it."""
+        return self._direct is not None and self._direct.deliver(take)
 
     async def receive(self) -> str | bytes | None:
         message = await self._ws.receive()
@@ -87,8 +104,108 @@ class WebSocketChannel:
         abort()
 
 
+class DirectFrames:
+    """Text frames written straight to uvicorn's sans-I/O WebSocket protocol (websockets' `ServerProtocol` on
+    an asyncio transport), skipping the ASGI `send` coroutine per frame: the frames of one feed go out in one
+    write (issue #15). Only while the connection is open and the transport is not paused for backpressure;
+    otherwise `write` returns False and the outbox queues them for `send`, which waits for the buffer."""
+
+    def __init__(self, protocol: Any) -> None:
+        self._protocol = protocol  # uvicorn's WebSocketsSansIOProtocol for this connection
+        self._inbox: _Inbox | None = None  # stands in for its receive queue once frames are delivered
+
+    @classmethod
+    def of(cls, protocol: Any) -> DirectFrames | None:
+        """For uvicorn's websockets-sansio protocol only (the shape this class relies on); None for others."""
+        needed = ("conn", "transport", "writable", "close_sent", "disconnected", "queue", "read_paused")
+        if protocol is None or not all(hasattr(protocol, name) for name in needed):
+            return None
+        return cls(protocol)
+
+    def write(self, frames: list[str]) -> bool:
+        protocol = self._protocol
+        conn, transport = protocol.conn, protocol.transport
+        if protocol.close_sent or protocol.disconnected or not protocol.writable.is_set() or transport.is_closing():
+            return False
+        if conn.state is not State.OPEN:
+            return False
+        if conn.extensions:  # permessage-deflate (limits.client_compression): websockets compresses
+            for frame in frames:
+                conn.send_text(frame.encode())
+            transport.write(b"".join(conn.data_to_send()))
+        else:
+            transport.write(b"".join(_text_frame(frame.encode()) for frame in frames))
+        return True
+
+
+    def deliver(self, take: Callable[[str | bytes], None] | None) -> bool:
+        protocol = self._protocol
+        if self._inbox is None:
+            if take is None:
+                return True
+            self._inbox = _Inbox(protocol, protocol.queue)
+            protocol.queue = self._inbox
+        self._inbox.take = take
+        if take is not None:
+            self._inbox.take_queued()
+        return True
+
+
+class _Inbox:
+    """uvicorn's receive queue, as its protocol uses it (`put_nowait`, `get`, `empty`), handing data frames
+    to `take` at once: no task wakes for a frame, and reading is never paused for one (uvicorn pauses after
+    each message until the app asks for the next; it skips that while `read_paused` is already set)."""
+
+    def __init__(self, protocol: Any, queue: asyncio.Queue[Any]) -> None:
+        self._protocol = protocol  # uvicorn's WebSocketsSansIOProtocol
+        self._queue = queue  # its own queue: the disconnect, and frames while nothing takes them
+        self.take: Callable[[str | bytes], None] | None = None
+
+    def put_nowait(self, message: dict[str, Any]) -> None:
+        take = self.take
+        if take is None or message["type"] != "websocket.receive":
+            self._queue.put_nowait(message)
+            return
+        self._protocol.read_paused = True  # so uvicorn does not pause reading: the frame is taken
+        text = message.get("text")
+        take(text if text is not None else (message.get("bytes") or b""))
+
+    def take_queued(self) -> None:
+        """Frames read before `take` was set go first, in order; a disconnect among them stays queued."""
+        held: list[dict[str, Any]] = []
+        while not self._queue.empty():
+            message = self._queue.get_nowait()
+            if message["type"] == "websocket.receive" and not held:
+                self.put_nowait(message)
+            else:
+                held.append(message)
+        for message in held:
+            self._queue.put_nowait(message)
+        protocol = self._protocol
+        if protocol.read_paused and not held:
+            protocol.read_paused = False
+            protocol.transport.resume_reading()
+
+    async def get(self) -> Any:
+        return await self._queue.get()
+
+    def empty(self) -> bool:
+        return self._queue.empty()
+
+
+def _text_frame(data: bytes) -> bytes:
+    """An unmasked, final text frame (RFC 6455 §5.2): what a server sends."""
+    size = len(data)
+    if size < 126:
+        return bytes((0x81, size)) + data
+    if size < 65536:
+        return b"\x81\x7e" + size.to_bytes(2, "big") + data
+    return b"\x81\x7f" + size.to_bytes(8, "big") + data
+
+
 class TransportAbort:
-    """ASGI middleware: puts the server transport's `abort()` in each WebSocket scope (`ABORT_SCOPE_KEY`).
+    """ASGI middleware: puts the server transport's `abort()` in each WebSocket scope (`ABORT_SCOPE_KEY`),
+    and uvicorn's protocol object (`PROTOCOL_SCOPE_KEY`, for `DirectFrames`).
 
     ASGI has no way to drop a connection whose peer reads nothing: a `websocket.close` waits behind the
     blocked writes. uvicorn's `send` is a bound method of its protocol object, which holds the asyncio
@@ -100,8 +217,9 @@ class TransportAbort:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
-            transport = getattr(getattr(send, "__self__", None), "transport", None)
-            abort = getattr(transport, "abort", None)
+            protocol = getattr(send, "__self__", None)
+            abort = getattr(getattr(protocol, "transport", None), "abort", None)
             if callable(abort):
                 scope[ABORT_SCOPE_KEY] = abort
+                scope[PROTOCOL_SCOPE_KEY] = protocol
         await self.app(scope, receive, send)

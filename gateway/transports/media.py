@@ -26,7 +26,8 @@ import numpy.typing as npt
 import soxr
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from translators.audio import G711_RATE, Law, g711_decode, g711_encode, law_of
+from translators.audio import G711_RATE, Law, law_of
+from translators.g711 import g711_decode, g711_encode
 from translators.session_config import BETA_TO_GA_FORMAT, PCM24K
 
 RTC_RATE = 48000  # Opus on WebRTC is always 48 kHz (RFC 7587)

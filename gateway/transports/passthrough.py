@@ -28,7 +28,7 @@ from gateway.config import GatewayConfig, PassthroughSettings
 from gateway.ops import logs
 from gateway.transports.handshake import chosen_subprotocol, presented_key
 from gateway.transports.relay_watch import RelayWatch
-from gateway.upstream.dial import dial
+from gateway.upstream.dial import dial_websockets
 from gateway.upstream.endpoints import DEFAULT_VERTEX_LOCATION, Endpoint, vertex_model, vertex_url
 from gateway.upstream.google_auth import CredentialsError, GoogleAuth
 from schemas.config import check_location
@@ -238,7 +238,7 @@ async def _open(settings: PassthroughSettings, target: _Target, auth: GoogleAuth
         raise _Refused(close_codes.PASSTHROUGH_CREDENTIALS, str(exc)) from None
     url = vertex_url(settings.api_base, target.location, settings.api_version)
     try:
-        return await dial(Endpoint(url, "", token.headers()))
+        return await dial_websockets(Endpoint(url, "", token.headers()))
     except InvalidStatus as exc:
         status = exc.response.status_code
         if status in (401, 403):

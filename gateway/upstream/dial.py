@@ -16,12 +16,14 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.protocol import State
+from websockets.proxy import get_proxy
+from websockets.uri import parse_uri
 
 from gateway import close_codes
 from gateway.config import Deployment, Provider
+from gateway.upstream.connection import UpstreamConnection, dial_connection
 from gateway.upstream.endpoints import Endpoint, endpoint_for, model_resource, vertex_location
 from gateway.upstream.google_auth import AccessToken, CredentialsError
-from gateway.upstream.rest_fallback import RestLiveConnection, rest_url
 
 __all__ = [  # the endpoint names are re-exported for the session and bench/
     "Endpoint",
@@ -30,6 +32,7 @@ __all__ = [  # the endpoint names are re-exported for the session and bench/
     "UpstreamContext",
     "UpstreamUnavailable",
     "dial",
+    "dial_websockets",
     "endpoint_for",
     "model_resource",
     "open_upstream",
@@ -41,11 +44,31 @@ log = logging.getLogger("livegate.upstream")
 # upstream sockets go to this logger, which never goes below INFO.
 _wire_log = logging.getLogger("livegate.upstream.websockets")
 
+PING_INTERVAL_S = 20.0  # keep-alive pings to Gemini, and how long a pong may take
 SETUP_TIMEOUT_S = 10.0  # how long the first answer to `setup` may take before the next deployment is tried
 
 
-async def dial(endpoint: Endpoint, *, open_timeout: float = 10.0) -> ClientConnection:
-    """Open the upstream socket. Gemini frames can be large (audio), so no size cap."""
+async def dial(endpoint: Endpoint, *, open_timeout: float = 10.0) -> LiveConnection:
+    """Open the upstream socket (gateway/upstream/connection.py): frames written and read without a task hop.
+    Gemini frames can be large (audio), so no size cap. Through websockets' own client when a proxy is
+    configured for the URL (HTTPS_PROXY and the like), which that client knows how to cross."""
+    if _wire_log.getEffectiveLevel() < logging.INFO:
+        _wire_log.setLevel(logging.INFO)
+    if get_proxy(parse_uri(endpoint.url)) is not None:
+        return await dial_websockets(endpoint, open_timeout=open_timeout)
+    return await dial_connection(
+        endpoint.url,
+        endpoint.headers,
+        open_timeout=open_timeout,
+        ping_interval=PING_INTERVAL_S,
+        ping_timeout=PING_INTERVAL_S,
+        user_agent="livegate",
+        logger=_wire_log,
+    )
+
+
+async def dial_websockets(endpoint: Endpoint, *, open_timeout: float = 10.0) -> ClientConnection:
+    """The upstream socket as websockets' asyncio `ClientConnection` (the Vertex passthrough relays through it)."""
     if _wire_log.getEffectiveLevel() < logging.INFO:
         _wire_log.setLevel(logging.INFO)
     return await connect(
@@ -53,20 +76,22 @@ async def dial(endpoint: Endpoint, *, open_timeout: float = 10.0) -> ClientConne
         additional_headers=endpoint.headers,
         max_size=None,
         open_timeout=open_timeout,
-        ping_interval=20,
-        ping_timeout=20,
+        ping_interval=PING_INTERVAL_S,
+        ping_timeout=PING_INTERVAL_S,
         user_agent_header="livegate",
         compression=None,  # base64 audio barely deflates; deflate was the largest CPU cost (bench/)
         logger=_wire_log,
     )
 
 
+LiveConnection = UpstreamConnection | ClientConnection  # what `dial` opens
 TokenSource = Callable[[Deployment], Awaitable[AccessToken]]
 Frame = bytes | str
 
 
 class LiveSocket(Protocol):
-    """What the session uses of an upstream: a websockets `ClientConnection`, or the REST fallback's stand-in."""
+    """What the session uses of an upstream: an `UpstreamConnection` (or websockets' `ClientConnection` through
+    a proxy), or the REST fallback's stand-in."""
 
     @property
     def close_code(self) -> int | None: ...
@@ -100,7 +125,7 @@ class OpenedUpstream:
     to detect a refused setup: the session must feed it before reading `ws`. None: nothing was read.
     """
 
-    ws: LiveSocket  # a ClientConnection, or RestLiveConnection (gateway/upstream/rest_fallback.py)
+    ws: LiveSocket  # a LiveConnection, or RestLiveConnection (gateway/upstream/rest_fallback.py)
     deployment: Deployment
     endpoint: Endpoint
     first_frame: Frame | None = None
@@ -152,7 +177,7 @@ async def open_upstream(
     ctx: UpstreamContext,
     *,
     read_first_frame: bool = False,
-    spare: ClientConnection | None = None,
+    spare: LiveConnection | None = None,
 ) -> OpenedUpstream:
     """Dial the alias's deployments in order and send the setup (with each one's model name).
 
@@ -198,6 +223,8 @@ async def _token(deployment: Deployment, ctx: UpstreamContext) -> AccessToken | 
 
 async def _open_rest(deployment: Deployment, setup: dict[str, Any], ctx: UpstreamContext, read: bool) -> OpenedUpstream:
     """The last resort (seed 002): text turns over REST with the deployment's `rest_fallback` model."""
+    from gateway.upstream.rest_fallback import RestLiveConnection, rest_url  # google-genai: ~40 MB, loaded if used
+
     connection = RestLiveConnection(deployment, await _token(deployment, ctx))
     await connection.send(orjson.dumps(setup))
     first = await connection.recv() if read else None
@@ -210,7 +237,7 @@ async def _open_rest(deployment: Deployment, setup: dict[str, Any], ctx: Upstrea
     return OpenedUpstream(connection, deployment, endpoint, first)
 
 
-async def dial_spare(deployment: Deployment, ctx: UpstreamContext) -> ClientConnection | None:
+async def dial_spare(deployment: Deployment, ctx: UpstreamContext) -> LiveConnection | None:
     """A handshaken socket to the deployment, ready for a setup later (a planned switch); None if it fails."""
     try:
         token = await _token(deployment, ctx)
@@ -225,7 +252,7 @@ async def _open_one(
     setup: dict[str, Any],
     ctx: UpstreamContext,
     read: bool,
-    spare: ClientConnection | None = None,
+    spare: LiveConnection | None = None,
 ) -> OpenedUpstream:
     token = await _token(deployment, ctx)
     endpoint = endpoint_for(deployment, emulator_url=ctx.emulator_url, token=token)
@@ -249,7 +276,7 @@ async def _open_one(
     return OpenedUpstream(ws, deployment, endpoint, first)
 
 
-async def _dial_attempt(deployment: Deployment, endpoint: Endpoint) -> ClientConnection:
+async def _dial_attempt(deployment: Deployment, endpoint: Endpoint) -> LiveConnection:
     try:
         return await dial(endpoint)
     except InvalidStatus as exc:

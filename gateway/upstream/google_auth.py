@@ -1,7 +1,8 @@
 """Google OAuth access tokens for Vertex AI (GEMINI_LIVE.md §1.2): load credentials, cache, refresh early.
 
 google-auth is synchronous, so loading and refreshing run in a worker thread over an httpx transport
-(respx can mock `https://oauth2.googleapis.com/token`); one refresh at a time per credentials.
+(respx can mock `https://oauth2.googleapis.com/token`); one refresh at a time per credentials. It is imported
+on the first refresh: a gateway that serves no Vertex OAuth deployment never loads it (issue #15: idle RSS).
 """
 
 from __future__ import annotations
@@ -14,19 +15,18 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import google.auth
 import httpx
-from google.auth import exceptions as auth_errors
-from google.auth import transport
-from google.auth.credentials import Credentials
-from google.oauth2 import credentials as user_credentials
-from google.oauth2 import service_account
 
 from gateway.close_codes import redact
 from gateway.config import Deployment
 from gateway.upstream.adc import GCE_PRODUCT_NAME, adc_source
+
+if TYPE_CHECKING:  # google-auth (~25 MB with its crypto) is imported when a Vertex token is first needed
+    from google.auth import exceptions as auth_errors
+    from google.auth import transport
+    from google.auth.credentials import Credentials
 
 log = logging.getLogger("livegate.google_auth")
 
@@ -36,7 +36,7 @@ DEFAULT_LIFETIME_S = 3600.0  # Google's access tokens last an hour when the answ
 HTTP_TIMEOUT_S = 10.0
 
 Clock = Callable[[], float]  # unix seconds
-Loader = Callable[[transport.Request], Credentials]
+Loader = Callable[["transport.Request"], "Credentials"]
 
 
 class CredentialsError(Exception):
@@ -58,7 +58,9 @@ class AccessToken:
         return headers
 
 
-class _Response(transport.Response):
+class _Response:
+    """google-auth's `transport.Response` interface (duck-typed, so google-auth loads only when used)."""
+
     def __init__(self, response: httpx.Response) -> None:
         self._response = response
 
@@ -75,8 +77,8 @@ class _Response(transport.Response):
         return self._response.content
 
 
-class HttpxRequest(transport.Request):
-    """google-auth's transport interface over an httpx client (called from a worker thread)."""
+class HttpxRequest:
+    """google-auth's `transport.Request` interface over an httpx client (called from a worker thread)."""
 
     def __init__(self, client: httpx.Client) -> None:
         self._client = client
@@ -95,6 +97,8 @@ class HttpxRequest(transport.Request):
                 method, url, content=body, headers=headers, timeout=timeout or HTTP_TIMEOUT_S
             )
         except httpx.HTTPError as exc:
+            from google.auth import exceptions as auth_errors
+
             raise auth_errors.TransportError(f"{type(exc).__name__} calling {url}") from None  # type: ignore[no-untyped-call]
         return _Response(response)
 
@@ -120,21 +124,29 @@ def _from_file(path: str) -> Credentials:
 
 def _from_text(text: str, problem: str) -> Credentials:
     """Type-specific loaders for the common key files; google-auth's generic loader for the rest."""
+    import google.auth
+    from google.auth import exceptions as auth_errors
+
     try:
         info = json.loads(text)
-        load = _LOADERS.get(info.get("type"))
+        load = _loaders().get(info.get("type"))
         if load is not None:
             return load(info, scopes=SCOPES)
         loaded = google.auth.load_credentials_from_dict(info, scopes=SCOPES)  # type: ignore[no-untyped-call]
-        return cast(Credentials, loaded[0])
+        return cast("Credentials", loaded[0])
     except (ValueError, KeyError, AttributeError, auth_errors.GoogleAuthError):
         raise CredentialsError(problem) from None
 
 
-_LOADERS: dict[str, Callable[..., Credentials]] = {  # by the key file's "type"
-    "service_account": service_account.Credentials.from_service_account_info,
-    "authorized_user": user_credentials.Credentials.from_authorized_user_info,
-}
+def _loaders() -> dict[str, Callable[..., Credentials]]:
+    """By the key file's "type"."""
+    from google.oauth2 import credentials as user_credentials
+    from google.oauth2 import service_account
+
+    return {
+        "service_account": service_account.Credentials.from_service_account_info,
+        "authorized_user": user_credentials.Credentials.from_authorized_user_info,
+    }
 
 
 NO_CREDENTIALS = (
@@ -154,6 +166,8 @@ class ApplicationDefault:
     def __call__(self, request: transport.Request) -> Credentials:
         if adc_source(self._environ, self._product_name_file) is None:
             raise CredentialsError(NO_CREDENTIALS + " (none found here; the metadata server was not asked)")
+        import google.auth
+
         return google.auth.default(scopes=SCOPES, request=request)[0]
 
 
@@ -197,6 +211,8 @@ class TokenSource:
 
     def _refresh(self) -> AccessToken:
         """Runs in a worker thread: load the credentials once, then ask the token endpoint."""
+        from google.auth import exceptions as auth_errors
+
         try:
             if self._credentials is None:
                 self._credentials = self._load(self._request)
@@ -254,7 +270,7 @@ class GoogleAuth:
         if source is None:
             if self._client is None:
                 self._client = httpx.Client()
-            request = HttpxRequest(self._client)
+            request = cast("transport.Request", HttpxRequest(self._client))
             source = TokenSource(loader_for(credentials, self._adc), request, self._clock, self._margin_s)
             self._sources[credentials] = source
         return source

@@ -139,7 +139,7 @@ async def test_upstream_refusal_maps_to_error_and_close(tmp_path: Path) -> None:
     assert frames[-1] is errors[0] and close_code == 4000
     created = [f["response"]["id"] for f in frames if f["type"] == "response.created"]
     done = [f["response"] for f in frames if f["type"] == "response.done"]
-    assert [r["id"] for r in done] == created and all(r["status"] == "failed" for r in done)
+    assert [r["id"] for r in done] == created and len(done) <= 1 and all(r["status"] == "failed" for r in done)
 
 
 async def test_fallback_to_the_next_deployment_is_invisible(tmp_path: Path) -> None:

@@ -23,7 +23,8 @@ from gateway.transports.media import (
     wire_format,
 )
 from gateway.transports.rtc_process import _audio_level_dbov
-from translators.audio import Law, g711_encode
+from translators.audio import Law
+from translators.g711 import g711_encode
 
 
 def _frame(samples: np.ndarray, layout: str = "stereo", rate: int = 48000) -> av.AudioFrame:

@@ -42,8 +42,9 @@ async def test_database_outage_flips_readiness_and_spares_live_sessions(tmp_path
             assert ready.status_code == 200 and ready.json()["db"] == "connected"
             assert json.loads(await ws.recv())["type"] == "session.created"
             seen, unseen = [(await http.post("/key/generate", json={})).json()["key"] for _ in range(2)]
-            async with connect(f"{gateway.ws_base}/realtime?model=gemini-live", additional_headers={"api-key": seen}):
-                pass
+            first = connect(f"{gateway.ws_base}/realtime?model=gemini-live", additional_headers={"api-key": seen})
+            async with first as read:
+                assert json.loads(await read.recv())["type"] == "session.created"  # the key was read: it is known
             postgres.psql(f"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false;")
             postgres.psql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}';")
             down = await http.get("/health/readiness")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import uvloop
 import yaml
 
 from gateway.app import create_app
@@ -115,7 +116,7 @@ class GatewayThread:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        asyncio.run(self._server.serve())
+        uvloop.run(self._server.serve())  # the loop `livegate serve` runs on (uvicorn's "auto" picks uvloop)
 
     def start(self) -> LiveGateway:
         self._thread.start()

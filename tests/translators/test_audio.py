@@ -9,16 +9,15 @@ import numpy as np
 import pytest
 
 from translators.audio import (
-    DECODE_TABLES,
-    ENCODE_TABLES,
     G711_RATE,
     InputDecoder,
     Law,
     OutputEncoder,
-    g711_decode,
-    g711_encode,
+    b64_size,
+    bytes_per_ms,
     pcm_ms,
 )
+from translators.g711 import DECODE_TABLES, ENCODE_TABLES, g711_decode, g711_encode
 
 
 def tone(freq: float, rate: int, seconds: float, amplitude: float = 0.5) -> np.ndarray:
@@ -89,6 +88,16 @@ def test_pcm_ms_counts_without_decoding() -> None:
     one_second_g711 = base64.b64encode(bytes(8000)).decode()
     assert pcm_ms(one_second_pcm, {"type": "audio/pcm", "rate": 24000}) == pytest.approx(1000, abs=1)
     assert pcm_ms(one_second_g711, {"type": "audio/pcmu"}) == pytest.approx(1000, abs=1)
+
+
+def test_bytes_per_ms_per_format() -> None:
+    """The per-format rate the hot path divides by: pcm16 at its rate (24 kHz when unstated), G.711 at 8 kHz."""
+    assert bytes_per_ms({"type": "audio/pcm", "rate": 24000}) == 48.0
+    assert bytes_per_ms({"type": "audio/pcm", "rate": 16000}) == 32.0
+    assert bytes_per_ms({"type": "audio/pcm"}) == 48.0
+    assert bytes_per_ms({"type": "audio/pcma"}) == bytes_per_ms({"type": "audio/pcmu"}) == 8.0
+    assert b64_size("AAAA") == 3 and b64_size("AAA=") == 2 and b64_size("AA==") == 1
+
 
 
 # The classic per-sample G.711 reference (Sun Microsystems' g711.c), kept here to check the vectorised tables.

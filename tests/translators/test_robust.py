@@ -7,9 +7,10 @@ import base64
 
 from schemas.openai import Dialect
 from tests.translators.harness import Playbook, closes, setups, types, upstream
-from translators.audio import InputDecoder, Law, g711_decode
+from translators.audio import InputDecoder, Law
 from translators.commands import ConnectUpstream
 from translators.conversation import ITEM_OVERHEAD, Conversation
+from translators.g711 import g711_decode
 from translators.resume import MAX_RESUME_ATTEMPTS, Retry
 
 USER = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hello"}]}

@@ -11,7 +11,8 @@ import numpy as np
 from schemas.openai import Dialect
 from tests.translators.harness import Playbook, events, records, setups, types, upstream
 from tests.translators.test_golden import collapse, golden, shape
-from translators.audio import Law, g711_encode
+from translators.audio import Law
+from translators.g711 import g711_encode
 
 PCM_100MS = base64.b64encode(bytes(4800)).decode()  # 100 ms of pcm16 24 kHz silence
 AUDIO_PART = {"inlineData": {"mimeType": "audio/pcm;rate=24000", "data": base64.b64encode(bytes(9600)).decode()}}
