@@ -71,12 +71,15 @@ def answerable_in_words(state: SessionState) -> None:
         state.unsent_items += [item["id"] for item in given if item["id"] not in state.unsent_items]
 
 
-def answers_calls(message: dict[str, Any]) -> bool:
-    """A queued message that answers function calls (a toolResponse, or functionResponse history turns)."""
+def answers_lost_calls(message: dict[str, Any], state: SessionState) -> bool:
+    """A message queued for a lost connection that answers its calls: a toolResponse (the next connection has
+    no call pending: Gemini would close 1007), or functionResponse history turns the carried turn repeats."""
     if "toolResponse" in message:
         return True
     turns = (message.get("clientContent") or {}).get("turns") or []
-    return bool(turns) and all("functionResponse" in part for turn in turns for part in turn.get("parts", ()))
+    parts = [part for turn in turns for part in turn.get("parts", ())]
+    ids = {(part.get("functionResponse") or {}).get("id") for part in parts}
+    return bool(parts) and all("functionResponse" in part for part in parts) and ids <= set(state.turn_calls)
 
 
 def as_heard(items: list[dict[str, Any]], state: SessionState) -> list[dict[str, Any]]:

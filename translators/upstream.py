@@ -23,7 +23,7 @@ from translators.resume import (
     reconnect,
 )
 from translators.state import SessionState, UpstreamPhase
-from translators.supersede import answerable_in_words, answers_calls
+from translators.supersede import answerable_in_words, answers_lost_calls
 from translators.tools import Call, CallStatus, arguments_json
 from translators.turns import UserPhase, UserTurn
 
@@ -73,9 +73,9 @@ class UpstreamTranslator:
     ) -> list[Command]:
         """The upstream went away: resume it behind the client's back when we can (issue #6), else fail.
 
-        A response cut by the loss is closed out as failed; calls Gemini was waiting on are gone with the
-        old connection, so they are cancelled (their outputs get an error); audio sent meanwhile is queued.
-        `unsent` are frames the gateway had queued for the lost connection: they go first on the new one.
+        A response cut by the loss is closed out as failed; calls Gemini was waiting on are carried over
+        (`_carry_turn_over`); audio sent meanwhile is queued. `unsent` are frames the gateway had queued for
+        the lost connection: they go first on the new one, except answers to the lost connection's calls.
         A response that had not produced anything yet stays open for the answer to the re-asked turn.
         """
         state = self.state
@@ -89,7 +89,7 @@ class UpstreamTranslator:
             out += state.response.finish("failed", error=error)
             state.response = None
         out += bill_all_unbilled(state)
-        unsent = [message for message in unsent or () if not answers_calls(message)]  # the carried turn has them
+        unsent = [message for message in unsent or () if not answers_lost_calls(message, state)]
         state.pending_upstream = [*unsent, *state.take_held_audio(), *state.pending_upstream]
         state.drain_turns, state.activity_open, self._usage = 0, False, None
         if retry is Retry.REPLAY:
