@@ -72,6 +72,11 @@ class TranscriptionUpstream:
     def upstream_failed(self, error_type: str, code: str, message: str, close_code: int) -> list[Command]:
         return self._base.upstream_failed(error_type, code, message, close_code)
 
+    def session_ended(self) -> list[Command]:
+        """The session is over: usage Gemini sent that no utterance took yet is billed on its own."""
+        out = self._record_stray_usage() if self._usage is not None else []
+        return out + self._base.session_ended()
+
     def upstream_lost(
         self,
         error_type: str,

@@ -13,9 +13,11 @@ import httpx
 import pytest
 from openai import AsyncOpenAI
 
+from gateway.emulator.script import Script
 from schemas.pricing import PER_TOKEN
-from tests.accounts.test_virtual_keys import TEXT_MODEL, Keyed, _sample
+from tests.accounts.test_virtual_keys import TEXT_MODEL, Keyed, _sample, text_item, text_turn
 from tests.gateway.test_audio import chunks, silence, speech
+from tests.gateway.test_tool_edges import ASK, GOOD
 from tests.support.databases import sqlite_url
 from tests.support.live import MASTER_KEY, EmulatorThread, GatewayThread, LiveGateway, alias_on
 
@@ -25,7 +27,18 @@ AUDIO_RATE, TEXT_OUT_RATE = 4.0e-6, 10.0e-6  # USD per token: Google publishes n
 
 
 @pytest.fixture(scope="module")
-def spend_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveGateway, EmulatorThread]]:
+def slow_emulator() -> Iterator[EmulatorThread]:
+    """Replies at 20 words a second: time for a client to cancel, or leave, mid-reply."""
+    emulator = EmulatorThread(Script(reply_chunk_interval_s=0.05))
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def spend_gateway(
+    tmp_path_factory: pytest.TempPathFactory, slow_emulator: EmulatorThread
+) -> Iterator[tuple[LiveGateway, EmulatorThread]]:
     tmp = tmp_path_factory.mktemp("usage")
     emulator = EmulatorThread()
     emulator.start()
@@ -35,7 +48,7 @@ def spend_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Li
         "input_cost_per_audio_token": AUDIO_RATE,
         "output_cost_per_token": TEXT_OUT_RATE,
     }
-    models = [alias_on(emulator.url, "live", TEXT_MODEL), transcribe]
+    models = [alias_on(emulator.url, "live", TEXT_MODEL), transcribe, alias_on(slow_emulator.url, "slow", TEXT_MODEL)]
     general = {"database_url": sqlite_url(tmp), "proxy_batch_write_at": 0.05}
     thread = GatewayThread(tmp, models, general=general)
     yield thread.start(), emulator
@@ -121,3 +134,70 @@ async def test_transcription_budget_ends_the_session_after_the_utterance(keyed: 
     assert completed["transcript"] == "user speech 1"
     rows = await keyed.spend_rows(2, key_alias="scribe-poor")
     assert {row["call_type"] for row in rows} == {"realtime_transcription", "realtime_session"}
+
+
+def billed(rows: list[dict[str, Any]]) -> int:
+    """Tokens the rows add to a key (session summaries repeat them and are left out)."""
+    return sum(row["total_tokens"] for row in rows if row["call_type"] != "realtime_session")
+
+
+def reported(emulator: EmulatorThread, since: int) -> int:
+    """Tokens of every usageMetadata the emulator sent on its connections from index `since` on."""
+    connections = emulator.server.connections[since:]
+    return sum(int(usage.get("totalTokenCount", 0)) for c in connections for usage in c.usage_sent)
+
+
+async def until(connection: Any, kind: str) -> list[Any]:
+    seen = []
+    async with asyncio.timeout(20):
+        async for event in connection:
+            seen.append(event)
+            if event.type in (kind, "error"):
+                return seen
+    return seen
+
+
+async def test_client_leaving_after_a_cancel_keeps_the_cancelled_response(
+    keyed: Keyed, slow_emulator: EmulatorThread
+) -> None:
+    """response.cancel mid-reply, then the client closes before Gemini's cut turn completes: the cancelled
+    response still has its spend row (it waited for the turn's usage, which never came), and the rows add up
+    to exactly what Gemini reported."""
+    key = await keyed.key(key_alias="leaver")
+    since = len(slow_emulator.server.connections)
+    client = AsyncOpenAI(api_key=key, base_url=keyed.gateway.http_base)
+    async with client.realtime.connect(model="slow") as connection:
+        await connection.session.update(session={"type": "realtime", "output_modalities": ["text"]})
+        done = (await text_turn(connection, "one"))[-1]
+        long_text = " ".join(["word"] * 60)
+        await connection.conversation.item.create(item=text_item(long_text))
+        await connection.response.create()
+        await until(connection, "response.output_text.delta")
+        await connection.response.cancel()
+        cancelled = (await until(connection, "response.done"))[-1]
+    assert done.response.status == "completed" and cancelled.response.status == "cancelled"
+    rows = await keyed.spend_rows(3, key_alias="leaver")
+    by_id = {row["request_id"]: row for row in rows}
+    assert by_id[cancelled.response.id]["status"] == "cancelled"
+    assert billed(rows) == reported(slow_emulator, since) > 0
+
+
+async def test_typed_turn_over_a_pending_call_bills_the_dropped_continuation(keyed: Keyed) -> None:
+    """A typed turn while a call is pending: the gateway answers the call itself and drops Gemini's
+    continuation of the old turn; that continuation's usage is still billed (a row of its own), so the key's
+    rows add up to exactly what Gemini reported."""
+    key = await keyed.key(key_alias="superseder")
+    since = len(keyed.emulator.server.connections)
+    client = AsyncOpenAI(api_key=key, base_url=keyed.gateway.http_base)
+    async with client.realtime.connect(model="live") as connection:
+        await connection.session.update(session={"type": "realtime", "output_modalities": ["text"], "tools": [GOOD]})
+        first = (await text_turn(connection, ASK))[-1]
+        assert first.response.output[0].type == "function_call"
+        second = (await text_turn(connection, "Never mind, say hi."))[-1]
+        assert second.type == "response.done" and second.response.status == "completed"
+    await asyncio.sleep(0.2)
+    sent = reported(keyed.emulator, since)
+    rows = await keyed.spend_rows(4, key_alias="superseder")
+    assert billed(rows) == sent > 0
+    responses = {first.response.id, second.response.id}
+    assert len([row for row in rows if row["request_id"] not in responses and row["call_type"] == "realtime"]) == 1
