@@ -5,13 +5,16 @@ user turn while a function call is pending is answered, the late output still ta
 from __future__ import annotations
 
 import asyncio
+import base64
 from typing import Any
 
+import pytest
 from agents import FunctionTool
 from agents.realtime import RealtimeAgent, RealtimeRunner
 from openai import AsyncOpenAI
 
 from schemas.openai import Dialect, validate_server_event
+from tests.gateway.test_audio import chunks, silence, speech
 from tests.gateway.test_openai_python import collect_until_done, text_item
 from tests.schemas.test_openai_server_events import agents_parse, sdk_parse
 from tests.support.live import MASTER_KEY, LiveGateway
@@ -191,3 +194,36 @@ async def test_agents_sdk_message_while_its_tool_runs(gateway: LiveGateway) -> N
         "You said: Never mind, say hi.",
         "You said: [get_weather returned] sunny",
     ]
+
+
+@pytest.mark.parametrize("alias", ["gemini-live", "gemini-3.1-live"])
+async def test_speech_while_a_call_is_pending_is_answered(gateway: LiveGateway, alias: str) -> None:
+    """Server VAD, openai-python: the model calls get_weather and the app has not answered yet; the user speaks:
+    that speech is a new user turn, answered at once as OpenAI's VAD would (not held until the output); the
+    app's late output is still taken, as context for the next response."""
+    client = AsyncOpenAI(api_key=MASTER_KEY, base_url=gateway.http_base)
+    async with client.realtime.connect(model=alias) as connection:
+        await connection.recv()
+        audio_in = {"transcription": {"model": "gpt-4o-transcribe"}, "turn_detection": {"type": "server_vad"}}
+        session = {"type": "realtime", "output_modalities": ["text"], "tools": [GOOD], "audio": {"input": audio_in}}
+        await connection.session.update(session=session)
+        await connection.recv()
+        await connection.conversation.item.create(item=text_item(ASK))
+        await connection.response.create()
+        first = await collect_until_done(connection)
+        call_id = first[-1]["response"]["output"][0]["call_id"]
+        for chunk in chunks(silence(0.2) + speech(0.6) + silence(1.0)):
+            await connection.input_audio_buffer.append(audio=base64.b64encode(chunk).decode())
+        async with asyncio.timeout(30):
+            spoken = await collect_until_done(connection)
+        output = {"type": "function_call_output", "call_id": call_id, "output": "sunny"}
+        await connection.conversation.item.create(item=output)
+        await connection.response.create()
+        async with asyncio.timeout(30):
+            late = await collect_until_done(connection)
+    checked([*first, *spoken, *late], Dialect.GA)
+    kinds = [e["type"] for e in spoken]
+    assert "error" not in kinds and kinds[0] == "input_audio_buffer.speech_started"
+    assert kinds.index("input_audio_buffer.committed") < kinds.index("response.created")
+    assert spoken[-1]["response"]["status"] == "completed" and text_of(spoken[-1]) == "You said: user speech 1"
+    assert text_of(late[-1]) == "You said: [get_weather returned] sunny"
