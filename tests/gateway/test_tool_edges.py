@@ -63,6 +63,28 @@ async def test_ga_invalid_schema_is_refused_and_the_session_goes_on(gateway: Liv
     assert call["type"] == "function_call" and call["name"] == "get_weather"
 
 
+async def test_ga_invalid_schema_in_response_create_is_refused(gateway: LiveGateway) -> None:
+    """GA response.create with its own tools: a bad schema gets the error naming `response.tools[0]…`, no
+    response starts, and the next response.create is answered."""
+    client = AsyncOpenAI(api_key=MASTER_KEY, base_url=gateway.http_base)
+    async with client.realtime.connect(model="gemini-live") as connection:
+        await connection.recv()
+        await connection.session.update(session={"type": "realtime", "output_modalities": ["text"]})
+        assert (await connection.recv()).type == "session.updated"
+        await connection.conversation.item.create(item=text_item("hello"))
+        assert (await connection.recv()).type == "conversation.item.added"
+        assert (await connection.recv()).type == "conversation.item.done"
+        await connection.response.create(response={"tools": [BAD]}, event_id="bad_response")
+        error = (await connection.recv()).to_dict()
+        await connection.response.create()
+        seen = await collect_until_done(connection)
+    checked([error, *seen], Dialect.GA)
+    assert error["type"] == "error" and error["error"]["event_id"] == "bad_response", error
+    assert error["error"]["code"] == "invalid_function_parameters"
+    assert error["error"]["param"] == "response.tools[0].parameters.properties.city.type"
+    assert seen[0]["type"] == "response.created" and text_of(seen[-1]) == "You said: hello"
+
+
 async def test_beta_invalid_schema_is_refused_the_same_way(gateway: LiveGateway) -> None:
     """Beta client.beta.realtime: the same error and param; a text turn afterwards is answered."""
     client = AsyncOpenAI(api_key=MASTER_KEY, base_url=gateway.http_base, websocket_base_url=gateway.ws_base)
