@@ -17,9 +17,9 @@ from pydantic import TypeAdapter
 from gateway.emulator.script import Script
 from schemas.openai import Dialect, validate_server_event
 from tests.faults.support import EmulatorFarm, alias_for, connections
-from tests.gateway.test_audio import chunks, silence, speech
 from tests.gateway.test_deadline import until
 from tests.gateway.test_tool_edges import checked
+from tests.support.audio import chunks, silence, speech
 from tests.support.live import MASTER_KEY, GatewayThread, LiveGateway
 
 UTTERANCE = speech(0.6) + silence(0.8)  # one utterance, then enough silence for the VAD to end it
