@@ -16,8 +16,8 @@ from openai import AsyncOpenAI
 from gateway.emulator.script import Script
 from schemas.pricing import PER_TOKEN
 from tests.accounts.test_virtual_keys import TEXT_MODEL, Keyed, _sample, text_item, text_turn
-from tests.gateway.test_audio import chunks, silence, speech
 from tests.gateway.test_tool_edges import ASK, GOOD
+from tests.support.audio import chunks, silence, speech
 from tests.support.databases import sqlite_url
 from tests.support.live import MASTER_KEY, EmulatorThread, GatewayThread, LiveGateway, alias_on
 

@@ -14,9 +14,9 @@ from agents.realtime import RealtimeAgent, RealtimeRunner
 from openai import AsyncOpenAI
 
 from schemas.openai import Dialect, validate_server_event
-from tests.gateway.test_audio import chunks, silence, speech
 from tests.gateway.test_openai_python import collect_until_done, text_item
 from tests.schemas.test_openai_server_events import agents_parse, sdk_parse
+from tests.support.audio import chunks, silence, speech
 from tests.support.live import MASTER_KEY, LiveGateway
 
 GOOD = {
