@@ -3,6 +3,7 @@ loads (aliases with their prices, voices, whether a key is needed). The page min
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -18,6 +19,16 @@ from schemas.voices import DEFAULT_GEMINI_VOICE, GEMINI_VOICES, OPENAI_TO_GEMINI
 
 WEB_DIR = Path(__file__).resolve().parent
 INDEX = WEB_DIR / "index.html"
+ASSET_SUFFIXES = frozenset({".html", ".js", ".css"})  # the page's files; this folder's Python is not served
+
+
+class _Assets(StaticFiles):
+    """The page's static files in WEB_DIR, and nothing else there (its routes' source, caches)."""
+
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        if Path(path).suffix not in ASSET_SUFFIXES:
+            return "", None
+        return super().lookup_path(path)
 
 
 async def index(request: Request) -> FileResponse:
@@ -50,5 +61,5 @@ def console_routes() -> list[BaseRoute]:
         Route("/console", to_console),
         Route("/console/", index),
         Route("/console/options.json", console_options),
-        Mount("/console", StaticFiles(directory=WEB_DIR), name="console"),
+        Mount("/console", _Assets(directory=WEB_DIR), name="console"),
     ]
