@@ -18,6 +18,7 @@ from typing import Any
 
 from gateway import __version__
 from gateway.accounts.exposure import check_exposure
+from gateway.accounts.sqlite_file import sqlite_file_problem
 from gateway.config import ConfigError, GatewayConfig, load_config
 
 log = logging.getLogger("livegate")
@@ -57,6 +58,10 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         log.warning("%s", warning)
     if args.workers > 1:
         return _serve_workers(args, environ, config, log_config)
+    problem = sqlite_file_problem(config.accounts.database_url or "")  # else the lifespan fails with a traceback
+    if problem is not None:
+        print(f"livegate: {problem}", file=sys.stderr)
+        return 1
     app = create_app(config)
     uv_config = server_config(
         app,

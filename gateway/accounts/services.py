@@ -17,6 +17,7 @@ from gateway.accounts.counters import Counters, MemoryCounters
 from gateway.accounts.ledger import SpendLedger
 from gateway.accounts.shared import Shared, shared_state
 from gateway.accounts.spend_queue import SpendQueue
+from gateway.accounts.sqlite_file import sqlite_file_problem
 from gateway.config import GatewayConfig
 from schemas.limits import Limits
 
@@ -51,6 +52,9 @@ async def open_database(url: str) -> Database:
     """Connect and apply migrations (`livegate db upgrade` does only this)."""
     from gateway.accounts.database import Database
 
+    problem = sqlite_file_problem(url)
+    if problem is not None:
+        raise StorageError(problem)
     database = Database(url)
     try:
         await database.upgrade()

@@ -161,3 +161,20 @@ def test_serve_prints_url_and_aliases_once_listening(tmp_path: Path) -> None:
     assert "  auth: on (general_settings.master_key)" in messages
     assert any(m.startswith("  limits: 3600 s per session") for m in messages)
     assert not [line for line in lines if "INFO" in line and "emulator listening" in line]
+
+
+def test_a_sqlite_file_in_a_missing_folder_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`sqlite:///tmp/x.db` is relative to the config's folder (SQLAlchemy's three slashes): serve and db upgrade
+    say which folder is missing and how to write an absolute path, before any listening or traceback."""
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "model_list:\n  - {model_name: a, litellm_params: {model: emulator/gemini-3.1-flash-live-preview}}\n"
+        "general_settings: {master_key: sk-m, database_url: 'sqlite:///no/such/folder/x.db'}\n"
+    )
+    missing = tmp_path / "no" / "such" / "folder"
+    for argv in (["serve", "--config", str(path), "--port", "0"], ["db", "upgrade", "--config", str(path)]):
+        assert main(argv, environ={}) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"livegate: cannot create the SQLite file {missing / 'x.db'}: the folder {missing}")
+        assert "sqlite+aiosqlite:////abs/path.db" in err and "Traceback" not in err and err.count("\n") == 1
+    assert not missing.exists()
