@@ -88,6 +88,14 @@ _BUDGET = SessionEnd.BUDGET_EXCEEDED.value
 _SHUTDOWN = SessionEnd.SHUTDOWN.value
 
 
+# OpenAI's HTTP API answers a request with no key this way (401, code null); its Realtime WebSocket says
+# MISSING_KEY's words below. The HTTP routes (models, calls, client secrets) use this one: it says what to send.
+NO_KEY_OVER_HTTP = (
+    "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer "
+    "auth (i.e. Authorization: Bearer YOUR_KEY)."
+)
+
+
 class HandshakeRefusal(enum.Enum):
     """Why `/v1/realtime` refuses a connection before any upstream dial (OPENAI_REALTIME.md §1.1, §1.2, §4.2):
     3000 for credentials, 4000 for the request, 1013 (RFC 6455: try again later) for a concurrency cap or rate,

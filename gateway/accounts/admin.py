@@ -69,6 +69,7 @@ def admin_route(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 
 
 _NO_DATABASE = "Virtual keys need a database: set general_settings.database_url (or keep the default SQLite file)."
+_NO_MASTER_KEY = "Missing the master key: send it as Authorization: Bearer <master_key>."
 
 
 async def _check_master(request: Request, accounts: Accounts) -> None:
@@ -76,7 +77,7 @@ async def _check_master(request: Request, accounts: Accounts) -> None:
     if accounts.is_master(key):
         return
     if key is None:
-        raise AdminError(401, "Missing bearer or basic authentication in header.", "invalid_api_key")
+        raise AdminError(401, _NO_MASTER_KEY, "invalid_api_key")
     virtual = accounts.keys is not None and key.startswith("sk-")
     if virtual and isinstance(await accounts.authenticate(key), Caller):  # a working virtual key, not allowed here
         raise AdminError(403, "Only the master key may manage keys and read spend.", "insufficient_permissions")

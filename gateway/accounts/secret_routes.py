@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse
 from gateway.accounts.access import Caller, Refusal
 from gateway.accounts.client_secrets import ClientSecrets, Grant, SecretTooLarge
 from gateway.accounts.credentials import Credentials, Principal
-from gateway.close_codes import HandshakeRefusal
+from gateway.close_codes import NO_KEY_OVER_HTTP, HandshakeRefusal
 from gateway.config import GatewayConfig
 from gateway.transports.handshake import presented_key
 from schemas.client_secrets import (
@@ -76,7 +76,8 @@ async def _principal(request: Request) -> Principal:
     principal = await credentials.authenticate(presented, time.time())
     if isinstance(principal, Refusal):
         status = 401 if principal.close_code == AUTH_CLOSE else 503  # a wrong key, or the key store is down
-        raise MintError(status, ErrorBody(message=principal.message, type=principal.error_type, code=principal.code))
+        message = NO_KEY_OVER_HTTP if principal.kind is HandshakeRefusal.MISSING_KEY else principal.message
+        raise MintError(status, ErrorBody(message=message, type=principal.error_type, code=principal.code))
     return principal
 
 

@@ -6,14 +6,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from gateway.accounts.access import Accounts, Refusal
-from gateway.close_codes import HandshakeRefusal
+from gateway.close_codes import NO_KEY_OVER_HTTP, HandshakeRefusal
 from gateway.config import GatewayConfig
 from gateway.transports.handshake import presented_key
-
-_NO_KEY = (
-    "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer "
-    "auth (i.e. Authorization: Bearer YOUR_KEY)."
-)
 
 
 async def health(request: Request) -> JSONResponse:
@@ -51,7 +46,7 @@ async def models(request: Request) -> JSONResponse:
     caller = await accounts.authenticate(presented_key(request.headers, ()))  # the master key or a virtual key
     if isinstance(caller, Refusal):
         if caller.kind is HandshakeRefusal.MISSING_KEY:  # OpenAI's own two answers on its HTTP API
-            message, code = _NO_KEY, None
+            message, code = NO_KEY_OVER_HTTP, None
         else:
             message, code = "Incorrect API key provided.", "invalid_api_key"
         error = {"message": message, "type": "invalid_request_error", "param": None, "code": code}

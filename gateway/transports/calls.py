@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from gateway.accounts.access import Accounts, Caller, Refusal
 from gateway.accounts.client_secrets import Grant, grant_preset
 from gateway.accounts.credentials import Credentials, Principal
-from gateway.close_codes import HandshakeRefusal
+from gateway.close_codes import NO_KEY_OVER_HTTP, HandshakeRefusal
 from gateway.config import Deployment, GatewayConfig
 from gateway.ops import logs
 from gateway.session import Session
@@ -73,7 +73,8 @@ class CallRefused(Exception):
     @classmethod
     def of(cls, refusal: Refusal) -> CallRefused:
         status = _STATUS.get(refusal.kind, 400)
-        return cls(status, refusal.message, refusal.code, error_type=refusal.error_type)
+        message = NO_KEY_OVER_HTTP if refusal.kind is HandshakeRefusal.MISSING_KEY else refusal.message
+        return cls(status, message, refusal.code, error_type=refusal.error_type)
 
     def response(self) -> JSONResponse:
         error = {"message": self.message, "type": self.error_type, "param": self.param, "code": self.code}

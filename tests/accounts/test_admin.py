@@ -77,6 +77,8 @@ async def test_auth_errors(admin: httpx.AsyncClient) -> None:
             for method, path in (("GET", "/key/list"), ("POST", "/key/generate"), ("GET", "/spend/logs")):
                 error = assert_error(await other.request(method, path, json={}), status, code)
                 assert virtual not in error["message"]
+                if not headers:  # says what to send, not "bearer or basic" (basic auth is not taken)
+                    assert error["message"] == "Missing the master key: send it as Authorization: Bearer <master_key>."
 
 
 @pytest.mark.parametrize(

@@ -82,6 +82,8 @@ async def test_refused_calls_get_openai_errors(
     assert reply.status_code == status, reply.text
     error = reply.json()["error"]
     assert error["code"] == code and error["type"] == "invalid_request_error" and error["message"]
+    if "Authorization" not in headers:  # no key: OpenAI's HTTP wording, which says what to send
+        assert "Authorization: Bearer YOUR_KEY" in error["message"]
 
 
 async def test_session_part_is_checked_like_session_update(gateway: LiveGateway) -> None:

@@ -205,7 +205,9 @@ async def test_mint_needs_a_long_lived_key(gateway: LiveGateway) -> None:
             await client(gateway, key).realtime.client_secrets.create()
     async with httpx.AsyncClient() as http:
         response = await http.post(f"{gateway.http_base}/realtime/client_secrets", json={})
-    assert response.status_code == 401 and response.json()["error"]["message"].startswith("Missing bearer")
+    assert response.status_code == 401  # OpenAI's HTTP wording, which says what to send (not the WebSocket's)
+    assert response.json()["error"]["message"].startswith("You didn't provide an API key")
+    assert "Authorization: Bearer YOUR_KEY" in response.json()["error"]["message"]
 
 
 async def test_cors_preflight(gateway: LiveGateway) -> None:
