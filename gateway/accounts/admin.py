@@ -94,7 +94,7 @@ async def _body(request: Request, shape: type[Body]) -> Body:
     except ValidationError as exc:
         first = exc.errors()[0]
         param = ".".join(str(part) for part in first["loc"]) or None
-        message = first["msg"]
+        message = first["msg"].removeprefix("Value error, ")  # pydantic's prefix for a validator's own words
         if first["type"] == "extra_forbidden":
             known_elsewhere = param in LITELLM_ONLY_KEY_FIELDS and shape in (KeyGenerate, KeyUpdate)
             message = ("A LiteLLM key field livegate does not implement (it would not be enforced): leave it out."
@@ -163,13 +163,13 @@ async def update_key(request: Request, keys: KeyStore) -> Response:
 
 async def delete_keys(request: Request, keys: KeyStore) -> Response:
     body = await _body(request, KeyDelete)
+    if not body.keys and not body.key_aliases:
+        raise AdminError(400, "Missing required parameter: 'keys' (or 'key_aliases').", "missing_required_parameter")
     tokens = [token_of(ref) for ref in body.keys or ()]
     tokens += await keys.tokens_for_aliases(body.key_aliases or [])
-    if not tokens:
-        raise AdminError(400, "Missing required parameter: 'keys' (or 'key_aliases').", "missing_required_parameter")
-    deleted = await keys.delete(tokens)
+    deleted = await keys.delete(tokens) if tokens else []
     if not deleted:
-        raise AdminError(404, "No such key.", "key_not_found", "keys")
+        raise AdminError(404, "No such key.", "key_not_found", "keys" if body.keys else "key_aliases")
     request.app.state.accounts.forget(deleted)
     return JSONResponse({"deleted_keys": deleted})
 

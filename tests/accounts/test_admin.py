@@ -92,6 +92,7 @@ async def test_auth_errors(admin: httpx.AsyncClient) -> None:
         ("POST", "/key/update", {"key": "sk-nope", "rpm_limit": 1}, None, 404, "key_not_found", "key"),
         ("POST", "/key/delete", {"keys": ["sk-nope"]}, None, 404, "key_not_found", "keys"),
         ("POST", "/key/delete", {}, None, 400, "missing_required_parameter", None),
+        ("POST", "/key/delete", {"key_aliases": ["nobody"]}, None, 404, "key_not_found", "key_aliases"),
         ("POST", "/key/block", {}, None, 400, "invalid_value", "key"),
         ("GET", "/key/list", None, {"size": "0"}, 400, "invalid_value", "size"),
         ("GET", "/spend/logs", None, {"start_date": "yesterday"}, 400, "invalid_value", "start_date"),
@@ -110,6 +111,11 @@ async def test_bad_requests(
     """Each mistake gets its status, OpenAI error code and offending parameter."""
     error = assert_error(await admin.request(method, path, json=body, params=params), status, code)
     assert error["param"] == param
+
+
+async def test_a_bad_duration_is_worded_without_pydantic_prefixes(admin: httpx.AsyncClient) -> None:
+    error = assert_error(await admin.post("/key/generate", json={"duration": "5y"}), 400, "invalid_value")
+    assert error["message"] == "Invalid 'duration': expected a duration such as 30s, 10m, 1h, 30d, 2w or 1mo, got '5y'"
 
 
 async def test_duplicate_alias_and_bad_json(admin: httpx.AsyncClient) -> None:
