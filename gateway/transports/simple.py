@@ -170,9 +170,17 @@ async def simple_ws(websocket: WebSocket) -> None:
             await accounts.release(ticket)
 
 
+_NO_KEY = "Missing API key: put it in the URL as ?key=<key> (a gateway key, or an ek_ secret from a browser)."
+
+
+def _words(refusal: Refusal) -> str:
+    """The refusal's words; with no key, where this protocol's clients put one (they set no headers)."""
+    return _NO_KEY if refusal.kind is HandshakeRefusal.MISSING_KEY else refusal.message
+
+
 async def _refuse(websocket: WebSocket, refusal: Refusal) -> None:
     """The same refusals as /v1/realtime (close codes and words, logged), as this protocol's `error` message."""
     logs.connection_refused(websocket.url.path, refusal.reason, refusal.close_code, client_address(websocket))
     with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-        await _send(websocket, {"type": "error", "data": refusal.message})
+        await _send(websocket, {"type": "error", "data": _words(refusal)})
         await websocket.close(refusal.close_code, refusal.close_reason)
