@@ -32,8 +32,8 @@ def _load(path: str | None, environ: Mapping[str, str]) -> GatewayConfig | None:
         return None
     try:
         return load_config(path, environ)
-    except ConfigError as exc:
-        print(f"livegate: {exc}", file=sys.stderr)
+    except ConfigError as exc:  # one line per problem, each with the program's name like any other line here
+        print("\n".join(f"livegate: {line}" for line in str(exc).splitlines()), file=sys.stderr)
         return None
 
 

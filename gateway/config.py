@@ -22,12 +22,12 @@ from pydantic import TypeAdapter, ValidationError
 
 from gateway.config_errors import (
     ConfigError,
-    Locator,
     check_credentials,
     fields_at,
     mask,
     masked_url,
     unknown_field,
+    unknown_fields,
     validation_error,
     yaml_error,
 )
@@ -213,11 +213,18 @@ def load_config(path: str | Path, environ: Mapping[str, str]) -> GatewayConfig:
     for warning in prepared.warnings:
         log.warning("%s", warning)
     from_env: dict[tuple[str, ...], str] = {}
-    resolved = _resolve_env(prepared.document, environ, prepared.locate, (), from_env)
+    unset: dict[tuple[str, ...], str] = {}  # fields naming a variable that is not set: "" while validating
+    resolved = _resolve_env(prepared.document, environ, (), from_env, unset)
+    problems: list[str] = []
     try:
         parsed = GatewayConfigFile.model_validate(resolved)
-    except ValidationError as exc:
-        raise validation_error(prepared.locate, exc, from_env) from None
+    except ValidationError as exc:  # every problem at once: an unknown field's unset variable is no problem of its
+        unknown = unknown_fields(exc)  # own, and a value whose variable is unset is reported as that alone
+        unset = {at: name for at, name in unset.items() if not any(at[: len(u)] == u for u in unknown)}
+        problems = str(validation_error(prepared.locate, exc, from_env, skip=tuple(unset))).splitlines()
+    problems += [f"{prepared.locate(at)}: environment variable {name} is not set" for at, name in unset.items()]
+    if problems:
+        raise ConfigError("\n".join(problems))
     defaults = _vertex_defaults(parsed.litellm_settings.default_vertex_config, environ, where)
     deployments: dict[str, list[Deployment]] = {}
     for index, entry in enumerate(parsed.model_list):
@@ -318,18 +325,24 @@ def _passthrough(parsed: GatewayConfigFile, defaults: DefaultVertexConfig, where
 
 
 def _resolve_env(
-    value: Any, environ: Mapping[str, str], locate: Locator, path: tuple[str, ...], names: dict[tuple[str, ...], str]
+    value: Any,
+    environ: Mapping[str, str],
+    path: tuple[str, ...],
+    names: dict[tuple[str, ...], str],
+    unset: dict[tuple[str, ...], str],
 ) -> Any:
     """Replace every `os.environ/NAME` string with the variable's value (LiteLLM's convention); `names` records
-    where each came from, so no message ever echoes a value taken from the environment."""
+    where each came from, so no message ever echoes a value taken from the environment; `unset` where a
+    variable is missing (all of them are reported together)."""
     if isinstance(value, dict):
-        return {k: _resolve_env(v, environ, locate, (*path, str(k)), names) for k, v in value.items()}
+        return {k: _resolve_env(v, environ, (*path, str(k)), names, unset) for k, v in value.items()}
     if isinstance(value, list):
-        return [_resolve_env(v, environ, locate, (*path, str(i)), names) for i, v in enumerate(value)]
+        return [_resolve_env(v, environ, (*path, str(i)), names, unset) for i, v in enumerate(value)]
     if isinstance(value, str) and (match := _ENV_REF.match(value)):
         name = match.group(1)
         if name not in environ:
-            raise ConfigError(f"{locate(path)}: environment variable {name} is not set")
+            unset[path] = name
+            return ""
         names[path] = name
         return environ[name]
     return value

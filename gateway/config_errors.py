@@ -70,14 +70,20 @@ def yaml_error(where: str, exc: yaml.YAMLError) -> ConfigError:
 
 
 def validation_error(
-    locate: Locator, exc: ValidationError, from_env: Mapping[tuple[str, ...], str] | None = None
+    locate: Locator,
+    exc: ValidationError,
+    from_env: Mapping[tuple[str, ...], str] | None = None,
+    skip: tuple[tuple[str, ...], ...] = (),
 ) -> ConfigError:
     """One line per problem, each naming its entry and field; a value that came from `os.environ/NAME` is
     named by its variable, never shown. A field that may take several types (pydantic reports one error per
-    type, under the type's name) gets one line listing what it takes."""
+    type, under the type's name) gets one line listing what it takes. Problems at or under a `skip` path
+    (a field whose variable is unset, reported as such) are left out."""
     found: dict[tuple[str, ...], list[ErrorDetails]] = {}
     for error in exc.errors():
         loc = tuple(str(part) for part in error["loc"] if not _is_type_tag(part))
+        if any(loc[: len(at)] == at for at in skip):
+            continue
         found.setdefault(loc, []).append(error)
     lines = []
     for loc, errors in found.items():
@@ -87,6 +93,15 @@ def validation_error(
             message = message.replace(repr(errors[0]["input"]), f"the value of {name}")
         lines.append(f"{locate(loc)}: {message}")
     return ConfigError("\n".join(lines))
+
+
+def unknown_fields(exc: ValidationError) -> list[tuple[str, ...]]:
+    """Where the file has keys no section knows, as `validation_error` names places."""
+    return [
+        tuple(str(part) for part in error["loc"] if not _is_type_tag(part))
+        for error in exc.errors()
+        if error["type"] == "extra_forbidden"
+    ]
 
 
 def _is_type_tag(part: str | int) -> bool:

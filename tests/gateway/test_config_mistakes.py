@@ -172,6 +172,31 @@ def test_env_var_errors_name_the_alias(tmp_path: Path) -> None:
     )
 
 
+def test_every_unset_variable_and_typo_is_reported_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Unset variables and unknown fields come in one run, one `livegate:` line each (fixing one and running again
+    to meet the next wore out a newcomer): a typo'd field is reported as a typo, not by its unset variable, and a
+    field whose variable is unset gets no second complaint about its empty value."""
+    text = (
+        "model_list:\n  - model_name: gemini-live\n    litellm_params:\n"
+        "      {model: gemini/gemini-3.1-flash-live-preview, api_key: os.environ/GEMINI_KEY_UNSET}\n"
+        "general_settings:\n  master_kye: os.environ/LIVEGATE_KEY_UNSET\n  redis_url: os.environ/REDIS_URL_UNSET\n"
+        "  client_secret_keys: [os.environ/SIGNING_UNSET, short]\n"
+    )
+    path = write(tmp_path, text)
+    assert main(["check-config", str(path)], environ={}) == 2
+    lines = capsys.readouterr().err.replace(str(path), "FILE").splitlines()
+    assert sorted(lines) == sorted([
+        "livegate: FILE: general_settings.master_kye: unknown field (did you mean 'master_key'?)",
+        "livegate: FILE: general_settings.client_secret_keys[1]: String should have at least 16 characters",
+        "livegate: FILE: model_list[0] ('gemini-live'): litellm_params.api_key: "
+        "environment variable GEMINI_KEY_UNSET is not set",
+        "livegate: FILE: general_settings.redis_url: environment variable REDIS_URL_UNSET is not set",
+        "livegate: FILE: general_settings.client_secret_keys[0]: environment variable SIGNING_UNSET is not set",
+    ])  # fmt: skip
+
+
 def test_yaml_syntax_error_names_line_and_column_and_hides_the_line(tmp_path: Path) -> None:
     """A YAML syntax error: file:line:column and the parser's problem; the line (which holds a key) is not shown."""
     text = f"model_list:\n  {EMULATOR}general_settings:\n  master_key: {SECRET}\n   broken: [\n"
