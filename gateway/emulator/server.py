@@ -401,8 +401,8 @@ async def run_forever(
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="livegate emulator", description="Offline Gemini Live emulator.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=4100)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=4100, help="port to listen on (default: 4100)")
     parser.add_argument("--ssl-certfile", help="PEM certificate: serve wss:// (the Python SDK needs TLS)")
     parser.add_argument("--ssl-keyfile", help="PEM private key for --ssl-certfile")
     parser.add_argument("--api-key", help="require this Developer API key (x-goog-api-key or ?key=)")
@@ -414,7 +414,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="pause after each reply word (0.1 = real time; default 0: as fast as possible)",
     )
-    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--log-level", default="INFO", help="log verbosity (default: INFO)")
     return parser
 
 
