@@ -352,7 +352,7 @@ class Session:
 
     def _lost(self, close: close_codes.ClientClose, reason: str, retry: Retry) -> None:
         where, why = self.state.session_id, close_codes.redact(reason)
-        log.info("upstream lost for %s: %s %s (%s)", where, close.error_code, why, retry.value)
+        log.info("upstream lost for %s: %s %s (retry: %s)", where, close.error_code, why, retry.value)
         message = close_codes.message(close, reason)
         unsent = self._take_unsent()
         self._execute(
