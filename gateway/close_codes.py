@@ -155,7 +155,7 @@ PASSTHROUGH_NEEDS_GATEWAY_KEY = "The Vertex passthrough needs a gateway key: set
 
 _SECRETS = re.compile(
     r"(AIza[0-9A-Za-z_\-]{20,}|ya29\.[0-9A-Za-z_\-.]+|auth_tokens/[0-9A-Za-z_\-]+|"
-    r"(?i:key|token|access_token)=[^&\s]+|Bearer\s+\S+)"
+    r"(?i:api_key|key|access_token|token)=[^&\s]+|Bearer\s+\S+)"  # api_key= whole, not "api_[redacted]"
 )
 
 

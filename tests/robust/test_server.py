@@ -114,6 +114,7 @@ async def test_a_key_in_the_query_string_is_not_logged(gateway: LiveGateway, cap
     lines = [record.getMessage() for record in caplog.records if record.name.startswith(ours)]
     assert any("[redacted]" in line for line in lines), lines
     assert not [line for line in lines if secret in line]
+    assert any("model=gemini-live&[redacted]" in line for line in lines), lines  # the whole pair, name too
 
 
 async def test_a_turn_longer_than_the_grace_is_told_before_the_close(tmp_path: Path) -> None:
