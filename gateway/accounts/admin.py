@@ -69,6 +69,7 @@ def admin_route(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 
 
 _NO_DATABASE = "Virtual keys need a database: set general_settings.database_url (or keep the default SQLite file)."
+_MASTER_IS_NOT_VIRTUAL = "No such key: the master key is not a virtual key (those are made with /key/generate)."
 _NO_MASTER_KEY = "Missing the master key: send it as Authorization: Bearer <master_key>."
 
 
@@ -102,12 +103,14 @@ async def _body(request: Request, shape: type[Body]) -> Body:
         raise AdminError(400, f"Invalid '{param}': {message}" if param else message, "invalid_value", param) from None
 
 
-async def _found(keys: KeyStore, ref: str | None) -> KeyRecord:
+async def _found(request: Request, keys: KeyStore, ref: str | None) -> KeyRecord:
     if not ref:
         raise AdminError(400, "Missing required parameter: 'key'.", "missing_required_parameter", "key")
     record = await keys.get(token_of(ref))
     if record is None:
-        raise AdminError(404, "No such key.", "key_not_found", "key")
+        accounts: Accounts = request.app.state.accounts
+        message = _MASTER_IS_NOT_VIRTUAL if accounts.is_master(ref) else "No such key."
+        raise AdminError(404, message, "key_not_found", "key")
     return record
 
 
@@ -129,7 +132,7 @@ async def info(request: Request, keys: KeyStore) -> Response:
     # after them it covers every row counted (read before, a batch committing between the two reads was counted
     # in `usage` but missing from `spend`: seen with two replicas writing at once).
     usage = await store.totals(token_of(ref)) if ref else {}
-    record = await _found(keys, ref)
+    record = await _found(request, keys, ref)
     return JSONResponse({"key": record.token, "info": {**record.as_json(), "usage": usage}})
 
 
@@ -150,7 +153,7 @@ async def list_keys(request: Request, keys: KeyStore) -> Response:
 
 async def update_key(request: Request, keys: KeyStore) -> Response:
     fields = await _body(request, KeyUpdate)
-    record = await _found(keys, fields.key)
+    record = await _found(request, keys, fields.key)
     try:
         updated = await keys.update(record.token, fields)
     except KeyConflict as exc:
@@ -176,7 +179,7 @@ async def delete_keys(request: Request, keys: KeyStore) -> Response:
 
 async def _set_blocked(request: Request, keys: KeyStore, blocked: bool) -> Response:
     body = await _body(request, KeyRef)
-    record = await _found(keys, body.key)
+    record = await _found(request, keys, body.key)
     updated = await keys.set_blocked(record.token, blocked)
     if updated is None:
         raise AdminError(404, "No such key.", "key_not_found", "key")

@@ -113,6 +113,13 @@ async def test_bad_requests(
     assert error["param"] == param
 
 
+async def test_the_master_key_is_not_a_virtual_key(admin: httpx.AsyncClient) -> None:
+    """/key/info with the master key (a newcomer's only key): 404, and the words say why."""
+    error = assert_error(await admin.get("/key/info", params={"key": MASTER_KEY}), 404, "key_not_found")
+    assert error["message"].startswith("No such key: the master key is not a virtual key")
+    assert MASTER_KEY not in error["message"]
+
+
 async def test_a_bad_duration_is_worded_without_pydantic_prefixes(admin: httpx.AsyncClient) -> None:
     error = assert_error(await admin.post("/key/generate", json={"duration": "5y"}), 400, "invalid_value")
     assert error["message"] == "Invalid 'duration': expected a duration such as 30s, 10m, 1h, 30d, 2w or 1mo, got '5y'"
