@@ -70,10 +70,13 @@ def admin_route(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 
 _NO_DATABASE = "Virtual keys need a database: set general_settings.database_url (or keep the default SQLite file)."
 _MASTER_IS_NOT_VIRTUAL = "No such key: the master key is not a virtual key (those are made with /key/generate)."
+_NO_MASTER_KEY_SET = "The admin API needs a master key: set general_settings.master_key (virtual keys come with it)."
 _NO_MASTER_KEY = "Missing the master key: send it as Authorization: Bearer <master_key>."
 
 
 async def _check_master(request: Request, accounts: Accounts) -> None:
+    if not accounts.required:  # an open gateway has no admin: no key would ever pass
+        raise AdminError(400, _NO_MASTER_KEY_SET, "master_key_not_configured")
     key = presented_key(request.headers, [])
     if accounts.is_master(key):
         return

@@ -158,3 +158,16 @@ async def test_litellm_fields_livegate_does_not_enforce_are_named(admin: httpx.A
     assert error["param"] == "tpm_limit" and "LiteLLM key field livegate does not implement" in error["message"]
     error = assert_error(await admin.post("/key/generate", json={"rpm_limt": 5}), 400, "invalid_value")
     assert error["param"] == "rpm_limt" and error["message"] == "Invalid 'rpm_limt': Unknown parameter."
+
+
+async def test_an_open_gateway_has_no_admin_api(tmp_path: Path) -> None:
+    """No master_key: every admin route says a master key must be set (no key the client sends could pass)."""
+    thread = GatewayThread(tmp_path, master_key=None)
+    gateway = thread.start()
+    try:
+        async with httpx.AsyncClient(base_url=gateway.http_base.removesuffix("/v1")) as client:
+            for method, path in (("GET", "/key/list"), ("POST", "/key/generate"), ("GET", "/spend/logs")):
+                error = assert_error(await client.request(method, path), 400, "master_key_not_configured")
+                assert "set general_settings.master_key" in error["message"]
+    finally:
+        thread.stop()
