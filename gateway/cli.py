@@ -20,6 +20,7 @@ from gateway import __version__
 from gateway.accounts.exposure import check_exposure
 from gateway.accounts.sqlite_file import sqlite_file_problem
 from gateway.config import ConfigError, GatewayConfig, load_config
+from gateway.tls_files import tls_problem
 
 log = logging.getLogger("livegate")
 DEFAULT_HOST = "127.0.0.1"
@@ -47,6 +48,9 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         return 2
     if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
         print("livegate: --ssl-certfile and --ssl-keyfile go together", file=sys.stderr)
+        return 2
+    if args.ssl_certfile and (problem := tls_problem(args.ssl_certfile, args.ssl_keyfile)):
+        print(f"livegate: {problem}", file=sys.stderr)  # uvicorn (and each worker) would raise a bare traceback
         return 2
     exposure = check_exposure(bool(config.master_key), args.host, args.allow_unauthenticated, config.path)
     if exposure.refusal:

@@ -27,6 +27,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from gateway.tls_files import tls_problem
 from schemas.profiles import Backend
 
 from .behaviour import (
@@ -424,6 +425,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     context = None
     if args.ssl_certfile:
+        if problem := tls_problem(args.ssl_certfile, args.ssl_keyfile or args.ssl_certfile):
+            print(f"livegate emulator: {problem}", file=sys.stderr)
+            return 2
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(args.ssl_certfile, args.ssl_keyfile)
     script = Script(reply_chunk_interval_s=args.reply_chunk_interval)

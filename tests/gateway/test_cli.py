@@ -178,3 +178,30 @@ def test_a_sqlite_file_in_a_missing_folder_is_one_line(tmp_path: Path, capsys: p
         assert err.startswith(f"livegate: cannot create the SQLite file {missing / 'x.db'}: the folder {missing}")
         assert "sqlite+aiosqlite:////abs/path.db" in err and "Traceback" not in err and err.count("\n") == 1
     assert not missing.exists()
+
+
+def test_tls_files_that_cannot_serve_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A missing, non-PEM or mismatched certificate or key: serve and the emulator exit 2 with one line naming the
+    file (uvicorn's FileNotFoundError traceback named none), before any listening."""
+    import trustme
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("localhost")
+    pem, key = tmp_path / "server.pem", tmp_path / "server.key"
+    cert.cert_chain_pems[0].write_to_path(str(pem))
+    cert.private_key_pem.write_to_path(str(key))
+    other_key = tmp_path / "other.key"
+    ca.issue_cert("localhost").private_key_pem.write_to_path(str(other_key))
+    missing = tmp_path / "missing.key"
+    cases = {
+        (str(pem), str(missing)): f"--ssl-keyfile {missing}: No such file or directory",
+        (str(EXAMPLE), str(key)): f"cannot serve TLS with the certificate {EXAMPLE} and the key {key} (",
+        (str(pem), str(other_key)): f"cannot serve TLS with the certificate {pem} and the key {other_key} (",
+    }
+    for (certfile, keyfile), words in cases.items():
+        tls = ["--ssl-certfile", certfile, "--ssl-keyfile", keyfile, "--port", "0"]
+        assert main(["serve", "--config", str(EXAMPLE), *tls], environ={}) == 2
+        assert main(["emulator", *tls]) == 2
+        serve_err, emulator_err = capsys.readouterr().err.splitlines()
+        assert serve_err.startswith(f"livegate: {words}") and emulator_err.startswith(f"livegate emulator: {words}")
+    assert "both must be PEM" in serve_err
