@@ -34,6 +34,19 @@ def test_the_python_snippet_runs_as_pasted(gateway: LiveGateway) -> None:
     assert run.stdout == "You said: Hello\n"
 
 
+def test_the_python_snippet_says_what_is_wrong(gateway: LiveGateway) -> None:
+    """A newcomer's typo in the key or the model: the snippet prints the gateway's words (which name the aliases
+    served), not a ConnectionClosedError traceback."""
+    code = python_block("## Use it from an OpenAI client").replace("http://127.0.0.1:4000/v1", gateway.http_base)
+    for typo, words in (
+        (code.replace("sk-livegate-dev", "sk-typo"), "Incorrect API key provided.\n"),
+        (code.replace("sk-livegate-dev", MASTER_KEY).replace('model="gemini-live"', 'model="gemini-livee"'),
+         "Invalid model: 'gemini-livee'. This gateway serves: "),
+    ):
+        run = subprocess.run([sys.executable, "-c", typo], capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0 and run.stdout.startswith(words), (run.stdout, run.stderr)
+
+
 def test_the_readme_names_what_a_newcomer_needs() -> None:
     """Prerequisites, make variables, endpoints, the emulator recipe and the test-certificate recipe are there."""
     for needle in (
