@@ -44,13 +44,11 @@ async def models(request: Request) -> JSONResponse:
     """`GET /v1/models`, OpenAI-shaped; the aliases are not shown to a client without the key (issue #16)."""
     accounts: Accounts = request.app.state.accounts
     caller = await accounts.authenticate(presented_key(request.headers, ()))  # the master key or a virtual key
-    if isinstance(caller, Refusal):
-        if caller.kind is HandshakeRefusal.MISSING_KEY:  # OpenAI's own two answers on its HTTP API
-            message, code = NO_KEY_OVER_HTTP, None
-        else:
-            message, code = "Incorrect API key provided.", "invalid_api_key"
-        error = {"message": message, "type": "invalid_request_error", "param": None, "code": code}
-        return JSONResponse({"error": error}, status_code=401)
+    if isinstance(caller, Refusal):  # the WebSocket's words (blocked, expired, …), but OpenAI's HTTP ones for no key
+        message = NO_KEY_OVER_HTTP if caller.kind is HandshakeRefusal.MISSING_KEY else caller.message
+        status = 503 if caller.kind is HandshakeRefusal.KEYS_UNAVAILABLE else 401  # the key store is down: 503
+        error = {"message": message, "type": caller.error_type, "param": None, "code": caller.code}
+        return JSONResponse({"error": error}, status_code=status)
     config: GatewayConfig = request.app.state.config
     data = [{"id": alias, "object": "model", "owned_by": "livegate"} for alias in sorted(config.deployments)]
     return JSONResponse({"object": "list", "data": data})

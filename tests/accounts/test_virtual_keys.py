@@ -215,6 +215,10 @@ async def test_blocked_expired_deleted_and_unknown_keys(keyed: Keyed, change: st
         key = "sk-never-made-by-this-gateway"
     error, code = await refused(keyed, key)
     assert error["error"]["code"] == "invalid_api_key" and code == 3000
+    listing = await keyed.admin.get("/v1/models", headers={"Authorization": f"Bearer {key}"})  # same words over HTTP
+    listed = listing.json()["error"]
+    assert listing.status_code == 401 and (listed["code"], listed["message"]) == (error["error"]["code"],
+                                                                                   error["error"]["message"])
     if change == "block":
         await keyed.admin.post("/key/unblock", json={"key": key})
         async with connect(f"{keyed.gateway.ws_base}/realtime?model=live", additional_headers={"api-key": key}) as ws:
