@@ -52,6 +52,10 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if args.ssl_certfile and (problem := tls_problem(args.ssl_certfile, args.ssl_keyfile)):
         print(f"livegate: {problem}", file=sys.stderr)  # uvicorn (and each worker) would raise a bare traceback
         return 2
+    problem = sqlite_file_problem(config.accounts.database_url or "")  # else the lifespan fails with a traceback
+    if problem is not None:
+        print(f"livegate: {problem}", file=sys.stderr)
+        return 1
     exposure = check_exposure(bool(config.master_key), args.host, args.allow_unauthenticated, config.path)
     if exposure.refusal:
         print(f"livegate: {exposure.refusal}", file=sys.stderr)
@@ -62,10 +66,6 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         log.warning("%s", warning)
     if args.workers > 1:
         return _serve_workers(args, environ, config, log_config)
-    problem = sqlite_file_problem(config.accounts.database_url or "")  # else the lifespan fails with a traceback
-    if problem is not None:
-        print(f"livegate: {problem}", file=sys.stderr)
-        return 1
     app = create_app(config)
     uv_config = server_config(
         app,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -172,12 +173,13 @@ def test_a_sqlite_file_in_a_missing_folder_is_one_line(tmp_path: Path, capsys: p
         "general_settings: {master_key: sk-m, database_url: 'sqlite:///no/such/folder/x.db'}\n"
     )
     missing = tmp_path / "no" / "such" / "folder"
+    handlers = logging.getLogger().handlers[:]  # refused before logging is set up (on pytest's captured stderr)
     for argv in (["serve", "--config", str(path), "--port", "0"], ["db", "upgrade", "--config", str(path)]):
         assert main(argv, environ={}) == 1
         err = capsys.readouterr().err
         assert err.startswith(f"livegate: cannot create the SQLite file {missing / 'x.db'}: the folder {missing}")
         assert "sqlite+aiosqlite:////abs/path.db" in err and "Traceback" not in err and err.count("\n") == 1
-    assert not missing.exists()
+    assert not missing.exists() and logging.getLogger().handlers == handlers
 
 
 def test_tls_files_that_cannot_serve_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
