@@ -196,7 +196,9 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
     notes.append(count.note())
     notes.append(f"audio: {audio.REPETITIONS} interleaved blocks per path (ABBA), 20 ms pcm16 frames echoed by "
                  "bench/echo_upstream.py, CPU per event counts each frame twice (append in, delta out); the baseline "
-                 "is bench/apps.py's relay: the same uvicorn settings and the gateway's own upstream dial()")
+                 "is bench/apps.py's relay: the same uvicorn settings and the gateway's own upstream dial(), with "
+                 "Starlette's receive()/send_text() per frame as the issue's bare Starlette relay has; the gateway "
+                 "skips that layer (gateway/transports/channel.py), part of what it saves against this baseline")
 
     shares = split.measure(plan, turns=max(50, sizes.turns // 2), appends=max(500, sizes.audio_frames))
     notes.append(shares.note(turns.gateway_cpu_ms, loads[0].gateway_us))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import logging
 import re
+import typing
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from gateway.config_errors import (
     ConfigError,
     Locator,
     check_credentials,
+    fields_at,
     mask,
     masked_url,
     unknown_field,
@@ -184,6 +186,15 @@ class GatewayConfig:
         return any(d.provider is Provider.EMULATOR for ds in self.deployments.values() for d in ds)
 
 
+# Top-level sections that are mappings: left empty in the file (`general_settings:` with nothing under it),
+# they mean their defaults, as in LiteLLM.
+_SECTIONS = frozenset(
+    name
+    for name, field in GatewayConfigFile.model_fields.items()
+    if fields_at(GatewayConfigFile, (name,)) and typing.get_origin(field.annotation) is not list
+)
+
+
 def load_config(path: str | Path, environ: Mapping[str, str]) -> GatewayConfig:
     """Read, validate and resolve a config file against an injected environment."""
     where = str(path)
@@ -197,6 +208,7 @@ def load_config(path: str | Path, environ: Mapping[str, str]) -> GatewayConfig:
         raise yaml_error(where, exc) from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a mapping with a 'model_list' at the top level")
+    raw = {key: {} if value is None and key in _SECTIONS else value for key, value in raw.items()}
     prepared = prepare(raw, where)
     for warning in prepared.warnings:
         log.warning("%s", warning)

@@ -47,8 +47,16 @@ class Locator:
         parts = [str(part) for part in loc]
         if len(parts) >= 2 and parts[0] == "model_list" and parts[1].isdigit():
             head = f"{self.where}: {self.entry(int(parts[1]))}"
-            return f"{head}: {'.'.join(parts[2:])}" if parts[2:] else head
-        return f"{self.where}: {'.'.join(parts) or 'top level'}"
+            return f"{head}: {_dotted(parts[2:])}" if parts[2:] else head
+        return f"{self.where}: {_dotted(parts) or 'top level'}"
+
+
+def _dotted(parts: Sequence[str]) -> str:
+    """`webrtc.ice_servers[0].urls`: list indices in brackets, as `model_list[0]` is written."""
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if part.isdigit() else (f".{part}" if text else part)
+    return text
 
 
 def yaml_error(where: str, exc: yaml.YAMLError) -> ConfigError:
@@ -65,15 +73,47 @@ def validation_error(
     locate: Locator, exc: ValidationError, from_env: Mapping[tuple[str, ...], str] | None = None
 ) -> ConfigError:
     """One line per problem, each naming its entry and field; a value that came from `os.environ/NAME` is
-    named by its variable, never shown."""
-    lines = []
+    named by its variable, never shown. A field that may take several types (pydantic reports one error per
+    type, under the type's name) gets one line listing what it takes."""
+    found: dict[tuple[str, ...], list[ErrorDetails]] = {}
     for error in exc.errors():
-        message = _message(error)
-        name = (from_env or {}).get(tuple(str(part) for part in error["loc"]))
-        if name is not None and isinstance(error.get("input"), str):
-            message = message.replace(repr(error["input"]), f"the value of {name}")
-        lines.append(f"{locate(error['loc'])}: {message}")
+        loc = tuple(str(part) for part in error["loc"] if not _is_type_tag(part))
+        found.setdefault(loc, []).append(error)
+    lines = []
+    for loc, errors in found.items():
+        message = _message(errors[0]) if len(errors) == 1 else _alternatives(errors)
+        name = (from_env or {}).get(loc)
+        if name is not None and isinstance(errors[0].get("input"), str):
+            message = message.replace(repr(errors[0]["input"]), f"the value of {name}")
+        lines.append(f"{locate(loc)}: {message}")
     return ConfigError("\n".join(lines))
+
+
+def _is_type_tag(part: str | int) -> bool:
+    """A union member's name in pydantic's error location (`str`, `list[str]`, `function-after[...]`)."""
+    return isinstance(part, str) and ("[" in part or part in _TYPE_NAMES)
+
+
+_TYPE_NAMES = frozenset({"str", "int", "float", "bool", "dict", "list", "none", "tagged-union"})
+# What a field takes, by the error pydantic gives for a value of another type.
+_TAKES = {
+    "string_type": "a string",
+    "list_type": "a list",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "none_required": "nothing (null)",
+}
+
+
+def _alternatives(errors: list[ErrorDetails]) -> str:
+    takes = list(dict.fromkeys(_TAKES.get(error["type"], _message(error)) for error in errors))
+    return "must be " + " or ".join(takes)
 
 
 def unknown_field(name: str, known: Iterable[str]) -> str:
@@ -99,6 +139,8 @@ def _message(error: ErrorDetails) -> str:
         return unknown_field(str(error["loc"][-1]), fields_at(GatewayConfigFile, error["loc"][:-1]))
     if error["type"] == "missing":
         return "required, but missing"
+    if error["type"] in ("model_type", "dict_type"):
+        return "must be a mapping of fields" + (" (it is empty)" if error.get("input") is None else "")
     worded = _WORDED.get((tuple(error["loc"]), error["type"]))
     if worded is not None:
         return worded

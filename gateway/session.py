@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from gateway import close_codes
+from gateway import close_codes, codecs
 from gateway.config import Deployment
 from gateway.session_hooks import SessionHooks, Unwatched
 from gateway.stall_clock import StallClock
@@ -106,6 +106,8 @@ class Session:
         self._hooks: SessionHooks = hooks or Unwatched()  # spend rows, metrics, log lines
         self._stop_after_turn: SessionEnd | None = None  # end the session at the next turn boundary (budget)
         self._sent_close: tuple[int, str] | None = None  # the close the client got from us (None: it left first)
+        self._held: list[str | bytes | dict[str, Any]] | None = None  # frames waiting for the codecs to load
+        self._codec_task: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -234,11 +236,26 @@ class Session:
         loop = self._loop
         assert loop is not None
         self._last_frame = now = loop.time()
+        if self._held is not None:  # behind a frame that waits for the codecs: in order
+            self._held.append(frame)
+            return
+        if isinstance(frame, str) and codecs.frame_wants_codecs(frame):
+            self._held = [frame]
+            self._codec_task = loop.create_task(self._release_after_codecs())
+            return
         try:
             self._on_client_frame(frame, now)
         except Exception:  # our own bug: this session ends with a server_error, the gateway goes on
             log.exception("client frame failed for %s", self.state.session_id)
             self.crashed()
+
+    async def _release_after_codecs(self) -> None:
+        """Load G.711's codecs off the loop (gateway/codecs.py), then take the frames held meanwhile, in order."""
+        with contextlib.suppress(Exception):  # a broken install fails again, inline, on the frame that needs it
+            await codecs.load()
+        held, self._held = self._held or [], None
+        for frame in held:
+            self._take_client_frame(frame)
 
     def _on_client_frame(self, frame: str | bytes | dict[str, Any], now: float) -> None:
         if self.state.pending_bytes + self._to_upstream.backlog > self._limits.max_upstream_backlog_bytes:
@@ -351,6 +368,8 @@ class Session:
 
     async def _shutdown(self) -> None:
         self._closing = True
+        if self._codec_task is not None:
+            self._codec_task.cancel()  # the import itself finishes on its thread; held frames are dropped
         for timer in self._wakeups:
             timer.cancel()
         if self._spare is not None:  # a socket dialled for a switch that never came

@@ -30,6 +30,17 @@ def _check_duration(value: str | None) -> str | None:
     return value
 
 
+# LiteLLM's /key/generate and /key/update fields that livegate does not implement: named as such when sent, so a
+# LiteLLM script learns why (they would not be enforced) instead of reading "unknown parameter".
+LITELLM_ONLY_KEY_FIELDS = frozenset({
+    "tpm_limit", "soft_budget", "model_max_budget", "model_rpm_limit", "model_tpm_limit", "max_budget_per_model",
+    "tags", "aliases", "config", "permissions", "guardrails", "spend", "key", "key_type", "team_member_key",
+    "send_invite_email", "allowed_cache_controls", "allowed_routes", "enforced_params", "object_permission",
+    "prompts", "organization_id", "budget_id", "rpm_limit_type", "tpm_limit_type", "auto_rotate",
+    "rotation_interval",
+})
+
+
 class _Body(BaseModel):
     # Unknown fields are refused: a misspelt limit must not silently create an unlimited key.
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -36,6 +36,14 @@ class ToolBehavior(Enum):
     NON_BLOCKING = "non_blocking"  # NON_BLOCKING on every function: the model refuses BLOCKING (3.8 thinking)
 
 
+class ProactiveAudio(Enum):
+    """What a setup's `proactivity.proactiveAudio` may say (GEMINI_LIVE.md §3.1; 3.8's model page)."""
+
+    UNSUPPORTED = "unsupported"  # true is refused
+    OPTIONAL = "optional"  # either value (native-audio 2.5)
+    ALWAYS_ON = "always_on"  # on for good: false is refused on the Developer API (3.8: "returns an error")
+
+
 class Backend(Enum):
     GEMINI = "gemini"  # Developer API (generativelanguage.googleapis.com)
     VERTEX = "vertex"  # Vertex AI (aiplatform.googleapis.com)
@@ -49,7 +57,7 @@ class ModelProfile:
     user_text: UserText = UserText.REALTIME_TEXT
     history_at_start_only: bool = True  # clientContent only before any realtime input
     affective_dialog: bool = False
-    proactive_audio: bool = False
+    proactive_audio: ProactiveAudio = ProactiveAudio.UNSUPPORTED
     thinking: Thinking = Thinking.NONE
     retired: bool = False  # the real service answers 1008 "not found"
     backends: frozenset[Backend] = frozenset({Backend.GEMINI, Backend.VERTEX})
@@ -82,7 +90,7 @@ _NATIVE_AUDIO_25 = ModelProfile(
     user_text=UserText.CLIENT_CONTENT,
     history_at_start_only=False,
     affective_dialog=True,
-    proactive_audio=True,
+    proactive_audio=ProactiveAudio.OPTIONAL,
     thinking=Thinking.BUDGET,
 )
 _LIVE_3 = ModelProfile(thinking=Thinking.LEVEL)
@@ -93,8 +101,10 @@ _VERTEX = frozenset({Backend.VERTEX})
 PROFILES: dict[str, ModelProfile] = {
     "gemini-3.1-flash-live-preview": _LIVE_3,
     # 3.8 (model page, "Migrating from Gemini 3.1 Flash Live"): no thinking level; functions NON_BLOCKING by
-    # default; clientContent with explicit roles for the whole session; affective dialog removed.
+    # default; clientContent with explicit roles for the whole session; affective dialog removed; proactive
+    # audio permanently on ("setting proactive_audio: false returns an error").
     "gemini-3.8-live": ModelProfile(
+        proactive_audio=ProactiveAudio.ALWAYS_ON,
         user_text=UserText.CLIENT_CONTENT,
         history_at_start_only=False,
         thinking=Thinking.NONE,

@@ -23,7 +23,7 @@ from gateway.accounts.access import Accounts, Caller
 from gateway.accounts.key_records import KeyConflict, KeyRecord, token_of
 from gateway.accounts.spend_rows import SpendQuery
 from gateway.transports.handshake import presented_key
-from schemas.admin import KeyDelete, KeyGenerate, KeyRef, KeyUpdate
+from schemas.admin import LITELLM_ONLY_KEY_FIELDS, KeyDelete, KeyGenerate, KeyRef, KeyUpdate
 
 if TYPE_CHECKING:  # SQLAlchemy: the routes answer 4xx without a database, and never load it then
     from gateway.accounts.keys import KeyStore
@@ -93,7 +93,11 @@ async def _body(request: Request, shape: type[Body]) -> Body:
     except ValidationError as exc:
         first = exc.errors()[0]
         param = ".".join(str(part) for part in first["loc"]) or None
-        message = "Unknown parameter." if first["type"] == "extra_forbidden" else first["msg"]
+        message = first["msg"]
+        if first["type"] == "extra_forbidden":
+            known_elsewhere = param in LITELLM_ONLY_KEY_FIELDS and shape in (KeyGenerate, KeyUpdate)
+            message = ("A LiteLLM key field livegate does not implement (it would not be enforced): leave it out."
+                       if known_elsewhere else "Unknown parameter.")
         raise AdminError(400, f"Invalid '{param}': {message}" if param else message, "invalid_value", param) from None
 
 

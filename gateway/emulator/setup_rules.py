@@ -22,7 +22,7 @@ from schemas.gemini import (
     ThinkingConfig,
     Tool,
 )
-from schemas.profiles import PROFILES, Backend, ModelProfile, Thinking
+from schemas.profiles import PROFILES, Backend, ModelProfile, ProactiveAudio, Thinking
 
 from .routes import Route
 
@@ -72,7 +72,7 @@ def check_setup(setup: Setup, route: Route) -> SessionConfig:
     _check_thinking(generation.thinking_config, profile.thinking)
     _check_voice(generation)
     check_tools(setup.tools or [], profile)
-    _check_features(setup, generation, profile)
+    _check_features(setup, generation, profile, route.backend)
     _check_backend_fields(setup, route.backend)
     realtime = setup.realtime_input_config
     detection = realtime.automatic_activity_detection if realtime else None
@@ -223,12 +223,16 @@ def _check_json_schema(name: str, schema: object) -> None:
         raise GeminiProtocolError(reason=invalid_argument(f"{name}: parameters_json_schema must describe an object."))
 
 
-def _check_features(setup: Setup, generation: GenerationConfig, profile: ModelProfile) -> None:
-    # §3.1 / §6: affective dialog and proactive audio exist only on the native-audio 2.5 models.
+def _check_features(setup: Setup, generation: GenerationConfig, profile: ModelProfile, backend: Backend) -> None:
+    # §3.1 / §6: affective dialog and proactive audio exist only on the native-audio 2.5 models; 3.8 has
+    # proactive audio on for good and its Developer API refuses turning it off (its model page).
     if generation.enable_affective_dialog and not profile.affective_dialog:
         raise GeminiProtocolError(reason="Affective dialog is not supported for this model")
-    if setup.proactivity and setup.proactivity.proactive_audio and not profile.proactive_audio:
+    asked = setup.proactivity.proactive_audio if setup.proactivity else None
+    if asked and profile.proactive_audio is ProactiveAudio.UNSUPPORTED:
         raise GeminiProtocolError(reason="Proactive audio is not supported for this model")
+    if asked is False and profile.proactive_audio is ProactiveAudio.ALWAYS_ON and backend is Backend.GEMINI:
+        raise GeminiProtocolError(reason="Proactive audio cannot be disabled for this model")
 
 
 def _unknown_name(name: str, where: str) -> GeminiProtocolError:

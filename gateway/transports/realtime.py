@@ -9,6 +9,7 @@ import time
 from starlette.datastructures import State
 from starlette.websockets import WebSocket
 
+from gateway import codecs
 from gateway.accounts.access import Accounts, Caller, Refusal
 from gateway.accounts.client_secrets import Grant, grant_preset
 from gateway.accounts.credentials import Credentials
@@ -155,6 +156,8 @@ async def run_session(
         store_transcripts=state.config.accounts.store_transcripts,
     )
     watch = SessionWatch(state.metrics, meter, Upstream(deployments[0]), dialect.value, client_address(websocket))
+    if codecs.preset_wants_codecs(preset):
+        await codecs.load()  # off the loop: the preset's G.711 decoder is made with the session
     session = Session(
         channel,
         deployments,

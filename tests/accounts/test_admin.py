@@ -135,3 +135,11 @@ async def test_no_database_means_no_virtual_keys(tmp_path: Path) -> None:
         assert not (tmp_path / "livegate.db").exists()
     finally:
         thread.stop()
+
+
+async def test_litellm_fields_livegate_does_not_enforce_are_named(admin: httpx.AsyncClient) -> None:
+    """A LiteLLM script sending tpm_limit learns why it is refused; a misspelt field stays 'unknown'."""
+    error = assert_error(await admin.post("/key/generate", json={"tpm_limit": 1000}), 400, "invalid_value")
+    assert error["param"] == "tpm_limit" and "LiteLLM key field livegate does not implement" in error["message"]
+    error = assert_error(await admin.post("/key/generate", json={"rpm_limt": 5}), 400, "invalid_value")
+    assert error["param"] == "rpm_limt" and error["message"] == "Invalid 'rpm_limt': Unknown parameter."

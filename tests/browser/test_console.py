@@ -195,7 +195,8 @@ def test_console_is_served_at_root_and_console(web_gateway: tuple[LiveGateway, H
 
 def test_serve_says_where_to_talk_right_after_its_url(tmp_path: Path) -> None:
     """`livegate serve` (what `make run` runs): the line after the URL it serves says to open the console."""
-    config = Path(__file__).resolve().parents[2] / "examples" / "config.yaml"
+    config = tmp_path / "config.yaml"  # a copy: its SQLite file is made beside it, not in the checkout
+    config.write_text((Path(__file__).resolve().parents[2] / "examples" / "config.yaml").read_text())
     livegate = Path(sys.executable).parent / "livegate"
     log = tmp_path / "serve.log"
     with log.open("w") as out:

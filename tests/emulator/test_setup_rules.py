@@ -214,6 +214,7 @@ def declaration(name: str = "f", **fields: Any) -> dict[str, Any]:
         ("gemini-3.8-live-extended-thinking", declaration(), "BLOCKING function calls are not supported"),
         (LIVE_31, {"generationConfig": {"enableAffectiveDialog": True}}, "Affective dialog is not supported"),
         (LIVE_31, {"proactivity": {"proactiveAudio": True}}, "Proactive audio is not supported"),
+        ("gemini-3.8-live", {"proactivity": {"proactiveAudio": False}}, "Proactive audio cannot be disabled"),
         (AUDIO_MODEL, {"explicitVadSignal": True}, "Unknown name \"explicitVadSignal\" at 'setup'"),
         (AUDIO_MODEL, {"sessionResumption": {"transparent": True}}, 'Unknown name "transparent"'),
     ],
@@ -238,6 +239,7 @@ def test_feature_rules_that_pass() -> None:
     check(f"models/{AUDIO_MODEL}", labels={"team": "a"})
     error = refused(VERTEX_PREFIX + TEXT_MODEL, VERTEX, labels={"team": "a"})
     assert 'Unknown name "labels"' in error.reason
+    check("models/gemini-3.8-live", proactivity={"proactiveAudio": True})  # on for good: saying so is fine
     thinking_tools = {**declaration(behavior="NON_BLOCKING"), **thinking(thinkingLevel="LOW")}
     check("models/gemini-3.8-live-extended-thinking", **thinking_tools)
 

@@ -23,7 +23,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.emulator.script import FAULT_POINTS, Script
 from gateway.emulator.server import ConnectionRecord, EmulatorServer
@@ -344,6 +346,23 @@ async def test_beta_client_crosses_go_aways(rig: Rig) -> None:
     got, want = normalize(seen.events, BETA_GO_AWAY), normalize(base.events, f"base-{AUDIO_MODEL}")
     assert got == want, first_difference(got, want)
     _check_records(rig.servers[BETA_GO_AWAY], Cell(BETA_GO_AWAY, Script(), SAME, connections=None))
+    # /metrics counts what the operator should know: each goAway, and each link after the first (resumed)
+    async with httpx.AsyncClient() as http:
+        metrics = (await http.get(rig.gateway.http_base.removesuffix("/v1") + "/metrics")).text
+    count = upstream_events(metrics, BETA_GO_AWAY)
+    links = len(connections(rig.servers[BETA_GO_AWAY]))
+    assert links >= 2 and count["go_away"] >= links - 1, (links, count)
+    assert count["reconnect"] >= links - 1 and count["resumption"] >= links - 1, (links, count)
+
+
+def upstream_events(metrics: str, alias: str) -> dict[str, float]:
+    """`livegate_upstream_events_total{alias, event}` for one alias, from /metrics' text."""
+    return {
+        sample.labels["event"]: sample.value
+        for family in text_string_to_metric_families(metrics)
+        for sample in family.samples
+        if sample.name == "livegate_upstream_events_total" and sample.labels.get("alias") == alias
+    }
 
 
 # ---- a race the matrix avoids by pacing ---------------------------------------------------------------

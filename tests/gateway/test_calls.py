@@ -271,3 +271,62 @@ async def test_client_secret_calls(gateway: LiveGateway) -> None:
         await rtc.close()
     assert created["session"]["model"] == "gemini-live" and created["session"]["instructions"] == "Be brief."
     assert refusal["error"]["code"] == "invalid_api_key", refusal
+
+
+async def test_call_caps_and_budgets_answer_429(gateway: LiveGateway) -> None:
+    """A call counts against its key like a WebSocket session: over max_parallel_requests or rpm_limit, or
+    with the budget spent, openai-python gets a 429 with OpenAI's codes and no call is made; a hung-up
+    call gives its parallel slot back."""
+    root = gateway.http_base.removesuffix("/v1")
+    async with httpx.AsyncClient(base_url=root, headers={"Authorization": f"Bearer {MASTER_KEY}"}) as admin:
+        keys = {}
+        for name, limits in (("parallel", {"max_parallel_requests": 1}), ("rpm", {"rpm_limit": 1}),
+                             ("broke", {"max_budget": 0})):
+            made = await admin.post("/key/generate", json={"key_alias": f"calls-{name}", **limits})
+            keys[name] = made.json()["key"]
+
+    async def refused(key: str) -> dict[str, object]:
+        rtc = RtcClient(None)
+        try:
+            with pytest.raises(openai.RateLimitError) as info:
+                await AsyncOpenAI(api_key=key, base_url=gateway.http_base, max_retries=0).realtime.calls.create(
+                    sdp=await rtc.offer(), extra_query={"model": "gemini-live"}
+                )
+        finally:
+            await rtc.close()
+        assert info.value.status_code == 429
+        body = info.value.body
+        assert isinstance(body, dict)
+        return body
+
+    assert (await refused(keys["broke"]))["code"] == "insufficient_quota"
+    for name in ("parallel", "rpm"):
+        first = RtcClient(None)
+        try:
+            await first.connect(AsyncOpenAI(api_key=keys[name], base_url=gateway.http_base),
+                                session={"type": "realtime", "model": "gemini-live"})
+            body = await refused(keys[name])
+            assert body["code"] == "rate_limit_exceeded", body
+            async with httpx.AsyncClient() as http:
+                hangup = await http.post(
+                    f"{gateway.http_base}/realtime/calls/{first.call_id}/hangup",
+                    headers={"Authorization": f"Bearer {keys[name]}"},
+                )
+            assert hangup.status_code == 200, hangup.text
+        finally:
+            await first.close()
+    again = RtcClient(None)  # the parallel key's slot is free once its call is hung up
+    try:
+        async with asyncio.timeout(20):
+            while True:
+                try:
+                    client = AsyncOpenAI(api_key=keys["parallel"], base_url=gateway.http_base, max_retries=0)
+                    await again.connect(client, session={"type": "realtime", "model": "gemini-live"})
+                    break
+                except openai.RateLimitError:  # the hung-up call is still winding down
+                    await again.close()
+                    again = RtcClient(None)
+                    await asyncio.sleep(0.2)
+    finally:
+        await again.close()
+    assert (await refused(keys["rpm"]))["code"] == "rate_limit_exceeded"  # still within the minute

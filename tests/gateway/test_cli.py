@@ -127,11 +127,14 @@ def test_startup_lines_mask_secrets_and_use_wss_with_tls(tmp_path: Path) -> None
     assert base_url("::1", 4000, tls=False) == "ws://[::1]:4000"
 
 
-def test_serve_prints_url_and_aliases_once_listening() -> None:
+def test_serve_prints_url_and_aliases_once_listening(tmp_path: Path) -> None:
     """`livegate serve` with the example config: the URL, each alias, auth and limits, after uvicorn listens;
-    the built-in emulator's port is not on an INFO line."""
+    the built-in emulator's port is not on an INFO line. The config is copied out so its SQLite file is
+    made in tmp_path, not in the checkout."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "gateway.cli", "serve", "--config", str(EXAMPLE), "--port", "0"]
+    config = tmp_path / "config.yaml"
+    config.write_text(EXAMPLE.read_text())
+    command = [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config), "--port", "0"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
     lines: list[str] = []
     try:

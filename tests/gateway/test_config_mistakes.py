@@ -279,3 +279,30 @@ def test_values_from_the_environment_are_never_echoed(tmp_path: Path) -> None:
         "FILE: model_list[0] ('v'): litellm_params.vertex_location: expected a Vertex AI location such as "
         "us-central1 or global, got the value of LOC"
     )
+
+
+def test_empty_sections_mean_their_defaults(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """`general_settings:` or `litellm_settings:` with nothing under them (as LiteLLM files often have) load."""
+    config, _ = loaded(tmp_path, f"model_list:\n  {EMULATOR}general_settings:\nlitellm_settings:\n", caplog)
+    assert list(config.deployments) == ["gemini-live"] and config.master_key is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "model_list:\n  - model_name: a\n    litellm_params:\n",
+            "FILE: model_list[0] ('a'): litellm_params: must be a mapping of fields (it is empty)",
+        ),
+        (f"model_list:\n  {EMULATOR}general_settings:\n  limits: 3\n", "FILE: general_settings.limits: must be a "
+         "mapping of fields"),
+        (
+            f"model_list:\n  {EMULATOR}general_settings:\n  webrtc:\n    ice_servers:\n      - urls: 5\n",
+            "FILE: general_settings.webrtc.ice_servers[0].urls: must be a string or a list",
+        ),
+    ],
+)
+def test_wrong_types_are_said_in_plain_words(tmp_path: Path, text: str, message: str) -> None:
+    """No pydantic class names or union member tags: the field, with list indices as written, and what it
+    takes."""
+    assert refused(tmp_path, text) == message

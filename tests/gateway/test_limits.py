@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -86,6 +87,9 @@ async def test_slow_client_cannot_grow_memory(tmp_path: Path) -> None:
             errors = [e for e in seen if e["type"] == "error"]
             assert errors and errors[-1]["error"]["code"] == "client_too_slow" and ws.close_code == 1008
             assert len(seen) < 400
+        async with httpx.AsyncClient() as http:  # the operator sees it in /metrics
+            metrics = (await http.get(gw.http_base.removesuffix("/v1") + "/metrics")).text
+        assert 'livegate_backlog_overflows_total{direction="client"} 1.0' in metrics.splitlines()
     finally:
         thread.stop()
 

@@ -133,6 +133,22 @@ async def test_rpm_limit_holds_across_replicas(cluster: Any, admin: httpx.AsyncC
     assert await refusal(a, key) == ("rate_limit_exceeded", 1013)
 
 
+async def test_gateway_wide_max_sessions_holds_across_replicas(cluster: Any) -> None:
+    """limits.max_sessions 2 on two more replicas of the same Valkey: two sessions on C fill the deployment,
+    a third is refused on D too (rate_limit_exceeded, 1013), for the master key as for any other."""
+    replicas, _, _ = cluster
+    c, d = replicas.start("c", "d", limits={"shutdown_grace_seconds": 8, "max_sessions": 2})
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            firsts = [await stack.enter_async_context(session(c, MASTER_KEY)) for _ in range(2)]
+            assert [first["type"] for _, first in firsts] == ["session.created"] * 2
+            assert await refusal(d, MASTER_KEY) == ("rate_limit_exceeded", 1013)
+            assert await refusal(c, MASTER_KEY) == ("rate_limit_exceeded", 1013)
+    finally:
+        c.stop()
+        d.stop()
+
+
 async def _turns(proc: GatewayProcess, key: str, texts: list[str]) -> list[tuple[str, dict[str, Any]]]:
     """openai-python on one replica: a text turn per text; each response's id and usage."""
     client = AsyncOpenAI(api_key=key, base_url=f"{proc.base}/v1", websocket_base_url=proc.ws_base)

@@ -35,16 +35,24 @@ def write_config(path: Path, models: list[dict[str, Any]], general: dict[str, An
 class GatewayProcess:
     """One `livegate serve` process on its own port; its output goes to a log file, shown when a test fails."""
 
-    def __init__(self, name: str, config: Path, log_dir: Path, *, workers: int = 1) -> None:
+    def __init__(
+        self, name: str, config: Path, log_dir: Path, *, workers: int = 1, launcher: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """`launcher`: Python code run with `-c` in place of the `livegate` script (it gets the CLI's argv)."""
         self.name = name
         self.port = free_port()
         self.log_path = log_dir / f"{name}.log"
         script = Path(sys.executable).with_name("livegate")
-        command = [str(script)] if script.exists() else [sys.executable, "-m", "gateway.cli"]
+        if launcher is not None:
+            command = [sys.executable, "-c", launcher]
+        else:
+            command = [str(script)] if script.exists() else [sys.executable, "-m", "gateway.cli"]
         argv = [*command, "serve", "--config", str(config), "--port", str(self.port), "--workers", str(workers)]
         self._log = self.log_path.open("wb")
+        environ = {**os.environ, "LIVEGATE_LOG_FORMAT": "text", **(env or {})}
         self.popen = subprocess.Popen(argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=self._log,
-                                      stderr=subprocess.STDOUT, env={**os.environ, "LIVEGATE_LOG_FORMAT": "text"})
+                                      stderr=subprocess.STDOUT, env=environ)
 
     @property
     def base(self) -> str:
