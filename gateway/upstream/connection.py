@@ -37,7 +37,9 @@ except ImportError:  # pragma: no cover - websockets without its extension
     from websockets.utils import apply_mask
 
 Message = bytes | str
-_MASK_POOL = 4096  # bytes of os.urandom per refill: 1,024 frames
+# Bytes of os.urandom per refill: 64 frames. Held by every open session (4 KB was a tenth of the per-session
+# memory target, issue #15); a refill per 64 frames is ~1 getrandom a second for a live microphone.
+_MASK_POOL = 256
 _PAUSE_AT, _RESUME_AT = 64, 16  # messages buffered for `recv` before reading pauses, and when it resumes
 CLOSE_TIMEOUT_S = 10.0  # websockets' default: how long the peer may take to answer a close
 
@@ -61,7 +63,8 @@ class UpstreamConnection(asyncio.Protocol):
         self._paused_reading = False
         self._paused_writing = False
         self._drain_waiter: asyncio.Future[None] | None = None  # `send` waiting for the buffer to drain
-        self._masks = b""  # unused mask bytes from the pool
+        self._masks = b""  # mask bytes from the pool; those from `_mask_at` on are unused
+        self._mask_at = 0
         self._ping_timer: asyncio.TimerHandle | None = None
         self._pong_timer: asyncio.TimerHandle | None = None
         self._ping_payload: bytes | None = None
@@ -238,9 +241,10 @@ class UpstreamConnection(asyncio.Protocol):
     # ---- internals -------------------------------------------------------------------------------------
     def _frame(self, head: int, data: bytes) -> bytes:
         """A masked frame (RFC 6455 §5.2, §5.3): a client masks every frame."""
-        if len(self._masks) < 4:
-            self._masks = os.urandom(_MASK_POOL)
-        mask, self._masks = self._masks[:4], self._masks[4:]
+        at = self._mask_at
+        if at + 4 > len(self._masks):
+            self._masks, at = os.urandom(_MASK_POOL), 0
+        mask, self._mask_at = self._masks[at : at + 4], at + 4
         size = len(data)
         if size < 126:
             header = bytes((head, 0x80 | size))
