@@ -120,6 +120,10 @@ class DirectFrames:
         needed = ("conn", "transport", "writable", "close_sent", "disconnected", "queue", "read_paused")
         if protocol is None or not all(hasattr(protocol, name) for name in needed):
             return None
+        if getattr(protocol, "handshake_complete", False):
+            # The opening handshake's request and response (their headers) are read only until the accept is
+            # sent; an open session need not hold them (~3 KB each, issue #15's memory per idle session).
+            protocol.request = protocol.response = None
         return cls(protocol)
 
     def write(self, frames: list[str]) -> bool:
