@@ -21,6 +21,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.protocol import State
 
+from gateway.upstream.frames import drop_handshake
+
 log = logging.getLogger("livegate.session")
 
 # Where `TransportAbort` leaves the server transport's abort() in a WebSocket scope, and uvicorn's protocol.
@@ -124,6 +126,7 @@ class DirectFrames:
             # The opening handshake's request and response (their headers) are read only until the accept is
             # sent; an open session need not hold them (~3 KB each, issue #15's memory per idle session).
             protocol.request = protocol.response = None
+            drop_handshake(protocol.conn)
         return cls(protocol)
 
     def write(self, frames: list[str]) -> bool:

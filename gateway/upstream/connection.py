@@ -29,7 +29,7 @@ from websockets.http11 import Response
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
-from gateway.upstream.frames import CONTROL, UNUSUAL, FrameSplitter
+from gateway.upstream.frames import CONTROL, UNUSUAL, FrameSplitter, drop_handshake
 
 try:
     from websockets.speedups import apply_mask  # C
@@ -177,6 +177,7 @@ class UpstreamConnection(asyncio.Protocol):
             protocol = self.protocol
             if self._handshake.done() and protocol.state is State.OPEN and not protocol.reader.buffer:
                 self._splitter = FrameSplitter()  # at a frame boundary: data frames are cut here from now on
+                drop_handshake(protocol)
             return
         splitter.add(data)
         while (item := splitter.next()) is not None:

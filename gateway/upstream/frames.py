@@ -9,8 +9,21 @@ then judges and fails as websockets always did.
 
 from __future__ import annotations
 
+from typing import Any
+
+from websockets.protocol import State
+
 CONTROL = 8  # opcodes 8-10: close, ping, pong (whole frame bytes for websockets' parser)
 UNUSUAL = -1  # everything from this frame on goes to websockets' parser
+
+
+def drop_handshake(protocol: Any) -> None:
+    """websockets' parser generator keeps the opening handshake's request or response (its headers, ~2 KB)
+    alive in its frame for as long as the connection lasts. Once open and at a frame boundary (nothing
+    buffered), a fresh parser is the same state without them (issue #15: memory per idle session)."""
+    if protocol.state is State.OPEN and not protocol.reader.buffer and protocol.parser_exc is None:
+        protocol.parser = protocol.parse()
+        next(protocol.parser)
 
 
 class FrameSplitter:
