@@ -18,7 +18,6 @@ import contextlib
 import logging
 import os
 import ssl
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, cast
 
@@ -56,7 +55,9 @@ class UpstreamConnection(asyncio.Protocol):
         self._handshake: asyncio.Future[None] = self._loop.create_future()  # the 101 (or its failure)
         self._closed: asyncio.Future[None] = self._loop.create_future()  # the TCP connection is gone
         self._deliver: Callable[[bytes], None] | None = None  # takes each message (text as UTF-8 bytes)
-        self._messages: deque[Message] = deque()  # messages for `recv` while nothing takes them by callback
+        # Messages for `recv` while nothing takes them by callback: a list, not a deque (760 bytes even empty, per
+        # session; issue #15), since reading pauses at _PAUSE_AT messages and pop(0) on so few is cheap.
+        self._messages: list[Message] = []
         self._message_waiter: asyncio.Future[None] | None = None
         self._fragments: list[bytes] = []  # of a fragmented message
         self._fragment_text = False  # the fragmented message is text
@@ -88,7 +89,7 @@ class UpstreamConnection(asyncio.Protocol):
         """Hand every message from now on to `callback` (text as UTF-8 bytes) as it arrives; None: to `recv`."""
         self._deliver = callback
         while callback is not None and self._messages:
-            message = self._messages.popleft()
+            message = self._messages.pop(0)
             callback(message.encode() if isinstance(message, str) else message)
         self._resume_reading()
 
@@ -136,7 +137,7 @@ class UpstreamConnection(asyncio.Protocol):
                 await asyncio.wait({self._message_waiter, self._closed}, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 self._message_waiter = None
-        message = self._messages.popleft()
+        message = self._messages.pop(0)
         if len(self._messages) <= _RESUME_AT:
             self._resume_reading()
         if decode is False and isinstance(message, str):
