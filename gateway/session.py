@@ -193,6 +193,7 @@ class Session:
                 if self._spare is None:
                     self._spare = asyncio.create_task(dial_spare(self._deployments[0], self._ctx))
             elif isinstance(command, RecordUsage):
+                self._outbox.flush()  # response.done first: pricing and the spend row need not delay it
                 if self._hooks.usage(command) and self._stop_after_turn is None:
                     self._stop_after_turn = SessionEnd.BUDGET_EXCEEDED  # the response is done; no new turn
             elif isinstance(command, Mark):
