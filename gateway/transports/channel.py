@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.protocol import State
 
+from gateway.transports.client_frames import ClientFrames
 from gateway.upstream.frames import drop_handshake
 
 log = logging.getLogger("livegate.session")
@@ -115,6 +116,7 @@ class DirectFrames:
     def __init__(self, protocol: Any) -> None:
         self._protocol = protocol  # uvicorn's WebSocketsSansIOProtocol for this connection
         self._inbox: _Inbox | None = None  # stands in for its receive queue once frames are delivered
+        self._frames: ClientFrames | None = None  # cuts text frames in front of it while frames are delivered
 
     @classmethod
     def of(cls, protocol: Any) -> DirectFrames | None:
@@ -155,6 +157,11 @@ class DirectFrames:
         self._inbox.take = take
         if take is not None:
             self._inbox.take_queued()
+            if self._frames is None:
+                self._frames = ClientFrames.install(protocol, take)
+        elif self._frames is not None:
+            self._frames.stop()
+            self._frames = None
         return True
 
 
