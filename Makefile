@@ -25,13 +25,14 @@ node_modules/.installed: package.json
 	npm install --no-audit --no-fund --loglevel=error
 	touch node_modules/.installed
 
-# The browser tests drive Debian's Chromium (Playwright's own download cannot work here): installed when
-# running as root; otherwise those tests skip with one line.
-browser:
+# The browser tests drive Debian's Chromium, installed with apt when running as root. Otherwise Playwright's
+# own Chromium is downloaded (it needs its download host; where that fails, the browser tests skip with one line).
+browser: $(STAMP)
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "make: chromium is not installed and this is not root: the browser tests will skip"; fi; }
+	  else timeout 600 $(BIN)/python -m playwright install chromium >/dev/null 2>&1 || \
+	    echo "make: no chromium (not root, and Playwright's download failed): the browser tests will skip"; fi; }
 
 run: $(STAMP)
 	$(BIN)/livegate serve --config $(CONFIG) --host $(HOST) --port $(PORT)

@@ -118,6 +118,9 @@ class Session:
             await self._client_reader()
         finally:
             await self._shutdown()
+            for command in self.upstream.session_ended():  # usage still unrecorded: billed before the summary
+                if isinstance(command, RecordUsage):
+                    self._hooks.usage(command)
             close = self._sent_close
             self._hooks.ended(close[0] if close else None, close[1] if close else None)
 

@@ -9,13 +9,16 @@ The companding itself is `translators/g711.py` (numpy, soxr), imported by the fi
 from __future__ import annotations
 
 import base64
+import math
+import sys
+from array import array
 from typing import TYPE_CHECKING
 
 from translators.errors import ClientProtocolError
 from translators.formats import G711_RATE, GEMINI_OUTPUT_RATE, Law
 
 __all__ = ["G711_RATE", "GEMINI_OUTPUT_RATE", "InputDecoder", "Law", "OutputEncoder", "RatedPcm", "b64_size",
-           "bytes_per_ms", "input_decoder", "law_of", "pcm_ms"]
+           "bytes_per_ms", "input_decoder", "law_of", "pcm16_rms", "pcm_ms"]
 
 OPENAI_PCM_RATE = 24000  # OpenAI's pcm16 rate (§5.2)
 
@@ -111,3 +114,19 @@ def b64_size(b64: str) -> int:
 def pcm_ms(b64: str, audio_format: dict[str, object]) -> float:
     """Milliseconds of audio in a base64 payload, from its length alone (no decoding)."""
     return b64_size(b64) / bytes_per_ms(audio_format)
+
+
+def pcm16_rms(b64: str) -> float:
+    """RMS of base64 pcm16 little-endian audio, full scale 1.0 (0.0 for no samples or bad base64). Used only on
+    audio held during a function call (translators/supersede.py), never on the forwarding path."""
+    text = b64.translate(_URL_SAFE) if "-" in b64 or "_" in b64 else b64
+    try:
+        raw = base64.b64decode(text + "=" * (-len(text) % 4))
+    except ValueError:
+        return 0.0
+    samples = array("h", raw[: len(raw) // 2 * 2])
+    if not samples:
+        return 0.0
+    if sys.byteorder == "big":
+        samples.byteswap()
+    return math.sqrt(sum(x * x for x in samples) / len(samples)) / 32768.0

@@ -26,7 +26,7 @@ from translators.response_params import ResponseOptions, response_options
 from translators.resume import connect, ready_to_switch, reconnect
 from translators.session_config import SessionConfig, build_setup
 from translators.state import SessionState, UpstreamPhase
-from translators.supersede import as_heard, supersede_pending, take_output
+from translators.supersede import as_heard, speech_over_calls, supersede_pending, take_output
 from translators.turns import UserPhase, UserTurn
 
 Handler = Callable[["ClientTranslator", dict[str, Any]], list[Command]]
@@ -151,7 +151,9 @@ class ClientTranslator:
 
     def _hold(self, message: dict[str, Any], ms: float) -> list[Command]:
         """Audio during a pending call: 2.5 aborts the session (GEMINI_LIVE.md §3.4, field reports), 3.8 cancels
-        a BLOCKING call on new input (its migration guide): hold it until the outputs went out."""
+        a BLOCKING call on new input (its migration guide): hold it until the outputs went out. With server VAD,
+        speech in it is a new user turn, as OpenAI's VAD hears it: the calls are superseded as for a typed turn
+        and the held audio goes on to Gemini, whose VAD answers it (translators/supersede.py)."""
         state = self.state
         if state.held_ms + ms > MAX_HELD_MS:
             raise ClientProtocolError(
@@ -162,6 +164,9 @@ class ClientTranslator:
             )
         state.held_ms += ms
         state.held_audio.append(message)
+        vad = not (state.config.manual_turns or state.manual_activity() or state.tool_outputs)
+        if vad and speech_over_calls(state, message, ms):
+            return self._answer_pending()
         return []
 
     def _on_input_audio_buffer_commit(self, event: dict[str, Any]) -> list[Command]:

@@ -61,9 +61,16 @@ class CloseClient:
     reason: str
 
 
+class UsageKind(enum.Enum):
+    """What a usage record is for: spend rows tell them apart (their `call_type`)."""
+
+    RESPONSE = "response"  # one OpenAI response (a model turn)
+    TRANSCRIPTION = "transcription"  # one utterance of a transcription session (no response exists there)
+
+
 @dataclass(frozen=True, slots=True)
 class RecordUsage:
-    """One finished response's usage, for spend and metrics; nothing is sent to anyone.
+    """One finished response's (or transcribed utterance's) usage, for spend and metrics; nothing is sent.
 
     `usage` is exactly what the client saw in `response.done` (GA shape), except for a response cancelled
     while Gemini's turn went on: its record waits for that turn's usage, which the client never sees.
@@ -76,6 +83,7 @@ class RecordUsage:
     metadata: dict[str, Any]
     user_text: str  # what the user said or typed for this response (transcripts are stored only if opted in)
     assistant_text: str  # the response's text or audio transcript
+    kind: UsageKind = UsageKind.RESPONSE  # an utterance's record names its item id as `response_id`
 
 
 class Milestone(enum.Enum):

@@ -240,9 +240,10 @@ class Response:
 
 
 def bill_drained_turn(state: SessionContext, metadata: dict[str, Any] | None) -> list[Command]:
-    """The turnComplete of a turn whose response was cancelled: its record goes out with the turn's usage."""
+    """The turnComplete of a turn whose response was cancelled: its record goes out with the turn's usage. A
+    drained turn no response waits for (the continuation of a superseded call) is billed on its own."""
     if not state.unbilled:
-        return []
+        return [unclaimed_usage(state, metadata)] if metadata is not None else []
     record = state.unbilled.pop(0)
     if metadata is None:
         return [record]
@@ -253,3 +254,9 @@ def bill_all_unbilled(state: SessionContext) -> list[Command]:
     """The upstream is gone: cancelled responses still waiting for usage are recorded as they are."""
     records, state.unbilled = state.unbilled, []
     return list(records)
+
+
+def unclaimed_usage(state: SessionContext, metadata: dict[str, Any], status: str = "cancelled") -> RecordUsage:
+    """Usage of a Gemini turn no response shows (dropped, cut by a loss, or left when the session ended): billed
+    under an id of its own, so it is neither lost nor added to another response's record."""
+    return RecordUsage(state.ids.new("resp"), status, map_usage(metadata), metadata, "", "")

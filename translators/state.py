@@ -69,6 +69,8 @@ class SessionState:
     tool_outputs: list[dict[str, Any]] = field(default_factory=list)  # functionResponses for the next trigger
     held_audio: list[dict[str, Any]] = field(default_factory=list)  # mic audio held while calls are pending
     held_ms: float = 0.0  # how much audio is held, in ms
+    held_voiced_ms: float = 0.0  # of it, voiced audio since the last long pause (speech over a pending call)
+    held_quiet_ms: float = 0.0  # the pause since the last voiced frame, in ms
     ever_ready: bool = False  # some upstream reached setupComplete: a later loss is resumable
     resume_attempts: int = 0  # resumptions since a turn last completed (issue #16 item 2)
     turn_trigger: dict[str, Any] | None = None  # the text that started the turn in flight (asked again if lost)
@@ -122,6 +124,7 @@ class SessionState:
         if self.calls_pending or not self.held_audio:
             return []
         held, self.held_audio, self.held_ms = self.held_audio, [], 0.0
+        self.held_voiced_ms = self.held_quiet_ms = 0.0
         return held
 
     def render_session(self) -> dict[str, Any]:

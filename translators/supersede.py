@@ -6,7 +6,8 @@ call (it aborts, GEMINI_LIVE.md §3.4). So the gateway answers the pending calls
 "superseded" result, before the new turn: Gemini's continuation of the old turn is dropped (it is
 interrupted by the new turn), NON_BLOCKING calls are answered `SILENT` (no continuation at all). The
 client's late `function_call_output` is stored as usual and reaches Gemini as context in words
-("[get_weather returned] …") with the next turn; a replayed conversation keeps both.
+("[get_weather returned] …") with the next turn; a replayed conversation keeps both. With server VAD, the
+user speaking again over a pending call (`speech_over_calls`) is such a turn too.
 """
 
 from __future__ import annotations
@@ -15,12 +16,20 @@ import json
 from typing import Any
 
 from schemas.profiles import ToolBehavior
+from translators.audio import pcm16_rms
 from translators.history import realtime_text
 from translators.items import answer
 from translators.state import SessionState
 from translators.tools import CallStatus
 
 SUPERSEDED = "No result yet: the user spoke again before this function returned. Answer the new turn."
+# Speech over a pending call (server VAD): OpenAI's VAD keeps listening while a call awaits its output and
+# answers what the user says; Gemini must hear nothing before the toolResponse. So held mic audio is checked
+# for speech (the level and length of the WebRTC barge-in, and of the emulator's VAD at HIGH sensitivity):
+# this much voiced audio, with pauses shorter than QUIET_RESET_MS, is the user speaking again.
+SPEECH_LEVEL = 0.02  # RMS, full scale 1.0 (about -34 dBFS)
+SPEECH_MS = 200.0
+QUIET_RESET_MS = 300.0
 
 
 def supersede_pending(state: SessionState) -> dict[str, Any] | None:
@@ -44,6 +53,19 @@ def supersede_pending(state: SessionState) -> dict[str, Any] | None:
     if state.profile.tool_behavior is not ToolBehavior.NON_BLOCKING:
         state.drain_turns += 1  # Gemini continues the old turn after the answer; the new turn interrupts it
     return {"toolResponse": {"functionResponses": answers}}
+
+
+def speech_over_calls(state: SessionState, message: dict[str, Any], ms: float) -> bool:
+    """A held mic frame (`realtimeInput.audio`, pcm16 by now): True once the held audio holds the user speaking
+    again, which then supersedes the pending calls as a typed turn does (translators/client.py)."""
+    if pcm16_rms(message["realtimeInput"]["audio"]["data"]) >= SPEECH_LEVEL:
+        state.held_voiced_ms += ms
+        state.held_quiet_ms = 0.0
+    else:
+        state.held_quiet_ms += ms
+        if state.held_quiet_ms >= QUIET_RESET_MS:
+            state.held_voiced_ms = 0.0
+    return state.held_voiced_ms >= SPEECH_MS
 
 
 def answerable_in_words(state: SessionState) -> None:

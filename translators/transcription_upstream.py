@@ -7,7 +7,9 @@ end (older Live models stream it in pieces instead); `generationComplete` per ut
 nor `turnComplete` reliably; no model turns. Each utterance becomes OpenAI's §3.8 sequence:
 speech_started → speech_stopped → committed → conversation.item.added/done → transcription.delta →
 transcription.completed (token usage when Gemini sent `usageMetadata`, else the audio's duration). With
-manual turns the client's commit made the item already; only its transcript follows.
+manual turns the client's commit made the item already; only its transcript follows. Each utterance's
+`usageMetadata` is also a `RecordUsage` (kind TRANSCRIPTION, named by the item id): spend rows, the key's
+budget and /metrics count transcription as they count responses.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from translators.commands import Command
+from translators.commands import Command, RecordUsage, UsageKind
 from translators.resume import Retry
 from translators.state import SessionState
 from translators.transcription import switch_when_quiet
@@ -46,13 +48,34 @@ class TranscriptionUpstream:
                 out += handler(self, value)
             elif key in _LIFECYCLE:
                 out += self._base.feed({key: value}) + switch_when_quiet(self.state)
+        if self._usage is not None and not self._hearing():
+            out += self._record_stray_usage()
         return out
+
+    def _hearing(self) -> bool:
+        """An utterance is open: usage that comes now is its own, recorded when it ends."""
+        turn = self.state.user_turn
+        return turn is not None and turn.phase is not UserPhase.TRANSCRIBED
+
+    def _record_stray_usage(self) -> list[Command]:
+        """Usage Gemini sent outside any utterance (after its end, in a frame of its own): recorded at once under
+        its own id, so it is neither lost nor billed to the next utterance."""
+        meta, self._usage = self._usage, None
+        assert meta is not None
+        turn = self.state.user_turn
+        usage_id = f"{turn.id}-usage" if turn is not None else self.state.ids.new("item")
+        return [RecordUsage(usage_id, "completed", map_usage(meta), meta, "", "", UsageKind.TRANSCRIPTION)]
 
     def wakeup(self, token: int) -> list[Command]:
         return self._base.wakeup(token)
 
     def upstream_failed(self, error_type: str, code: str, message: str, close_code: int) -> list[Command]:
         return self._base.upstream_failed(error_type, code, message, close_code)
+
+    def session_ended(self) -> list[Command]:
+        """The session is over: usage Gemini sent that no utterance took yet is billed on its own."""
+        out = self._record_stray_usage() if self._usage is not None else []
+        return out + self._base.session_ended()
 
     def upstream_lost(
         self,
@@ -65,7 +88,9 @@ class TranscriptionUpstream:
     ) -> list[Command]:
         """A lost upstream: the utterance being heard is closed with what was heard so far, then the
         conversation's resume policy applies (a new upstream just listens again)."""
-        out = self._utterance_ends()
+        out = self._utterance_ends("incomplete")
+        if self._usage is not None:
+            out += self._record_stray_usage()
         return out + self._base.upstream_lost(error_type, code, message, close_code, retry, unsent)
 
     # ---- Gemini's frames ---------------------------------------------------------------------------
@@ -97,21 +122,24 @@ class TranscriptionUpstream:
         state.user_turn = UserTurn(state, int(state.input_ms))
         return state.user_turn.speech_started()
 
-    def _utterance_ends(self) -> list[Command]:
-        """The utterance is final: its item (server VAD), its transcript as one delta, then `completed`."""
+    def _utterance_ends(self, status: str = "completed") -> list[Command]:
+        """The utterance is final: its item (server VAD), its transcript as one delta, then `completed`, then its
+        usage record (`status` incomplete when the upstream was lost mid-utterance)."""
         state = self.state
         turn = state.user_turn
         text = ("".join(self._final) or self._interim).strip()
-        usage, self._usage = self._usage, None
         self._interim, self._final = "", []
         if turn is None or turn.phase is UserPhase.TRANSCRIBED:
             return []
+        usage, self._usage = self._usage, None
         out: list[Command] = []
         if turn.phase is UserPhase.SPEAKING:
             state.buffer_ms = 0.0
             out += turn.commit(int(state.input_ms), detected=True)
         out += turn.transcript(text)
         out += turn.transcribed(_token_usage(usage) if usage is not None else None)
+        meta = usage or {}
+        out.append(RecordUsage(turn.id, status, map_usage(meta), meta, text, "", UsageKind.TRANSCRIPTION))
         return out + switch_when_quiet(state)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from schemas.profiles import UserText
 from translators.commands import CloseClient, Command, PrepareUpstream, SendUpstream
 from translators.context_update import refused
-from translators.response import Mode, Response, bill_all_unbilled, bill_drained_turn
+from translators.response import Mode, Response, bill_all_unbilled, bill_drained_turn, unclaimed_usage
 from translators.resume import (
     BACKOFF_S,
     MAX_RESUME_ATTEMPTS,
@@ -54,9 +54,10 @@ class UpstreamTranslator:
         out: list[Command] = []
         if state.response is not None:
             error = {"type": error_type, "code": code, "message": message}
-            out += state.response.finish("failed", error=error)
+            metadata, self._usage = self._usage, None  # usage Gemini sent for it before the end
+            out += state.response.finish("failed", metadata=metadata, error=error)
             state.response = None
-        out += bill_all_unbilled(state)
+        out += bill_all_unbilled(state) + self._unclaimed("failed")
         state.phase = UpstreamPhase.CLOSED
         out += state.emit.error(code, message, error_type=error_type)
         out.append(CloseClient(close_code, f"{error_type}.{code}"[:123]))
@@ -86,17 +87,28 @@ class UpstreamTranslator:
         out: list[Command] = self._carry_turn_over()
         if state.response is not None and (state.response.started or state.turn_trigger is None):
             error = {"type": "server_error", "code": "upstream_interrupted", "message": _CUT}
-            out += state.response.finish("failed", error=error)
+            metadata, self._usage = self._usage, None
+            out += state.response.finish("failed", metadata=metadata, error=error)
             state.response = None
-        out += bill_all_unbilled(state)
+        out += bill_all_unbilled(state) + self._unclaimed("failed")  # the lost link's turn, billed once
         unsent = [message for message in unsent or () if not answers_lost_calls(message, state)]
         state.pending_upstream = [*unsent, *state.take_held_audio(), *state.pending_upstream]
-        state.drain_turns, state.activity_open, self._usage = 0, False, None
+        state.drain_turns, state.activity_open = 0, False
         if retry is Retry.REPLAY:
             state.resumption_handle = None
         delay = BACKOFF_S[min(state.resume_attempts, len(BACKOFF_S) - 1)]
         state.resume_attempts += 1
         return out + reconnect(state, delay_s=delay)
+
+    def session_ended(self) -> list[Command]:
+        """The session is over: the records still waiting for Gemini's usage (cancelled responses whose turn
+        never completed) and any usage no response took, so nothing Gemini reported goes unbilled."""
+        return bill_all_unbilled(self.state) + self._unclaimed()
+
+    def _unclaimed(self, status: str = "cancelled") -> list[Command]:
+        """Usage Gemini sent that no response will take: billed on its own (translators/response.py)."""
+        metadata, self._usage = self._usage, None
+        return [unclaimed_usage(self.state, metadata, status)] if metadata is not None else []
 
     def _carry_turn_over(self) -> list[Command]:
         """What a new connection must hear of the turn in flight (issue #6, fault matrix B3/B4).
@@ -190,6 +202,8 @@ class UpstreamTranslator:
         if content.get("turnComplete"):
             if response is not None:
                 out += self._end(response, "completed", None)
+            else:  # a turn no response shows (e.g. one that only made calls): its usage is its own
+                out += self._unclaimed("completed")
             if state.user_turn is not None:
                 out += state.user_turn.transcribed()
         return out

@@ -122,9 +122,13 @@ async def generate(request: Request, keys: KeyStore) -> Response:
 
 
 async def info(request: Request, keys: KeyStore) -> Response:
-    record = await _found(keys, request.query_params.get("key"))
+    ref = request.query_params.get("key")
     store: SpendStore = request.app.state.spend_store
-    usage = await store.totals(record.token)
+    # The rows first, then the key: its spend only grows and is added in the rows' own transaction, so read
+    # after them it covers every row counted (read before, a batch committing between the two reads was counted
+    # in `usage` but missing from `spend`: seen with two replicas writing at once).
+    usage = await store.totals(token_of(ref)) if ref else {}
+    record = await _found(keys, ref)
     return JSONResponse({"key": record.token, "info": {**record.as_json(), "usage": usage}})
 
 

@@ -11,10 +11,12 @@ from gateway.accounts.access import Caller
 from gateway.accounts.key_records import Clock, utcnow
 from gateway.accounts.ledger import SpendLedger
 from gateway.accounts.spend_queue import SpendQueue
-from gateway.accounts.spend_rows import PASSTHROUGH, RESPONSE, SESSION, TOKEN_FIELDS, SpendRow
+from gateway.accounts.spend_rows import PASSTHROUGH, RESPONSE, SESSION, TOKEN_FIELDS, TRANSCRIPTION, SpendRow
 from schemas.pricing import Price, cost_of
-from translators.commands import RecordUsage
+from translators.commands import RecordUsage, UsageKind
 from translators.usage import map_usage
+
+_CALL_TYPES = {UsageKind.RESPONSE: RESPONSE, UsageKind.TRANSCRIPTION: TRANSCRIPTION}
 
 
 @dataclass(frozen=True)
@@ -83,12 +85,14 @@ class SessionMeter:
         self._created[response_id] = self._clock()
 
     def record(self, usage: RecordUsage, model: str | None, price: Price | None) -> Charge:
-        """One finished response (`RecordUsage` from the translators), priced with its deployment's rates."""
+        """One finished response or transcribed utterance (`RecordUsage` from the translators), priced with its
+        deployment's rates."""
         tokens = tokens_of(usage.usage, usage.metadata)
         extra = {}
         if self._transcripts:
             extra = {"user_transcript": usage.user_text, "assistant_transcript": usage.assistant_text}
-        return self._charge(usage.response_id, RESPONSE, usage.status, tokens, usage.metadata, model, price, extra)
+        call_type = _CALL_TYPES[usage.kind]
+        return self._charge(usage.response_id, call_type, usage.status, tokens, usage.metadata, model, price, extra)
 
     def record_metadata(
         self, request_id: str, metadata: dict[str, Any], model: str | None, price: Price | None

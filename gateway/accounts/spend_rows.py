@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-# call_type values (LiteLLM's column): a response and a native-passthrough turn add to a key's spend; a
-# session summary repeats its responses' totals and never does.
+# call_type values (LiteLLM's column): a response, a transcribed utterance and a native-passthrough turn add to a
+# key's spend; a session summary repeats their totals and never does.
 RESPONSE = "realtime"
+TRANSCRIPTION = "realtime_transcription"
 PASSTHROUGH = "vertex_live"
 SESSION = "realtime_session"
 TOKEN_FIELDS = (

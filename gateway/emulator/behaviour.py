@@ -295,6 +295,7 @@ class SessionState:
         self.go_away_scheduled = False
         self.go_aways_sent = 0
         self.faults: list[str] = []  # faults carried out, as "kind@point"
+        self.usage_sent: list[dict[str, Any]] = []  # every usageMetadata sent (tests: each billed exactly once)
         self._points: Counter[str] = Counter()  # times each fault point was reached
 
     @property

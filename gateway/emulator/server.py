@@ -92,6 +92,11 @@ class ConnectionRecord:
         return self.session.setup if self.session else None
 
     @property
+    def usage_sent(self) -> list[dict[str, Any]]:
+        """Every usageMetadata the emulator sent on this connection, in order."""
+        return self.session.usage_sent if self.session else []
+
+    @property
     def messages(self) -> list[dict[str, Any]]:
         """Every decoded client message, setup included, in order."""
         return self.session.messages if self.session else []
@@ -222,6 +227,9 @@ class _Writer:
             self._connection.transport.abort()
         elif isinstance(action, Send):
             follow = commit(self._state, action)  # before the await: the session's view stays exact
+            usage = action.message.get("usageMetadata")
+            if usage is not None:
+                self._state.usage_sent.append(usage)
             await self._connection.send(orjson.dumps(action.message))  # bytes → binary frame, as Google does
             self._queue.extendleft(reversed(follow))
 

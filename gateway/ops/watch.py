@@ -10,7 +10,7 @@ from gateway.accounts.meter import Charge, SessionMeter
 from gateway.config import Deployment
 from gateway.ops import logs
 from gateway.ops.metrics import AliasMetrics, Metrics
-from translators.commands import Mark, Milestone, RecordUsage
+from translators.commands import Mark, Milestone, RecordUsage, UsageKind
 
 _FIRST_DELTA = {Milestone.FIRST_AUDIO: "audio", Milestone.FIRST_TEXT: "text"}
 
@@ -65,24 +65,16 @@ class SessionWatch:
                 self.series.first_delta[_FIRST_DELTA[mark.what]].observe(now - created)
 
     def usage(self, usage: RecordUsage) -> bool:
-        """Price and record a finished response; True when its key is now over budget."""
+        """Price and record a finished response (or a transcribed utterance: its tokens and cost count, it is no
+        response); True when its key is now over budget."""
         self.created.pop(usage.response_id, None)
         deployment = self.upstream.deployment
         charge = self.meter.record(usage, deployment.model, deployment.price)
-        self._count(usage.status, charge)
+        if usage.kind is UsageKind.RESPONSE:
+            responses = self.series.responses.get(usage.status)
+            (responses or self.metrics.responses.labels(self.alias, usage.status)).inc()
+        count_charge(self.series, charge)
         return charge.over_budget
-
-    def _count(self, status: str, charge: Charge) -> None:
-        series = self.series
-        responses = series.responses.get(status)
-        (responses or self.metrics.responses.labels(self.alias, status)).inc()
-        tokens = charge.tokens
-        for name, counter in series.tokens:
-            count = tokens.get(name, 0)
-            if count:
-                counter.inc(count)
-        if charge.usd:
-            series.spend.inc(charge.usd)
 
     def dialled(self, seconds: float, deployment: Deployment, resumed: bool) -> None:
         up = self.upstream
@@ -122,3 +114,14 @@ class SessionWatch:
             deployment=up.deployment.model,
             **up.summary(),
         )
+
+
+def count_charge(series: AliasMetrics, charge: Charge) -> None:
+    """A priced usage on /metrics: tokens by direction and modality, and its cost."""
+    tokens = charge.tokens
+    for name, counter in series.tokens:
+        count = tokens.get(name, 0)
+        if count:
+            counter.inc(count)
+    if charge.usd:
+        series.spend.inc(charge.usd)

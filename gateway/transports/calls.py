@@ -21,18 +21,16 @@ from starlette.responses import JSONResponse, Response
 from gateway.accounts.access import Accounts, Caller, Refusal
 from gateway.accounts.client_secrets import Grant, grant_preset
 from gateway.accounts.credentials import Credentials, Principal
-from gateway.accounts.meter import SessionMeter
 from gateway.close_codes import HandshakeRefusal
 from gateway.config import Deployment, GatewayConfig
 from gateway.ops import logs
-from gateway.ops.watch import SessionWatch, Upstream
 from gateway.session import Session
 from gateway.transports.handshake import dialect_of, presented_key
 from gateway.transports.rtc_home import WebRTCHome
+from gateway.transports.watched import client_address, watched_session
 from schemas.openai import Dialect, parse_client_event
 from translators.context import SessionKind
 from translators.errors import ClientProtocolError
-from translators.ids import IdFactory
 from translators.session_config import SessionConfig
 
 if TYPE_CHECKING:  # aiortc loads with the first call (rtc_home.py)
@@ -87,7 +85,8 @@ async def create_call(request: Request) -> Response:
         return await _create(request)
     except CallRefused as refused:
         state: State = request.app.state
-        logs.connection_refused(request.url.path, refused.code or "missing key", refused.status, _client(request))
+        reason, client = refused.code or "missing key", client_address(request)
+        logs.connection_refused(request.url.path, reason, refused.status, client)
         state.metrics.refused.labels(refused.code or "missing_key").inc()
         return refused.response()
 
@@ -152,28 +151,10 @@ def _session_maker(
 ) -> Callable[[CallChannel], Session]:
     """The call's session, metered and watched like a WebSocket session (spend, metrics, log lines)."""
     state: State = request.app.state
-    session_id = IdFactory().new("sess")
-    alias = deployments[0].alias
-    store = state.config.accounts.store_transcripts
-    meter = SessionMeter(
-        caller, alias, session_id, ledger=state.accounts.ledger, queue=state.spend_queue, store_transcripts=store
-    )
-    watch = SessionWatch(state.metrics, meter, Upstream(deployments[0]), dialect.value, _client(request))
+    client = client_address(request)
 
     def make(channel: CallChannel) -> Session:
-        session = Session(
-            channel,
-            deployments,
-            state.upstream,
-            dialect,
-            state.limits,
-            SessionKind.REALTIME,
-            session_id=session_id,
-            hooks=watch,
-            preset=preset,
-        )
-        state.live_sessions.add(session)
-        return session
+        return watched_session(state, channel, caller, deployments, dialect, SessionKind.REALTIME, client, preset)
 
     return make
 
@@ -202,11 +183,6 @@ async def _principal(request: Request) -> Principal:
     if isinstance(principal, Refusal):
         raise CallRefused.of(principal)
     return principal
-
-
-def _client(request: Request) -> str | None:
-    client = request.client
-    return f"{client.host}:{client.port}" if client else None
 
 
 async def _read_offer(request: Request) -> tuple[str, dict[str, Any]]:

@@ -1,7 +1,8 @@
 """The native Vertex AI Live passthrough (seed 000): `/v1/vertex-ai/live`, Gemini Live frames both ways untouched.
 
 livegate checks the gateway key, injects Vertex credentials (GEMINI_LIVE.md §1.2), completes the setup's model
-name with the project and location (§1.3), and logs the session's cost from every `usageMetadata` (§7).
+name with the project and location (§1.3), and bills every `usageMetadata` (§7, relay_meter.py): a key whose
+budget it spends is closed at the end of that turn (1008 insufficient_quota), as on /v1/realtime.
 """
 
 from __future__ import annotations
@@ -10,12 +11,10 @@ import asyncio
 import contextlib
 import logging
 import re
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.asyncio.client import ClientConnection
@@ -27,22 +26,18 @@ from gateway.accounts.meter import SessionMeter
 from gateway.config import GatewayConfig, PassthroughSettings
 from gateway.ops import logs
 from gateway.transports.handshake import chosen_subprotocol, presented_key
+from gateway.transports.relay_meter import ALIAS, RelayMeter
 from gateway.transports.relay_watch import RelayWatch
 from gateway.upstream.dial import dial_websockets
-from gateway.upstream.endpoints import DEFAULT_VERTEX_LOCATION, Endpoint, vertex_model, vertex_url
+from gateway.upstream.endpoints import DEFAULT_VERTEX_LOCATION, Endpoint, vertex_url
 from gateway.upstream.google_auth import CredentialsError, GoogleAuth
 from schemas.config import check_location
-from schemas.pricing import UsageTally, price_for
+from translators.errors import SessionEnd
 from translators.ids import IdFactory
 
 log = logging.getLogger("livegate.passthrough")
 
-COST_LINE = (  # seed 000's log line
-    "Vertex AI Live WebSocket session cost: $%.6f (input: $%.6f, output: $%.6f) "
-    "tokens: %d, characters: %d, duration: %.1fs"
-)
 _PROJECT = re.compile(r"^[a-z0-9][a-z0-9.:-]{0,99}$")  # project ids, and legacy domain-scoped ones (a.com:p)
-_MODEL = re.compile(r"^(?:publishers/google/models/)?([A-Za-z0-9._-]+)$")  # bare or publisher-relative (§1.4)
 _UNSENDABLE = {1005, 1006, 1015}  # close codes that never go on the wire (RFC 6455 §7.4.1)
 _MAX_REASON = 123  # bytes in a close frame's reason (§2)
 TRY_LATER_CLOSE = 1013  # RFC 6455: try again later (a cap, a rate, keys that cannot be checked now)
@@ -79,70 +74,6 @@ def _target(query: Mapping[str, str], settings: PassthroughSettings) -> _Target 
 def _reason(text: str) -> str:
     """A close reason: redacted and cut to 123 bytes on a character boundary."""
     return close_codes.redact(text).encode()[:_MAX_REASON].decode(errors="ignore")
-
-
-class _Meter:
-    """What the session cost: the setup's model, every `usageMetadata`, text characters both ways (§7); each
-    usage is also a spend row of the key (`SessionMeter`)."""
-
-    def __init__(self, target: _Target, spend: SessionMeter) -> None:
-        self._target = target
-        self.model = ""  # the bare model id from the setup
-        self.tally = UsageTally(price=None)
-        self.started = time.monotonic()
-        self.spend = spend  # spend rows and budget
-
-    def setup(self, raw: str | bytes) -> str | bytes:
-        """The first client frame: complete `setup.model` to the full resource name (§1.3), else untouched."""
-        try:
-            message = orjson.loads(raw)
-            setup = message["setup"]
-            match = _MODEL.match(setup["model"])
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            return raw
-        self.model = setup["model"].rsplit("/", 1)[-1]
-        self.tally.price = price_for(self.model)
-        if match is None:
-            return raw
-        setup["model"] = vertex_model(self._target.project, self._target.location, match.group(1))
-        encoded = orjson.dumps(message)
-        return encoded.decode() if isinstance(raw, str) else encoded
-
-    def seen(self, raw: str | bytes, *, upstream: bool) -> None:
-        """Count a frame; only frames that can carry text or usage are parsed (audio frames are not)."""
-        if isinstance(raw, str):
-            relevant = '"text"' in raw or "usageMetadata" in raw
-        else:
-            relevant = b'"text"' in raw or b"usageMetadata" in raw
-        if not relevant:
-            return
-        try:
-            message = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            return
-        if not isinstance(message, dict):
-            return
-        self.tally.characters += _text_length(message)
-        usage = message.get("usageMetadata")
-        if upstream and isinstance(usage, dict):
-            self.tally.add(usage)
-            request_id = f"{self.spend.session_id}-{self.tally.turns}"
-            self.spend.record_metadata(request_id, usage, f"vertex_ai/{self.model}", self.tally.price)
-
-    def log(self, close_code: int | None, close_reason: str | None) -> None:
-        t = self.tally
-        duration = time.monotonic() - self.started
-        log.info(COST_LINE, t.total_usd, t.input_usd, t.output_usd, t.tokens, t.characters, duration)
-        self.spend.close(f"vertex_ai/{self.model}" if self.model else None, close_code, close_reason)
-
-
-def _text_length(value: Any) -> int:
-    """Characters of every `text` string in a message (parts, transcriptions, realtimeInput.text)."""
-    if isinstance(value, dict):
-        return sum(len(v) if k == "text" and isinstance(v, str) else _text_length(v) for k, v in value.items())
-    if isinstance(value, list):
-        return sum(_text_length(v) for v in value)
-    return 0
 
 
 async def vertex_live(websocket: WebSocket) -> None:
@@ -198,8 +129,9 @@ async def _serve(websocket: WebSocket, caller: Caller) -> None:
         return
     state = websocket.app.state
     session_id = IdFactory().new("sess")
-    spend = SessionMeter(caller, "vertex-ai/live", session_id, ledger=state.accounts.ledger, queue=state.spend_queue)
-    meter = _Meter(target, spend)
+    spend = SessionMeter(caller, ALIAS, session_id, ledger=state.accounts.ledger, queue=state.spend_queue)
+    meter = RelayMeter(target.project, target.location, spend, state.metrics)
+    meter.opened()
     watch = RelayWatch(state.limits)  # the same limits and drain as /v1/realtime (issue #16 item 9)
     live: set[Any] = state.live_sessions
     live.add(watch)
@@ -250,7 +182,9 @@ async def _open(settings: PassthroughSettings, target: _Target, auth: GoogleAuth
         raise _Refused(close_codes.PASSTHROUGH_INTERNAL, "Could not connect to Vertex AI") from None
 
 
-async def _relay(client: WebSocket, upstream: ClientConnection, meter: _Meter, watch: RelayWatch) -> tuple[int, str]:
+async def _relay(
+    client: WebSocket, upstream: ClientConnection, meter: RelayMeter, watch: RelayWatch
+) -> tuple[int, str]:
     """Both directions until one ends (or a limit or the shutdown ends both); the client then gets the close."""
     watch.start(asyncio.get_running_loop().time())
     up = asyncio.create_task(_client_to_upstream(client, upstream, meter, watch))
@@ -284,7 +218,9 @@ def _client_close(upstream: ClientConnection, failed: bool) -> tuple[int, str]:
     return code, _reason(upstream.close_reason or "")
 
 
-async def _client_to_upstream(client: WebSocket, upstream: ClientConnection, meter: _Meter, watch: RelayWatch) -> None:
+async def _client_to_upstream(
+    client: WebSocket, upstream: ClientConnection, meter: RelayMeter, watch: RelayWatch
+) -> None:
     first = True
     loop = asyncio.get_running_loop()
     while True:
@@ -304,13 +240,17 @@ async def _client_to_upstream(client: WebSocket, upstream: ClientConnection, met
             return
 
 
-async def _upstream_to_client(upstream: ClientConnection, client: WebSocket, meter: _Meter, watch: RelayWatch) -> None:
+async def _upstream_to_client(
+    upstream: ClientConnection, client: WebSocket, meter: RelayMeter, watch: RelayWatch
+) -> None:
     # A client gone mid-send is a normal end: the other task sees its disconnect.
     with contextlib.suppress(ConnectionClosed, WebSocketDisconnect, OSError):
         async for frame in upstream:
-            meter.seen(frame, upstream=True)
-            watch.upstream_frame(frame)
+            charge = meter.seen(frame, upstream=True)
             if isinstance(frame, str):
                 await client.send_text(frame)
             else:
                 await client.send_bytes(frame)
+            watch.upstream_frame(frame)  # after the send: a close it triggers follows this frame
+            if charge is not None and charge.over_budget:
+                watch.end_after_turn(SessionEnd.BUDGET_EXCEEDED)

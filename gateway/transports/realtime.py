@@ -13,16 +13,14 @@ from gateway import codecs
 from gateway.accounts.access import Accounts, Caller, Refusal
 from gateway.accounts.client_secrets import Grant, grant_preset
 from gateway.accounts.credentials import Credentials
-from gateway.accounts.meter import SessionMeter
 from gateway.close_codes import HandshakeRefusal
 from gateway.config import Deployment, GatewayConfig
 from gateway.ops import logs
-from gateway.ops.watch import SessionWatch, Upstream
-from gateway.session import Session
 from gateway.transports.channel import ClientChannel, WebSocketChannel
 from gateway.transports.handshake import chosen_subprotocol, dialect_of, presented_key
 from gateway.transports.rtc_home import WebRTCHome
 from gateway.transports.sideband import attach_sideband
+from gateway.transports.watched import client_address, watched_session
 from schemas.openai import Dialect
 from schemas.profiles import ModelProfile
 from translators.commands import SendClient
@@ -33,11 +31,6 @@ from translators.ids import IdFactory
 from translators.session_config import SessionConfig
 
 log = logging.getLogger("livegate.realtime")
-
-
-def client_address(websocket: WebSocket) -> str | None:
-    client = websocket.client
-    return f"{client.host}:{client.port}" if client else None
 
 
 async def reject(websocket: WebSocket, dialect: Dialect, refusal: Refusal) -> None:
@@ -145,36 +138,13 @@ async def run_session(
 ) -> None:
     """One admitted session on `channel`, metered to `caller` (a secret's minting key) and watched."""
     state: State = websocket.app.state
-    session_id = IdFactory().new("sess")
-    alias = deployments[0].alias
-    meter = SessionMeter(
-        caller,
-        alias,
-        session_id,
-        ledger=state.accounts.ledger,
-        queue=state.spend_queue,
-        store_transcripts=state.config.accounts.store_transcripts,
-    )
-    watch = SessionWatch(state.metrics, meter, Upstream(deployments[0]), dialect.value, client_address(websocket))
     if codecs.preset_wants_codecs(preset):
         await codecs.load()  # off the loop: the preset's G.711 decoder is made with the session
-    session = Session(
-        channel,
-        deployments,
-        state.upstream,
-        dialect,
-        state.limits,
-        kind,
-        session_id=session_id,
-        hooks=watch,
-        preset=preset,
-    )
-    live: set[Session] = state.live_sessions
-    live.add(session)
+    session = watched_session(state, channel, caller, deployments, dialect, kind, client_address(websocket), preset)
     try:
         await session.run()
     finally:
-        live.discard(session)
+        state.live_sessions.discard(session)
 
 
 async def _sideband(websocket: WebSocket, dialect: Dialect, call_id: str, caller: Caller) -> None:

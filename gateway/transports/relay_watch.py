@@ -1,8 +1,9 @@
 """A native passthrough session (`/v1/vertex-ai/live`) as the sweeper and the graceful drain see it.
 
 The relay forwards frames untouched, so it has no translator state; this watch keeps just enough to apply
-the same limits as `/v1/realtime` (duration, idle, shutdown at a turn boundary: issue #16 item 9). Endings
-come from `translators.errors.SessionEnd`, told the Gemini way: a close code and the message as reason.
+the same limits as `/v1/realtime` (duration, idle, shutdown at a turn boundary: issue #16 item 9) and to end
+a session whose key ran out of budget at the end of Gemini's turn, never in it (issue #10). Endings come from
+`translators.errors.SessionEnd`, told the Gemini way: a close code and the message as reason.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class RelayWatch:
         self._started = 0.0  # loop time the relay started
         self._last_client = 0.0  # loop time of the client's last frame
         self._in_turn = False  # Gemini is answering (a modelTurn or toolCall since the last turnComplete)
+        self._after_turn: SessionEnd | None = None  # end the session once Gemini's turn is over (budget)
         self.close: tuple[int, str] | None = None  # the close the client gets, once ended
         self.ended = asyncio.Event()  # the relay must stop
 
@@ -38,17 +40,26 @@ class RelayWatch:
         self._last_client = now
 
     def upstream_frame(self, frame: str | bytes) -> None:
-        """Turn tracking from substrings only: audio frames are never parsed."""
+        """After Gemini's frame went to the client: turn tracking from substrings only (audio frames are never
+        parsed); a pending end happens at the turn boundary."""
         if isinstance(frame, str):
             if not self._in_turn:
                 self._in_turn = any(marker in frame[:_HEAD] for marker in _TURN_OPENS)
             if self._in_turn and _TURN_ENDS in frame:
                 self._in_turn = False
-            return
+        else:
+            if not self._in_turn:
+                self._in_turn = any(marker in frame[:_HEAD] for marker in _TURN_OPENS_B)
+            if self._in_turn and _TURN_ENDS_B in frame:
+                self._in_turn = False
+        if self._after_turn is not None and not self._in_turn:
+            self._end(self._after_turn)
+
+    def end_after_turn(self, why: SessionEnd) -> None:
+        """End the session once Gemini's current turn is over: now, between turns (issue #10's budget)."""
+        self._after_turn = self._after_turn or why
         if not self._in_turn:
-            self._in_turn = any(marker in frame[:_HEAD] for marker in _TURN_OPENS_B)
-        if self._in_turn and _TURN_ENDS_B in frame:
-            self._in_turn = False
+            self._end(why)
 
     def check_limits(self, now: float) -> None:
         limits = self._limits

@@ -27,7 +27,8 @@ from gateway.config import GatewayConfig
 from gateway.ops import logs
 from gateway.transports.channel import ClientGone, WebSocketChannel
 from gateway.transports.handshake import chosen_subprotocol, presented_key
-from gateway.transports.realtime import client_address, run_session
+from gateway.transports.realtime import run_session
+from gateway.transports.watched import client_address
 from schemas.openai import Dialect
 from schemas.simple import ConfigData, parse_simple
 from translators.context import SessionKind

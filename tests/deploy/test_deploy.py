@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import crossplane
 import kubernetes_validate
 import pytest
 import yaml
@@ -68,6 +69,22 @@ def test_compose_file_is_valid_compose_spec() -> None:
     grace = gateway_config().limits.shutdown_grace_seconds
     assert int(gateway["stop_grace_period"].removesuffix("s")) > grace
     assert (DEPLOY / gateway["volumes"][0].split(":")[0].removeprefix("./")).exists()
+
+
+def test_nginx_config_has_only_known_directives_in_their_places(tmp_path: Path) -> None:
+    """deploy/nginx.conf, included in http{} as compose mounts it (conf.d), parses with nginx's directive table
+    (crossplane, strict): every directive known, in a context that allows it, with a valid number of arguments.
+    `map` bodies are pairs, not directives, so only they are exempt. No nginx binary is needed (nor run)."""
+    main = tmp_path / "nginx.conf"
+    main.write_text(f"events {{}}\nhttp {{\n    include {DEPLOY / 'nginx.conf'};\n}}\n")
+    loose = crossplane.parse(str(main), check_ctx=True, check_args=True)
+    assert loose["status"] == "ok", loose["errors"]
+    (included,) = [c for c in loose["config"] if c["file"].endswith("deploy/nginx.conf")]
+    pairs = {entry["line"] for d in included["parsed"] if d["directive"] == "map" for entry in d["block"]}
+    strict = crossplane.parse(str(main), check_ctx=True, check_args=True, strict=True)
+    errors = [e["error"] for e in strict["errors"] if e["line"] not in pairs]
+    assert not errors, errors
+    assert [d["directive"] for d in included["parsed"]] == ["map", "upstream", "server"]
 
 
 def test_nginx_passes_websockets_unbuffered_with_long_timeouts() -> None:

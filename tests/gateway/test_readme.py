@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from starlette.routing import Mount, Route, WebSocketRoute
+
+from gateway.app import create_app
 from gateway.config import load_config
 from gateway.ops.banner import Serving, base_url, startup_lines
 from tests.support.live import MASTER_KEY, LiveGateway
@@ -60,3 +63,13 @@ def test_the_start_up_sample_is_what_make_run_prints() -> None:
         return [re.sub(r"^livegate \S+", "livegate V", line) for line in lines if "vertex passthrough" not in line]
 
     assert comparable(match.group(1).splitlines()) == comparable(printed)
+
+
+def test_the_endpoints_table_lists_every_route() -> None:
+    """Every path the app routes (WebSocket, HTTP, mounts) appears in the README's Endpoints table."""
+    section = README[README.index("## Endpoints") : README.index("## Command line")]
+    config = load_config(Path(__file__).parents[2] / "examples" / "config.yaml", {})
+    paths = {route.path for route in create_app(config).routes if isinstance(route, Route | WebSocketRoute | Mount)}
+    assert {"/v1/realtime", "/v1/realtime/calls", "/metrics", "/key/generate", "/health/readiness"} <= paths
+    missing = sorted(path for path in paths if f"{path}`" not in section and f"{path}?" not in section)
+    assert not missing, f"routes missing from the README's Endpoints table: {missing}"

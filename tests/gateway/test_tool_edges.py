@@ -5,8 +5,10 @@ user turn while a function call is pending is answered, the late output still ta
 from __future__ import annotations
 
 import asyncio
+import base64
 from typing import Any
 
+import pytest
 from agents import FunctionTool
 from agents.realtime import RealtimeAgent, RealtimeRunner
 from openai import AsyncOpenAI
@@ -14,6 +16,7 @@ from openai import AsyncOpenAI
 from schemas.openai import Dialect, validate_server_event
 from tests.gateway.test_openai_python import collect_until_done, text_item
 from tests.schemas.test_openai_server_events import agents_parse, sdk_parse
+from tests.support.audio import chunks, silence, speech
 from tests.support.live import MASTER_KEY, LiveGateway
 
 GOOD = {
@@ -58,6 +61,28 @@ async def test_ga_invalid_schema_is_refused_and_the_session_goes_on(gateway: Liv
     assert error["error"]["param"] == "session.tools[0].parameters.properties.city.type"
     (call,) = seen[-1]["response"]["output"]
     assert call["type"] == "function_call" and call["name"] == "get_weather"
+
+
+async def test_ga_invalid_schema_in_response_create_is_refused(gateway: LiveGateway) -> None:
+    """GA response.create with its own tools: a bad schema gets the error naming `response.tools[0]…`, no
+    response starts, and the next response.create is answered."""
+    client = AsyncOpenAI(api_key=MASTER_KEY, base_url=gateway.http_base)
+    async with client.realtime.connect(model="gemini-live") as connection:
+        await connection.recv()
+        await connection.session.update(session={"type": "realtime", "output_modalities": ["text"]})
+        assert (await connection.recv()).type == "session.updated"
+        await connection.conversation.item.create(item=text_item("hello"))
+        assert (await connection.recv()).type == "conversation.item.added"
+        assert (await connection.recv()).type == "conversation.item.done"
+        await connection.response.create(response={"tools": [BAD]}, event_id="bad_response")
+        error = (await connection.recv()).to_dict()
+        await connection.response.create()
+        seen = await collect_until_done(connection)
+    checked([error, *seen], Dialect.GA)
+    assert error["type"] == "error" and error["error"]["event_id"] == "bad_response", error
+    assert error["error"]["code"] == "invalid_function_parameters"
+    assert error["error"]["param"] == "response.tools[0].parameters.properties.city.type"
+    assert seen[0]["type"] == "response.created" and text_of(seen[-1]) == "You said: hello"
 
 
 async def test_beta_invalid_schema_is_refused_the_same_way(gateway: LiveGateway) -> None:
@@ -191,3 +216,36 @@ async def test_agents_sdk_message_while_its_tool_runs(gateway: LiveGateway) -> N
         "You said: Never mind, say hi.",
         "You said: [get_weather returned] sunny",
     ]
+
+
+@pytest.mark.parametrize("alias", ["gemini-live", "gemini-3.1-live"])
+async def test_speech_while_a_call_is_pending_is_answered(gateway: LiveGateway, alias: str) -> None:
+    """Server VAD, openai-python: the model calls get_weather and the app has not answered yet; the user speaks:
+    that speech is a new user turn, answered at once as OpenAI's VAD would (not held until the output); the
+    app's late output is still taken, as context for the next response."""
+    client = AsyncOpenAI(api_key=MASTER_KEY, base_url=gateway.http_base)
+    async with client.realtime.connect(model=alias) as connection:
+        await connection.recv()
+        audio_in = {"transcription": {"model": "gpt-4o-transcribe"}, "turn_detection": {"type": "server_vad"}}
+        session = {"type": "realtime", "output_modalities": ["text"], "tools": [GOOD], "audio": {"input": audio_in}}
+        await connection.session.update(session=session)
+        await connection.recv()
+        await connection.conversation.item.create(item=text_item(ASK))
+        await connection.response.create()
+        first = await collect_until_done(connection)
+        call_id = first[-1]["response"]["output"][0]["call_id"]
+        for chunk in chunks(silence(0.2) + speech(0.6) + silence(1.0)):
+            await connection.input_audio_buffer.append(audio=base64.b64encode(chunk).decode())
+        async with asyncio.timeout(30):
+            spoken = await collect_until_done(connection)
+        output = {"type": "function_call_output", "call_id": call_id, "output": "sunny"}
+        await connection.conversation.item.create(item=output)
+        await connection.response.create()
+        async with asyncio.timeout(30):
+            late = await collect_until_done(connection)
+    checked([*first, *spoken, *late], Dialect.GA)
+    kinds = [e["type"] for e in spoken]
+    assert "error" not in kinds and kinds[0] == "input_audio_buffer.speech_started"
+    assert kinds.index("input_audio_buffer.committed") < kinds.index("response.created")
+    assert spoken[-1]["response"]["status"] == "completed" and text_of(spoken[-1]) == "You said: user speech 1"
+    assert text_of(late[-1]) == "You said: [get_weather returned] sunny"

@@ -8,15 +8,19 @@ import asyncio
 import base64
 from typing import Any
 
+import pytest
 from agents.realtime import RealtimeAgent, RealtimeRunner
 from openai import AsyncOpenAI
 from openai.types.beta.realtime import RealtimeServerEvent as BetaSdkServerEvent
 from pydantic import TypeAdapter
 
+from gateway.emulator.script import Script
 from schemas.openai import Dialect, validate_server_event
-from tests.gateway.test_audio import chunks, silence, speech
+from tests.faults.support import EmulatorFarm, alias_for, connections
+from tests.gateway.test_deadline import until
 from tests.gateway.test_tool_edges import checked
-from tests.support.live import MASTER_KEY, LiveGateway
+from tests.support.audio import chunks, silence, speech
+from tests.support.live import MASTER_KEY, GatewayThread, LiveGateway
 
 UTTERANCE = speech(0.6) + silence(0.8)  # one utterance, then enough silence for the VAD to end it
 EXPECTED = [
@@ -157,3 +161,36 @@ async def test_agents_sdk_hears_its_user_transcribed(gateway: LiveGateway) -> No
     assert [e["transcript"] for e in completed] == ["user speech 1"]
     users = [item for item in history if getattr(item, "role", None) == "user"]
     assert any(getattr(part, "transcript", None) == "user speech 1" for item in users for part in item.content)
+
+
+async def test_transcription_goes_on_across_a_go_away(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Google ends each Live connection after about 10 minutes, with a goAway first (scripted here after
+    0.5 s): a transcription session moves to a new upstream at a quiet moment, and the next utterance is
+    transcribed there, with no error for the client."""
+    farm = EmulatorFarm().start()
+    server = farm.add(Script(go_away_after_s=0.5, go_away_time_left_s=0.5))
+    alias = alias_for(server, "listen", "gemini-3.5-transcribe-live")
+    alias["model_info"] = {"mode": "realtime_transcription"}
+    thread = GatewayThread(tmp_path_factory.mktemp("transcribe-go-away"), [alias])
+    gateway = thread.start()
+    try:
+        client = AsyncOpenAI(api_key=MASTER_KEY, base_url=gateway.http_base)
+        async with client.realtime.connect(model="listen", extra_query={"intent": "transcription"}) as connection:
+            await connection.recv()
+            audio_in = {"transcription": {"model": "gpt-4o-transcribe"}, "turn_detection": {"type": "server_vad"}}
+            await connection.session.update(session={"type": "transcription", "audio": {"input": audio_in}})
+            await connection.recv()
+            await send(connection, UTTERANCE)
+            first = await until_completed(connection)
+            await until(lambda: len(connections(server)) >= 2)  # the goAway's switch, while nobody speaks
+            await send(connection, UTTERANCE)
+            second = await until_completed(connection)
+    finally:
+        thread.stop()
+        farm.stop()
+    checked([*first, *second], Dialect.GA)
+    assert [e["type"] for e in first] == EXPECTED and [e["type"] for e in second] == EXPECTED, (first, second)
+    assert first[-1]["transcript"] and second[-1]["transcript"]
+    records = connections(server)
+    assert all(record.setup and "sessionResumption" not in record.setup for record in records)  # nothing to resume
+    assert any("realtimeInput" in message for message in records[-1].messages)  # the 2nd utterance went there

@@ -16,8 +16,11 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from gateway.emulator.script import Script
+from gateway.transports.relay_watch import RelayWatch
+from schemas.limits import Limits
 from tests.support.live import MASTER_KEY, EmulatorThread, GatewayThread
 from tests.upstream.support import TOKEN_URI, VERTEX_MODEL, http_base, service_account, token_response
+from translators.errors import SessionEnd
 
 AUTH = {"Authorization": f"Bearer {MASTER_KEY}"}
 TOKEN = "ya29.robust-passthrough"
@@ -97,3 +100,21 @@ async def test_passthrough_drains_at_the_end_of_the_answer(tmp_path: Path, emula
         assert ws.close_code == 1001 and "shutting down" in (ws.close_reason or "")
     finally:
         thread.stop()
+
+
+async def test_budget_end_waits_for_the_turn_boundary() -> None:
+    """A budget spent by usage that came mid-turn ends the relay only after Gemini's turnComplete went out; spent
+    between turns, at once; with the budget's close code and message."""
+    watch = RelayWatch(Limits())
+    watch.start(1.0)
+    watch.upstream_frame('{"serverContent": {"modelTurn": {"parts": [{"text": "hi"}]}}}')
+    watch.end_after_turn(SessionEnd.BUDGET_EXCEEDED)
+    watch.upstream_frame(b'{"serverContent": {"modelTurn": {"parts": [{"inlineData": {}}]}}}')
+    assert not watch.ended.is_set()
+    watch.upstream_frame('{"serverContent": {"turnComplete": true}, "usageMetadata": {}}')
+    assert watch.ended.is_set() and watch.close is not None and watch.close[0] == 1008
+    assert "budget" in watch.close[1]
+    idle = RelayWatch(Limits())
+    idle.start(1.0)
+    idle.end_after_turn(SessionEnd.BUDGET_EXCEEDED)
+    assert idle.ended.is_set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import wave
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -18,6 +19,13 @@ def speech(seconds: float, rate: int = 24000) -> bytes:
 
 def silence(seconds: float, rate: int = 24000) -> bytes:
     return bytes(2 * int(rate * seconds))
+
+
+def chunks(pcm: bytes, rate: int = 24000, ms: int = 20) -> Iterator[bytes]:
+    """`pcm` in `ms`-long pieces, as a microphone sends it."""
+    step = 2 * rate * ms // 1000
+    for i in range(0, len(pcm), step):
+        yield pcm[i : i + step]
 
 
 def wav(pcm: bytes, rate: int) -> bytes:

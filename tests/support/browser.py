@@ -1,9 +1,9 @@
 """A real Chromium for browser tests: Debian's `chromium` (or Playwright's own build, if one was installed)
 driven by Playwright for Python, with a fake microphone fed from a WAV file.
 
-`make test` installs Debian's chromium when run as root; otherwise the browser tests skip with one line. On
-CI (`CI` set, root) a missing browser is a failure, not a skip. Playwright's browser download is never run:
-its host is unreachable here.
+`make test` installs Debian's chromium when run as root, otherwise tries Playwright's own download (its host
+is unreachable on our build machines); with no browser the browser tests skip with one line. On CI (`CI`
+set, root) a missing browser is a failure, not a skip.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@ the new turn is answered, and the client's late output is still taken, as contex
 
 from __future__ import annotations
 
+import base64
+from array import array
 from typing import Any
 
 from schemas.openai import Dialect
@@ -157,3 +159,47 @@ def test_a_replay_keeps_the_superseded_call_and_the_late_output() -> None:
     assert [next(iter(p)) for p in parts] == ["text", "functionCall", "functionResponse", "text", "text", "text"]
     assert parts[2]["functionResponse"]["response"] == {"error": SUPERSEDED}
     assert parts[5] == {"text": "[get_weather returned] sunny"}
+
+
+def frame(amplitude: float, ms: int = 20) -> dict[str, Any]:
+    """One pcm16 24 kHz mic frame: a square wave of this amplitude (0: digital silence)."""
+    level = int(amplitude * 32767)
+    samples = [level if (i // 24) % 2 else -level for i in range(24 * ms)]
+    data = base64.b64encode(array("h", samples).tobytes()).decode()
+    return {"type": "input_audio_buffer.append", "audio": data}
+
+
+def test_speech_over_a_pending_call_supersedes_it() -> None:
+    """Server VAD: silence during a pending call is held; 200 ms of speech answers the call (superseded), then
+    all the held audio goes to Gemini in order, whose VAD makes it the new turn."""
+    play = pending()
+    for _ in range(10):
+        assert upstream(play.send(frame(0.0))) == []
+    for _ in range(9):
+        assert upstream(play.send(frame(0.3))) == []
+    sent = upstream(play.send(frame(0.3)))
+    assert sent[0] == {"toolResponse": {"functionResponses": [superseded_answer()]}}
+    assert len(sent) == 21 and all("audio" in message["realtimeInput"] for message in sent[1:])
+    assert upstream(play.send(frame(0.3)))[0]["realtimeInput"]["audio"]["data"] == frame(0.3)["audio"]
+    late = play.send(output("sunny"))  # the client's late output: an item, context for the next turn
+    assert types(late) == ["conversation.item.added", "conversation.item.done"] and upstream(late) == []
+
+
+def test_clicks_and_pauses_do_not_supersede() -> None:
+    """Short voiced bursts separated by pauses are not speech: held until the output arrives."""
+    play = pending()
+    for _ in range(5):
+        for _ in range(5):
+            assert upstream(play.send(frame(0.3))) == []
+        for _ in range(16):
+            assert upstream(play.send(frame(0.0))) == []
+    play.send(output("sunny"))
+    sent = upstream(play.send({"type": "response.create"}))
+    assert sent[0]["toolResponse"]["functionResponses"][0]["response"] == {"output": "sunny"}
+
+
+def test_manual_turns_hold_speech_until_the_clients_turn() -> None:
+    """turn_detection null: no VAD to answer speech; it is held, and the client's response.create decides."""
+    play = pending(audio={"input": {"turn_detection": None}})
+    sent = [message for _ in range(20) for message in upstream(play.send(frame(0.3)))]
+    assert not [message for message in sent if "toolResponse" in message or "audio" in message.get("realtimeInput", {})]

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from schemas.openai import Dialect
-from tests.translators.harness import Playbook, events, setups, types, upstream
+from tests.translators.harness import Playbook, events, records, setups, types, upstream
+from translators.commands import UsageKind
 from translators.context import SessionKind
 from translators.resume import Retry
 
@@ -184,3 +185,50 @@ def test_g711_input_is_decoded_in_transcription_sessions() -> None:
     play.send({"type": "input_audio_buffer.append", "audio": "/////w=="})
     (audio,) = upstream(play.connect())
     assert audio["realtimeInput"]["audio"]["mimeType"] == "audio/pcm;rate=8000"
+
+
+USAGE = {
+    "promptTokenCount": 25,
+    "responseTokenCount": 2,
+    "promptTokensDetails": [{"modality": "AUDIO", "tokenCount": 25}],
+}
+
+
+def test_each_utterance_is_one_usage_record() -> None:
+    """An utterance's usageMetadata is one RecordUsage (kind TRANSCRIPTION) named by its item, with its words."""
+    play = transcribing()
+    play.send({"type": "input_audio_buffer.append", "audio": AUDIO})
+    play.connect()
+    play.recv({"serverContent": {"inputTranscription": {"text": "hello"}}})
+    out = play.recv({"serverContent": {"generationComplete": True}, "usageMetadata": USAGE})
+    (record,) = records(out)
+    (completed,) = [e for e in events(out) if e["type"].endswith("completed")]
+    assert record.response_id == completed["item_id"] and record.kind is UsageKind.TRANSCRIPTION
+    assert record.metadata == USAGE and record.usage["input_token_details"]["audio_tokens"] == 25
+    assert (record.status, record.user_text) == ("completed", "hello")
+
+
+def test_usage_after_the_utterance_is_recorded_once_on_its_own() -> None:
+    """usageMetadata in a frame of its own after the utterance ended: recorded at once under its own id, not
+    added to the next utterance's record."""
+    play = transcribing()
+    play.send({"type": "input_audio_buffer.append", "audio": AUDIO})
+    play.connect()
+    play.recv({"serverContent": {"inputTranscription": {"text": "one"}}})
+    (first,) = records(play.recv({"serverContent": {"generationComplete": True}}))
+    (stray,) = records(play.recv({"usageMetadata": USAGE}))
+    play.recv({"serverContent": {"inputTranscription": {"text": "two"}}})
+    (second,) = records(play.recv({"serverContent": {"generationComplete": True}}))
+    assert first.metadata == {} and stray.metadata == USAGE and second.metadata == {}
+    assert len({first.response_id, stray.response_id, second.response_id}) == 3
+
+
+def test_an_utterance_cut_by_a_lost_upstream_is_recorded_incomplete() -> None:
+    """The usage Gemini sent for an utterance the upstream loss cut is recorded, status incomplete."""
+    play = transcribing()
+    play.send({"type": "input_audio_buffer.append", "audio": AUDIO})
+    play.connect()
+    play.recv({"serverContent": {"interimInputTranscription": {"text": "half"}}, "usageMetadata": USAGE})
+    out = play.upstream.upstream_lost("server_error", "upstream_error", "lost", 1011, Retry.RESUME)
+    (record,) = records(out)
+    assert (record.status, record.metadata, record.user_text) == ("incomplete", USAGE, "half")

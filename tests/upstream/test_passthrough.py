@@ -293,3 +293,88 @@ async def test_virtual_keys_work_and_are_billed(tmp_path: Path, sa_json: str) ->
     assert kinds == ["realtime_session", "vertex_live"]
     assert all(row["model"] == f"vertex_ai/{VERTEX_MODEL}" for row in rows)
     assert info["spend"] > 0 and info["usage"]["total_tokens"] > 0
+
+
+def _sample(text: str, name: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def test_budget_spent_mid_session_closes_after_the_turn(
+    tmp_path: Path,
+    tls_files: tuple[str, str, ssl.SSLContext],
+    sa_json: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """google-genai on a key with a tiny budget: its first turn arrives whole (transcript, turnComplete, usage),
+    then the session closes 1008 insufficient_quota before a second turn; the turn's usage is a spend row, on
+    /key/info and /metrics; the key's next session is refused at the start."""
+    for name in _SDK_ENV:
+        monkeypatch.delenv(name, raising=False)
+    certfile, keyfile, client_ssl = tls_files
+    async with EmulatorServer(bearer_token=TOKEN) as emulator:
+        settings = {"api_base": http_base(emulator.url), "vertex_credentials": sa_json, "vertex_project": "p"}
+        with respx.mock() as router:
+            router.post(TOKEN_URI).mock(return_value=token_response(TOKEN))
+            router.route(host="localhost").pass_through()
+            async with running_gateway(tmp_path, passthrough(**settings), certfile=certfile, keyfile=keyfile) as gw:
+                admin = httpx.AsyncClient(base_url=http_base(gw.base), headers=AUTH, verify=client_ssl)
+                key = (await admin.post("/key/generate", json={"key_alias": "poor", "max_budget": 1e-9})).json()["key"]
+                before = (await admin.get("/metrics")).text
+                client = genai.Client(
+                    vertexai=True,
+                    http_options={
+                        "base_url": f"{gw.base}/v1/vertex-ai/live",
+                        "headers": {"Authorization": f"Bearer {key}"},
+                        "async_client_args": {"ssl": client_ssl},
+                    },
+                )
+                config = types.LiveConnectConfig(
+                    response_modalities=[types.Modality.AUDIO],
+                    output_audio_transcription=types.AudioTranscriptionConfig(),
+                )
+                messages: list[types.LiveServerMessage] = []
+                async with client.aio.live.connect(model=VERTEX_MODEL, config=config) as session:
+                    await session.send_client_content(
+                        turns=types.Content(role="user", parts=[types.Part(text="one turn")]), turn_complete=True
+                    )
+                    async with asyncio.timeout(TIMEOUT):
+                        messages = [m async for m in session.receive()]
+                    with pytest.raises(genai.errors.APIError) as closed:
+                        async with asyncio.timeout(TIMEOUT):
+                            async for message in session.receive():
+                                messages.append(message)
+                async with asyncio.timeout(TIMEOUT):
+                    while True:
+                        rows = (await admin.get("/spend/logs", params={"key_alias": "poor"})).json()["data"]
+                        if len(rows) >= 2:
+                            break
+                        await asyncio.sleep(0.05)
+                info = (await admin.get("/key/info", params={"key": key})).json()["info"]
+                after = (await admin.get("/metrics")).text
+                async with connect(f"{gw.base}/v1/vertex-ai/live", additional_headers={"api-key": key},
+                                   ssl=client_ssl) as again:
+                    with pytest.raises(ConnectionClosed):
+                        await asyncio.wait_for(again.recv(), TIMEOUT)
+                await admin.aclose()
+    transcript = "".join(
+        m.server_content.output_transcription.text or ""
+        for m in messages
+        if m.server_content and m.server_content.output_transcription
+    )
+    assert transcript == "You said: one turn"
+    assert messages[-1].server_content is not None and messages[-1].server_content.turn_complete
+    assert closed.value.code == 1008 and "used up its budget" in str(closed.value)
+    (usage,) = [m.usage_metadata for m in messages if m.usage_metadata]
+    (turn,) = [row for row in rows if row["call_type"] == "vertex_live"]
+    (summary,) = [row for row in rows if row["call_type"] == "realtime_session"]
+    assert turn["total_tokens"] == usage.total_token_count and turn["spend"] > 0
+    assert summary["close_code"] == 1008 and info["spend"] == pytest.approx(turn["spend"])
+    tokens = 'livegate_tokens_total{alias="vertex-ai/live",direction="output",modality="audio"}'
+    out_audio = sum(d.token_count or 0 for d in usage.response_tokens_details or () if d.modality == "AUDIO")
+    assert out_audio > 0 and _sample(after, tokens) - _sample(before, tokens) == out_audio
+    ended = 'livegate_sessions_total{alias="vertex-ai/live",outcome="1008"}'
+    assert _sample(after, ended) - _sample(before, ended) == 1
+    assert again.close_code == 1008 and "budget" in (again.close_reason or "")
