@@ -27,6 +27,7 @@ from bench.procs import (
     emulator_argv,
     free_port,
     gateway_argv,
+    migrate_argv,
     wait_ready,
     write_config,
 )
@@ -101,10 +102,12 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
         keyed_dir.mkdir()
         keyed_config = write_config(keyed_dir, emulator_port, args.model, database=True)
         keyed_port, plain_port = free_port(), free_port()
+        migrate_argv(keyed_config)  # a restarted gateway: its SQLite file is at head when it starts
         keyed_proc = spawn("gateway-keyed", gateway_argv(keyed_config, keyed_port), keyed_port, sig=signal.SIGINT)
         plain_proc = spawn("gateway-plain", gateway_argv(config, plain_port), plain_port, sig=signal.SIGINT)
         keyed = accounts.Side(keyed_proc, keyed_port, await accounts.make_key(keyed_port))
         plain = accounts.Side(plain_proc, plain_port, MASTER_KEY)
+        rows.append(await accounts.idle_rss_row(keyed, plain))
         figures = await accounts.measure(keyed, plain, turns=sizes.turns, warmup=sizes.warmup,
                                          appends=sizes.audio_frames, block=sizes.audio_block,
                                          limit_s=sizes.phase_limit_s)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from bench.audio import APPEND, SETTLE_S
+from bench.memory import PROCESS_TARGET_MB
 from bench.procs import ALIAS, MASTER_KEY, SPEND_WRITE_S, Proc
 from bench.report import Row, percentile
 from bench.wire import GatewaySession, gateway_url
@@ -67,6 +68,19 @@ class AccountFigures:
 def _change(ours: list[float], base: list[float]) -> float:
     """Median over rounds of ours/base - 1, in percent."""
     return statistics.median((a / b - 1) * 100 for a, b in zip(ours, base, strict=True) if b)
+
+
+async def idle_rss_row(keyed: Side, plain: Side) -> Row:
+    """Process RSS after one session, each gateway idle: the default SQLite config (its file at head, so
+    Alembic is not loaded) next to the master key alone without a database."""
+    for side in (keyed, plain):
+        session = await GatewaySession.open(gateway_url(side.port), side.key)
+        await session.turn()
+        await session.close()
+    await asyncio.sleep(SPEND_WRITE_S + 0.3)  # the keyed one's spend rows written: SQLAlchemy's insert path loaded
+    ours, base = keyed.proc.rss_kb() / 1024, plain.proc.rss_kb() / 1024
+    return Row("process RSS, default SQLite config (at head), idle after one session", ours, base, "MB",
+               f"<= {PROCESS_TARGET_MB:.0f} MB", ours <= PROCESS_TARGET_MB)
 
 
 async def make_key(port: int) -> str:

@@ -180,6 +180,16 @@ def gateway_argv(config: Path, port: int, profile_to: Path | None = None) -> lis
     return [str(script), *args] if script.exists() else [PY, "-m", "gateway.cli", *args]
 
 
+def migrate_argv(config: Path) -> None:
+    """`livegate db upgrade --config` (the schema at head before the gateway starts, as after a restart)."""
+    script = Path(PY).with_name("livegate")
+    argv = [str(script)] if script.exists() else [PY, "-m", "gateway.cli"]
+    done = subprocess.run([*argv, "db", "upgrade", "--config", str(config)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, check=False)
+    if done.returncode:
+        raise BenchError(f"livegate db upgrade failed ({done.returncode}): {done.stderr[-500:]}")
+
+
 def emulator_argv(port: int) -> list[str]:
     """The emulator's own `main()` (what `livegate emulator` runs), called directly: robust to CLI wrappers."""
     launch = "import sys; from gateway.emulator.server import main; sys.exit(main(sys.argv[1:]))"

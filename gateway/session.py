@@ -196,12 +196,13 @@ class Session:
                 if self._spare is None:
                     self._spare = asyncio.create_task(dial_spare(self._deployments[0], self._ctx))
             elif isinstance(command, RecordUsage):
+                self._outbox.flush()  # response.done first: pricing and the spend row need not delay it
                 if self._hooks.usage(command) and self._stop_after_turn is None:
                     self._stop_after_turn = SessionEnd.BUDGET_EXCEEDED  # the response is done; no new turn
             elif isinstance(command, Mark):
-                self._hooks.mark(command, asyncio.get_running_loop().time())
+                self._hooks.mark(command, (self._loop or asyncio.get_running_loop()).time())
             elif isinstance(command, RequestWakeup):
-                loop = asyncio.get_running_loop()
+                loop = self._loop or asyncio.get_running_loop()
                 self._wakeups.append(loop.call_later(command.delay_s, self._wakeup, command.token))
         if self._stop_after_turn is not None and not self._closing and at_turn_boundary(self.state):
             self._end(self._stop_after_turn)

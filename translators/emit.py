@@ -66,6 +66,13 @@ class Emitter:
             event["item"] = beta_item(event["item"])
         return [SendClient(event)]
 
+    def delta(self, event_type: str, ref: dict[str, Any], delta: str) -> list[Command]:
+        """A text, transcript or audio delta (dozens a second): the event built as one dict. Every delta has a
+        beta name in BETA_NAMES."""
+        if self.dialect is Dialect.BETA:
+            event_type = BETA_NAMES[event_type] or event_type
+        return [SendClient({"type": event_type, "event_id": self._ids.event(), **ref, "delta": delta})]
+
     def error(
         self,
         code: str | None,

@@ -51,6 +51,7 @@ class Response:
         self.metadata = metadata  # client metadata echoed on the response object
         self.output: list[dict[str, Any]] = []  # finished output items (GA shape)
         self._item: dict[str, Any] | None = None  # the message item being streamed, GA shape
+        self._ref: dict[str, Any] = {}  # the open item's part as events name it (ids, indices), made once per item
         self._fragments: list[str] = []  # text or transcript of the open item so far
         self.audio_ms = 0.0  # audio sent in the open item, in ms (what conversation.item.truncate checks)
         self._encoder: OutputEncoder | None = None  # G.711 re-encoder of the open item, if the client wants it
@@ -71,7 +72,7 @@ class Response:
         """Model text (TEXT upstream) or an output transcript fragment: both are this item's words."""
         out = self._open_item(Milestone.FIRST_TEXT)
         self._fragments.append(delta)
-        return out + self._state.emit(_TEXT_DELTA[self.mode], {**self._part_ref(), "delta": delta})
+        return out + self._state.emit.delta(_TEXT_DELTA[self.mode], self._ref, delta)
 
     def audio(self, b64: str) -> list[Command]:
         """One audio chunk, forwarded as base64 untouched for pcm16 (hot path). TEXT mode drops it."""
@@ -86,7 +87,7 @@ class Response:
 
     def _audio_delta(self, b64: str) -> list[Command]:
         self.audio_ms += b64_size(b64) / self._bytes_per_ms
-        return self._state.emit("response.output_audio.delta", {**self._part_ref(), "delta": b64})
+        return self._state.emit.delta("response.output_audio.delta", self._ref, b64)
 
     def function_call(self, call_id: str, name: str, arguments: str) -> list[Command]:
         """A complete function call item after any open message item (§3.6): status completed exactly once."""
@@ -163,6 +164,12 @@ class Response:
             "content": [],
         }
         self._fragments = []
+        self._ref = {
+            "response_id": self.id,
+            "item_id": self._item["id"],
+            "output_index": len(self.output),
+            "content_index": 0,
+        }
         self.audio_ms = 0.0
         law = law_of(state.config.output_format)
         self._encoder = OutputEncoder(law) if law is not None and self.mode is Mode.AUDIO else None
@@ -175,13 +182,13 @@ class Response:
             previous = state.conversation.insert(dict(self._item))
             out += state.emit("conversation.item.added", {"previous_item_id": previous, "item": dict(self._item)})
         part = {"type": _PART_TYPE[self.mode], _TEXT_FIELD[self.mode]: ""}
-        return marks + out + state.emit("response.content_part.added", {**self._part_ref(), "part": part})
+        return marks + out + state.emit("response.content_part.added", {**self._ref, "part": part})
 
     def _close_item(self, status: str) -> list[Command]:
         if self._item is None:
             return []
         state, mode, text = self._state, self.mode, "".join(self._fragments)
-        ref, field = self._part_ref(), _TEXT_FIELD[mode]
+        ref, field = self._ref, _TEXT_FIELD[mode]
         if mode is Mode.TEXT:
             out = state.emit("response.output_text.done", {**ref, "text": text})
         else:
@@ -203,15 +210,6 @@ class Response:
         self.output.append(item)
         self._item = None
         return out
-
-    def _part_ref(self) -> dict[str, Any]:
-        assert self._item is not None
-        return {
-            "response_id": self.id,
-            "item_id": self._item["id"],
-            "output_index": len(self.output),
-            "content_index": 0,
-        }
 
     # ---- the response object ------------------------------------------------------------------
     def _render(self, status: str, details: Any, usage: Any) -> dict[str, Any]:

@@ -90,7 +90,7 @@ _GA_PLAIN = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SessionConfig:
     """The effective session, GA-shaped; both dialects render from it."""
 

@@ -35,7 +35,7 @@ class UpstreamPhase(enum.Enum):
     CLOSED = "closed"  # upstream gone for good
 
 
-@dataclass
+@dataclass(slots=True)
 class SessionState:
     """Per-session state read and written by both ClientTranslator and UpstreamTranslator."""
 

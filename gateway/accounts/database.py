@@ -12,13 +12,16 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
 log = logging.getLogger("livegate.database")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The newest migration's revision (tests/accounts/test_database.py checks it against Alembic's own head): a
+# database already there is not handed to Alembic, which would cost ~16 MB of RSS for the process's life.
+HEAD_REVISION = "0001"
 VERSION_TABLE = "livegate_alembic_version"  # not alembic_version: the database may be shared with another app
 DEFAULT_FILE = "livegate.db"
 # Drivers people write in DATABASE_URL → the async driver we ship.
@@ -88,13 +91,21 @@ class Database:
         return make_url(self.url).render_as_string(hide_password=True)
 
     async def upgrade(self) -> None:
-        """Apply every Alembic migration not yet applied (start-up and `livegate db upgrade`)."""
+        """Apply every Alembic migration not yet applied (start-up and `livegate db upgrade`); Alembic is
+        imported only when the stored revision is not HEAD_REVISION."""
+        if await self.current_revision() == HEAD_REVISION:
+            return
         async with self.engine.begin() as connection:
             await connection.run_sync(_upgrade)
 
     async def current_revision(self) -> str | None:
-        async with self.engine.connect() as connection:
-            return await connection.run_sync(_current)
+        """The revision stored in VERSION_TABLE, read with one plain query; None before the first migration."""
+        try:
+            async with self.engine.connect() as connection:
+                rows = (await connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))).all()
+        except DBAPIError:  # no version table yet: a new database
+            return None
+        return str(rows[0][0]) if len(rows) == 1 else None
 
     async def ping(self, timeout: float = 2.0) -> bool:
         """Reachable within `timeout` seconds (readiness)."""
@@ -123,10 +134,3 @@ def _upgrade(connection: Connection) -> None:
     from alembic import command
 
     command.upgrade(_alembic_config(connection), "head")
-
-
-def _current(connection: Connection) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
-    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-    return context.get_current_revision()

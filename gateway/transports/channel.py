@@ -21,6 +21,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.protocol import State
 
+from gateway.transports.client_frames import ClientFrames
+from gateway.upstream.frames import drop_handshake
+
 log = logging.getLogger("livegate.session")
 
 # Where `TransportAbort` leaves the server transport's abort() in a WebSocket scope, and uvicorn's protocol.
@@ -113,6 +116,7 @@ class DirectFrames:
     def __init__(self, protocol: Any) -> None:
         self._protocol = protocol  # uvicorn's WebSocketsSansIOProtocol for this connection
         self._inbox: _Inbox | None = None  # stands in for its receive queue once frames are delivered
+        self._frames: ClientFrames | None = None  # cuts text frames in front of it while frames are delivered
 
     @classmethod
     def of(cls, protocol: Any) -> DirectFrames | None:
@@ -120,6 +124,11 @@ class DirectFrames:
         needed = ("conn", "transport", "writable", "close_sent", "disconnected", "queue", "read_paused")
         if protocol is None or not all(hasattr(protocol, name) for name in needed):
             return None
+        if getattr(protocol, "handshake_complete", False):
+            # The opening handshake's request and response (their headers) are read only until the accept is
+            # sent; an open session need not hold them (~3 KB each, issue #15's memory per idle session).
+            protocol.request = protocol.response = None
+            drop_handshake(protocol.conn)
         return cls(protocol)
 
     def write(self, frames: list[str]) -> bool:
@@ -148,6 +157,11 @@ class DirectFrames:
         self._inbox.take = take
         if take is not None:
             self._inbox.take_queued()
+            if self._frames is None:
+                self._frames = ClientFrames.install(protocol, take)
+        elif self._frames is not None:
+            self._frames.stop()
+            self._frames = None
         return True
 
 

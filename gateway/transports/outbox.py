@@ -51,14 +51,16 @@ class ClientOutbox:
         self._loop: asyncio.AbstractEventLoop | None = None  # the session's loop, taken at first need
         self._batch: list[str] = []  # frames of the current loop callback, written together by `flush`
         self._batch_bytes = 0  # their size
-        self._queue: deque[str | _Close] = deque()  # frames waiting for the writer (backpressure), in order
+        # Frames waiting for the writer (backpressure), in order; made at first need: an empty deque is 760 bytes
+        # per session (issue #15's memory per idle session) and most sessions never queue.
+        self._queue: deque[str | _Close] | None = None
         self._writer: asyncio.Task[None] | None = None  # drains the queue; None while frames go out directly
         self._backlog = 0  # bytes queued or being written by the writer, not yet written
         self._writing = 0  # bytes of the frame being written now
         self._over_since: float | None = None  # loop time the backlog went over the cap
         self._close_queued = False  # a close is in the queue: nothing more goes in
         self._gone = False  # the client's side is closed: frames are dropped
-        self._close_done = asyncio.Event()  # the close was written (or the client had gone)
+        self._close_done = False  # the close was written (or the client had gone)
         self._abort_timer: asyncio.TimerHandle | None = None  # drops the transport if the close is stuck
 
     @property
@@ -87,9 +89,10 @@ class ClientOutbox:
         frames, self._batch, self._batch_bytes = self._batch, [], 0
         if self._writer is None and self._write_now is not None and self._write_now(frames):
             return
+        queue = self._waiting()
         for frame in frames:  # the caps are checked by the next put, or by the sweeper
             self._backlog += len(frame)
-            self._queue.append(frame)
+            queue.append(frame)
         self._start_writer()
 
     def too_slow(self, now: float) -> bool:
@@ -105,7 +108,7 @@ class ClientOutbox:
             return
         self.flush()
         self._close_queued = True
-        self._queue.append(_Close(code, reason))
+        self._waiting().append(_Close(code, reason))
         self._start_writer()
         self._abort_timer = self._time_loop().call_later(self._grace, self._abort_if_stuck)
 
@@ -130,7 +133,7 @@ class ClientOutbox:
     def _enqueue(self, frame: str) -> bool:
         over_hard_cap = self._backlog > self._hard_cap  # checked before this frame: any one frame fits
         self._backlog += len(frame)
-        self._queue.append(frame)
+        self._waiting().append(frame)
         self._start_writer()
         if self._backlog <= self._cap:
             return True
@@ -142,6 +145,11 @@ class ClientOutbox:
             return False
         return True
 
+    def _waiting(self) -> deque[str | _Close]:
+        if self._queue is None:
+            self._queue = deque()
+        return self._queue
+
     def _start_writer(self) -> None:
         if self._writer is None and not self._gone:
             self._writer = self._time_loop().create_task(self._drain())
@@ -149,9 +157,10 @@ class ClientOutbox:
     async def _drain(self) -> None:
         """The writer: one frame at a time, as fast as the client takes them; ends when the queue is empty
         (direct writes resume) or after the close."""
+        queue = self._waiting()
         try:
-            while self._queue:
-                frame = self._queue.popleft()
+            while queue:
+                frame = queue.popleft()
                 if isinstance(frame, _Close):
                     await self._channel.close(frame.code, frame.reason)
                     self._finished()
@@ -162,27 +171,29 @@ class ClientOutbox:
                 self._writing = 0
                 if self._backlog <= self._cap:
                     self._over_since = None
+            self._queue = None  # drained: direct writes resume, and the empty deque is let go
         except ClientGone:
             self._gone = True
-            self._queue.clear()
+            queue.clear()
             self._finished()
         finally:
             self._writer = None
 
     def _finished(self) -> None:
-        self._close_done.set()
+        self._close_done = True
         if self._abort_timer is not None:
             self._abort_timer.cancel()
 
     def _drop_unsent(self) -> None:
         """Bounded memory: frames the client has not taken are dropped; the one being written stays."""
-        self._queue.clear()
+        if self._queue is not None:
+            self._queue.clear()
         self._batch.clear()
         self._batch_bytes = 0
         self._backlog, self._over_since = self._writing, None
         log.warning("session %s: client backlog over %d bytes for too long", self._name, self._cap)
 
     def _abort_if_stuck(self) -> None:
-        if not self._close_done.is_set():
+        if not self._close_done:
             log.warning("session %s: the client took nothing for %g s; dropping it", self._name, self._grace)
             self._channel.abort()

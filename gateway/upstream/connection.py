@@ -18,7 +18,6 @@ import contextlib
 import logging
 import os
 import ssl
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, cast
 
@@ -29,7 +28,7 @@ from websockets.http11 import Response
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
-from gateway.upstream.frames import CONTROL, UNUSUAL, FrameSplitter
+from gateway.upstream.frames import CONTROL, UNUSUAL, FrameSplitter, drop_handshake
 
 try:
     from websockets.speedups import apply_mask  # C
@@ -37,7 +36,9 @@ except ImportError:  # pragma: no cover - websockets without its extension
     from websockets.utils import apply_mask
 
 Message = bytes | str
-_MASK_POOL = 4096  # bytes of os.urandom per refill: 1,024 frames
+# Bytes of os.urandom per refill: 64 frames. Held by every open session (4 KB was a tenth of the per-session
+# memory target, issue #15); a refill per 64 frames is ~1 getrandom a second for a live microphone.
+_MASK_POOL = 256
 _PAUSE_AT, _RESUME_AT = 64, 16  # messages buffered for `recv` before reading pauses, and when it resumes
 CLOSE_TIMEOUT_S = 10.0  # websockets' default: how long the peer may take to answer a close
 
@@ -54,14 +55,17 @@ class UpstreamConnection(asyncio.Protocol):
         self._handshake: asyncio.Future[None] = self._loop.create_future()  # the 101 (or its failure)
         self._closed: asyncio.Future[None] = self._loop.create_future()  # the TCP connection is gone
         self._deliver: Callable[[bytes], None] | None = None  # takes each message (text as UTF-8 bytes)
-        self._messages: deque[Message] = deque()  # messages for `recv` while nothing takes them by callback
+        # Messages for `recv` while nothing takes them by callback: a list, not a deque (760 bytes even empty, per
+        # session; issue #15), since reading pauses at _PAUSE_AT messages and pop(0) on so few is cheap.
+        self._messages: list[Message] = []
         self._message_waiter: asyncio.Future[None] | None = None
         self._fragments: list[bytes] = []  # of a fragmented message
         self._fragment_text = False  # the fragmented message is text
         self._paused_reading = False
         self._paused_writing = False
         self._drain_waiter: asyncio.Future[None] | None = None  # `send` waiting for the buffer to drain
-        self._masks = b""  # unused mask bytes from the pool
+        self._masks = b""  # mask bytes from the pool; those from `_mask_at` on are unused
+        self._mask_at = 0
         self._ping_timer: asyncio.TimerHandle | None = None
         self._pong_timer: asyncio.TimerHandle | None = None
         self._ping_payload: bytes | None = None
@@ -85,7 +89,7 @@ class UpstreamConnection(asyncio.Protocol):
         """Hand every message from now on to `callback` (text as UTF-8 bytes) as it arrives; None: to `recv`."""
         self._deliver = callback
         while callback is not None and self._messages:
-            message = self._messages.popleft()
+            message = self._messages.pop(0)
             callback(message.encode() if isinstance(message, str) else message)
         self._resume_reading()
 
@@ -133,7 +137,7 @@ class UpstreamConnection(asyncio.Protocol):
                 await asyncio.wait({self._message_waiter, self._closed}, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 self._message_waiter = None
-        message = self._messages.popleft()
+        message = self._messages.pop(0)
         if len(self._messages) <= _RESUME_AT:
             self._resume_reading()
         if decode is False and isinstance(message, str):
@@ -174,6 +178,7 @@ class UpstreamConnection(asyncio.Protocol):
             protocol = self.protocol
             if self._handshake.done() and protocol.state is State.OPEN and not protocol.reader.buffer:
                 self._splitter = FrameSplitter()  # at a frame boundary: data frames are cut here from now on
+                drop_handshake(protocol)
             return
         splitter.add(data)
         while (item := splitter.next()) is not None:
@@ -238,9 +243,10 @@ class UpstreamConnection(asyncio.Protocol):
     # ---- internals -------------------------------------------------------------------------------------
     def _frame(self, head: int, data: bytes) -> bytes:
         """A masked frame (RFC 6455 §5.2, §5.3): a client masks every frame."""
-        if len(self._masks) < 4:
-            self._masks = os.urandom(_MASK_POOL)
-        mask, self._masks = self._masks[:4], self._masks[4:]
+        at = self._mask_at
+        if at + 4 > len(self._masks):
+            self._masks, at = os.urandom(_MASK_POOL), 0
+        mask, self._mask_at = self._masks[at : at + 4], at + 4
         size = len(data)
         if size < 126:
             header = bytes((head, 0x80 | size))

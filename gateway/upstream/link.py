@@ -23,7 +23,9 @@ class UpstreamOutbox:
     """Frames for Gemini, in order, across links."""
 
     def __init__(self) -> None:
-        self._queue: deque[bytes] = deque()  # frames not yet written, oldest first
+        # Frames not yet written, oldest first; None while there are none (an empty deque is 760 bytes, held by
+        # every session; issue #15).
+        self._queue: deque[bytes] | None = None
         self.backlog = 0  # bytes in the queue
         self._ws: LiveSocket | None = None  # the open link, if any
         self._writer: asyncio.Task[None] | None = None  # drains the queue into the link
@@ -46,12 +48,14 @@ class UpstreamOutbox:
         ws = self._ws
         if not self._queue and isinstance(ws, UpstreamConnection) and ws.write(data):
             return
+        if self._queue is None:
+            self._queue = deque()
         self._queue.append(data)
         self.backlog += len(data)
         self._start()
 
     def take_unsent(self) -> list[bytes]:
-        frames, self._queue, self.backlog = list(self._queue), deque(), 0
+        frames, self._queue, self.backlog = list(self._queue or ()), None, 0
         return frames
 
     def _start(self) -> None:
@@ -70,6 +74,8 @@ class UpstreamOutbox:
         finally:
             if self._writer is asyncio.current_task():
                 self._writer = None
+            if not self._queue:
+                self._queue = None
 
 
 async def read_link(ws: LiveSocket, on_message: Callable[[bytes | str], None]) -> None:

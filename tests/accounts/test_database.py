@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
-from gateway.accounts.database import VERSION_TABLE, Database, default_url, normalize_url
+from gateway.accounts.database import HEAD_REVISION, MIGRATIONS, VERSION_TABLE, Database, default_url, normalize_url
 from gateway.accounts.tables import metadata
 from gateway.cli import main
 from tests.support.databases import PostgresServer
@@ -50,6 +54,34 @@ async def test_migrations_build_exactly_the_tables(database_url: str) -> None:
         assert await database.ping()
     finally:
         await database.close()
+
+
+def test_head_revision_is_alembics_head() -> None:
+    """HEAD_REVISION, what start-up compares the stored revision with, is the newest migration's."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_heads() == [HEAD_REVISION]
+
+
+_START_AT_HEAD = """
+import asyncio, sys
+from gateway.accounts.database import Database
+async def main():
+    database = Database(sys.argv[1])
+    await database.upgrade()
+    print(await database.current_revision(), "alembic" in sys.modules)
+    await database.close()
+asyncio.run(main())
+"""
+
+
+def test_a_database_at_head_starts_without_alembic(tmp_path: Path) -> None:
+    """A fresh file is migrated through Alembic; once at head, start-up reads the revision and leaves Alembic
+    unimported (its ~16 MB of RSS, issue #15)."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'lg.db'}"
+    runs = [subprocess.run([sys.executable, "-c", _START_AT_HEAD, url], capture_output=True, text=True, timeout=60)
+            for _ in range(2)]
+    assert [run.stdout.split() for run in runs] == [[HEAD_REVISION, "True"], [HEAD_REVISION, "False"]], runs[1].stderr
 
 
 def test_db_upgrade_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,10 +6,15 @@ import asyncio
 
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.client import ClientProtocol
+from websockets.frames import Opcode
+from websockets.protocol import State
+from websockets.server import ServerProtocol
+from websockets.uri import parse_uri
 
 from gateway.upstream.connection import UpstreamConnection
 from gateway.upstream.dial import Endpoint, dial
-from gateway.upstream.frames import CONTROL, UNUSUAL, FrameSplitter
+from gateway.upstream.frames import CONTROL, UNUSUAL, FrameSplitter, drop_handshake
 
 
 def frame(opcode: int, payload: bytes, fin: bool = True, extra: int = 0) -> bytes:
@@ -78,3 +83,44 @@ async def test_the_connection_reassembles_fragments_and_answers_pings() -> None:
         assert await asyncio.wait_for(ws.recv(), 5) == "last" and pinged.is_set()
         await ws.close()
         assert ws.close_code == 1000
+
+
+def _open_server(handshake_tail: bytes = b"") -> ServerProtocol:
+    """A websockets server protocol that has read a client's opening handshake (+ `handshake_tail`) and accepted."""
+    client = ClientProtocol(parse_uri("ws://example.test/"))
+    request = client.connect()
+    client.send_request(request)
+    server = ServerProtocol()
+    server.receive_data(b"".join(client.data_to_send()) + handshake_tail)
+    [received] = server.events_received()
+    server.send_response(server.accept(received))
+    assert server.state is State.OPEN
+    return server
+
+
+def _parser_locals(protocol: ServerProtocol) -> dict[str, object]:
+    frame_ = protocol.parser.gi_frame  # type: ignore[attr-defined]
+    return dict(frame_.f_locals) if frame_ is not None else {}
+
+
+def test_drop_handshake_frees_the_request_and_keeps_parsing() -> None:
+    """At a frame boundary the parser no longer holds the handshake request, and masked frames still parse."""
+    server = _open_server()
+    assert "request" in _parser_locals(server)
+    drop_handshake(server)
+    assert "request" not in _parser_locals(server)
+    client_frame = b"\x81\x82" + b"\x01\x02\x03\x04" + bytes(a ^ b for a, b in zip(b"hi", b"\x01\x02", strict=True))
+    server.receive_data(client_frame)
+    [got] = server.events_received()
+    assert (got.opcode, got.data) == (Opcode.TEXT, b"hi")
+
+
+def test_drop_handshake_leaves_a_parser_mid_frame() -> None:
+    """Half a frame buffered: the parser is mid-frame and is kept, so the rest of the frame still completes it."""
+    server = _open_server(b"\x81\x82\x01\x02")
+    parser = server.parser
+    drop_handshake(server)
+    assert server.parser is parser
+    server.receive_data(b"\x03\x04" + bytes(a ^ b for a, b in zip(b"hi", b"\x01\x02", strict=True)))
+    [got] = server.events_received()
+    assert got.data == b"hi"
