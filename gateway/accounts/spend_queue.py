@@ -105,7 +105,14 @@ class SpendQueue:
             log.error("spend queue full (%d rows): not written: %s", self._max_rows, self._rows.popleft().describe())
 
     async def close(self, timeout: float = 10.0) -> None:
-        """Graceful shutdown: write what is queued; log every row that still could not be written."""
+        """Graceful shutdown: write what is queued; log every row that still could not be written.
+
+        A batch whose write was cancelled with the writer task goes back to the front of the queue, and the
+        next write first looks up which of its rows are stored (the cancelled commit may have landed)."""
+        if self._inflight:
+            self._rows.extendleft(reversed(self._inflight))
+            self._inflight = []
+            self._failing = True
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 while self._rows and not await self.flush():

@@ -4,6 +4,7 @@ shutdown flush, and the budget ledger kept in step."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 
@@ -101,3 +102,34 @@ def test_ledger_counts_unwritten_spend_once() -> None:
     assert ledger.spent("k") == 1.5
     ledger.seen("k", 0.0, dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
     assert ledger.spent("k") == 0.0
+
+
+async def test_a_write_cancelled_at_shutdown_is_written_once(postgres: PostgresServer) -> None:
+    """Shutdown cancels the writer task while its batch waits on the database (here: on a table lock another
+    connection holds); close() writes that batch, once, instead of logging it lost."""
+    from sqlalchemy import text
+
+    _, url = postgres.new_database()
+    database = Database(url)
+    await database.upgrade()
+    _, key = await KeyStore(database).create(KeyGenerate(max_budget=10))
+    store = SpendStore(database)
+    queue = SpendQueue(store, interval=0.05, max_rows=100)
+    for n in range(3):
+        queue.put(row(f"resp_{n}", key.token, 0.5))
+    async with database.engine.connect() as locker:
+        await locker.execute(text("LOCK TABLE livegate_spend_logs IN ACCESS EXCLUSIVE MODE"))
+        writer = asyncio.create_task(queue.run())
+        await eventually(lambda: queue.pending == 3 and bool(queue._inflight), "the batch is being written")
+        await asyncio.sleep(0.2)  # the INSERT waits on the lock
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+        await locker.rollback()  # the lock goes
+    try:
+        await queue.close(timeout=10)
+        assert queue.pending == 0 and queue.written == 3
+        assert (await store.logs(SpendQuery(), page=1, size=10))[1] == 3
+        assert (await KeyStore(database).get(key.token)).spend == 1.5  # type: ignore[union-attr]
+    finally:
+        await database.close()
