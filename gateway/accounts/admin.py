@@ -140,6 +140,7 @@ async def info(request: Request, keys: KeyStore) -> Response:
 
 
 async def list_keys(request: Request, keys: KeyStore) -> Response:
+    _known_params(request, _KEY_LIST_PARAMS)
     page, size = _paging(request, "size", 10)
     filters = {name: request.query_params.get(name) for name in ("user_id", "team_id", "key_alias")}
     records, total = await keys.page(page=page, size=size, filters=filters)
@@ -199,8 +200,21 @@ async def unblock(request: Request, keys: KeyStore) -> Response:
 
 
 # ---- /spend/logs ------------------------------------------------------------------------------------------
+_SPEND_LOG_PARAMS = ("api_key", "key_alias", "user_id", "request_id", "start_date", "end_date", "page", "page_size")
+_KEY_LIST_PARAMS = ("user_id", "team_id", "key_alias", "return_full_object", "page", "size")
+
+
+def _known_params(request: Request, known: tuple[str, ...]) -> None:
+    """A misspelt filter is an error, not a silent match of every row."""
+    for name in request.query_params:
+        if name not in known:
+            raise AdminError(400, f"Unknown parameter: '{name}'. This route takes: {', '.join(known)}.",
+                             "unknown_parameter", name)
+
+
 async def spend_logs(request: Request, keys: KeyStore) -> Response:
     params = request.query_params
+    _known_params(request, _SPEND_LOG_PARAMS)
     page, size = _paging(request, "page_size", 50)
     api_key = params.get("api_key")
     query = SpendQuery(

@@ -96,6 +96,8 @@ async def test_auth_errors(admin: httpx.AsyncClient) -> None:
         ("POST", "/key/block", {}, None, 400, "invalid_value", "key"),
         ("GET", "/key/list", None, {"size": "0"}, 400, "invalid_value", "size"),
         ("GET", "/spend/logs", None, {"start_date": "yesterday"}, 400, "invalid_value", "start_date"),
+        ("GET", "/spend/logs", None, {"key_alais": "bot"}, 400, "unknown_parameter", "key_alais"),
+        ("GET", "/key/list", None, {"team": "support"}, 400, "unknown_parameter", "team"),
     ],
 )
 async def test_bad_requests(
