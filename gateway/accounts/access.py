@@ -99,7 +99,7 @@ class Accounts:
         return self._master is not None
 
     def is_master(self, key: str | None) -> bool:
-        """Constant-time comparison with the master key (admin API, /metrics fallback)."""
+        """Constant-time comparison with the master key (sessions and the admin API; /metrics has its own key)."""
         return self._master is not None and key is not None and hmac.compare_digest(key.encode(), self._master)
 
     async def authenticate(self, key: str | None) -> Caller | Refusal:
