@@ -56,6 +56,17 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if problem is not None:
         print(f"livegate: {problem}", file=sys.stderr)
         return 1
+    url = config.accounts.database_url
+    if url is not None and not url.startswith("sqlite") and args.workers <= 1:
+        # A server database (Postgres) reached and migrated here, so an unreachable one is one line, not the
+        # lifespan's traceback; the app then finds it at head (one query). --workers does this in the master.
+        from gateway.accounts.services import StorageError
+
+        try:
+            asyncio.run(_migrate(url))
+        except StorageError as exc:
+            print(f"livegate: {exc}", file=sys.stderr)
+            return 1
     exposure = check_exposure(bool(config.master_key), args.host, args.allow_unauthenticated, config.path)
     if exposure.refusal:
         print(f"livegate: {exposure.refusal}", file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -207,3 +208,20 @@ def test_tls_files_that_cannot_serve_are_one_line(tmp_path: Path, capsys: pytest
         serve_err, emulator_err = capsys.readouterr().err.splitlines()
         assert serve_err.startswith(f"livegate: {words}") and emulator_err.startswith(f"livegate emulator: {words}")
     assert "both must be PEM" in serve_err
+
+
+def test_an_unreachable_postgres_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """serve with a Postgres nobody answers: one line naming the database (never its password), exit 1, before
+    any listening or traceback."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "model_list:\n  - {model_name: a, litellm_params: {model: emulator/gemini-3.1-flash-live-preview}}\n"
+        f"general_settings: {{master_key: sk-m, database_url: 'postgresql://lg:s3cret-pw@127.0.0.1:{port}/lg'}}\n"
+    )
+    assert main(["serve", "--config", str(path), "--port", "0"], environ={}) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("livegate: cannot open the database postgresql+asyncpg://lg:***@127.0.0.1:"), err
+    assert "s3cret-pw" not in err and "Traceback" not in err and err.count("\n") == 1
