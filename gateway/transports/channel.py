@@ -10,7 +10,6 @@ one without it has its frames read through `receive`.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.protocol import State
 
 from gateway.transports.client_frames import ClientFrames
+from gateway.transports.inbox import Inbox
 from gateway.upstream.frames import drop_handshake
 
 log = logging.getLogger("livegate.session")
@@ -115,7 +115,7 @@ class DirectFrames:
 
     def __init__(self, protocol: Any) -> None:
         self._protocol = protocol  # uvicorn's WebSocketsSansIOProtocol for this connection
-        self._inbox: _Inbox | None = None  # stands in for its receive queue once frames are delivered
+        self._inbox: Inbox | None = None  # stands in for its receive queue once frames are delivered
         self._frames: ClientFrames | None = None  # cuts text frames in front of it while frames are delivered
 
     @classmethod
@@ -152,7 +152,7 @@ class DirectFrames:
         if self._inbox is None:
             if take is None:
                 return True
-            self._inbox = _Inbox(protocol, protocol.queue)
+            self._inbox = Inbox(protocol, protocol.queue)  # its asyncio.Queue is let go
             protocol.queue = self._inbox
         self._inbox.take = take
         if take is not None:
@@ -163,48 +163,6 @@ class DirectFrames:
             self._frames.stop()
             self._frames = None
         return True
-
-
-class _Inbox:
-    """uvicorn's receive queue, as its protocol uses it (`put_nowait`, `get`, `empty`), handing data frames
-    to `take` at once: no task wakes for a frame, and reading is never paused for one (uvicorn pauses after
-    each message until the app asks for the next; it skips that while `read_paused` is already set)."""
-
-    def __init__(self, protocol: Any, queue: asyncio.Queue[Any]) -> None:
-        self._protocol = protocol  # uvicorn's WebSocketsSansIOProtocol
-        self._queue = queue  # its own queue: the disconnect, and frames while nothing takes them
-        self.take: Callable[[str | bytes], None] | None = None
-
-    def put_nowait(self, message: dict[str, Any]) -> None:
-        take = self.take
-        if take is None or message["type"] != "websocket.receive":
-            self._queue.put_nowait(message)
-            return
-        self._protocol.read_paused = True  # so uvicorn does not pause reading: the frame is taken
-        text = message.get("text")
-        take(text if text is not None else (message.get("bytes") or b""))
-
-    def take_queued(self) -> None:
-        """Frames read before `take` was set go first, in order; a disconnect among them stays queued."""
-        held: list[dict[str, Any]] = []
-        while not self._queue.empty():
-            message = self._queue.get_nowait()
-            if message["type"] == "websocket.receive" and not held:
-                self.put_nowait(message)
-            else:
-                held.append(message)
-        for message in held:
-            self._queue.put_nowait(message)
-        protocol = self._protocol
-        if protocol.read_paused and not held:
-            protocol.read_paused = False
-            protocol.transport.resume_reading()
-
-    async def get(self) -> Any:
-        return await self._queue.get()
-
-    def empty(self) -> bool:
-        return self._queue.empty()
 
 
 def _text_frame(data: bytes) -> bytes:
