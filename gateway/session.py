@@ -22,6 +22,7 @@ from gateway.stall_clock import StallClock
 from gateway.transports.channel import ClientChannel
 from gateway.transports.outbox import ClientOutbox
 from gateway.upstream.backoff import jittered
+from gateway.upstream.connection import UpstreamConnection
 from gateway.upstream.dial import (
     LiveConnection,
     LiveSocket,
@@ -31,7 +32,7 @@ from gateway.upstream.dial import (
     model_resource,
     open_upstream,
 )
-from gateway.upstream.link import UpstreamOutbox, read_link
+from gateway.upstream.link import LinkFollower, UpstreamOutbox, read_link
 from schemas.limits import Limits
 from schemas.openai import Dialect, binary_frame_error, parse_client_event_tolerant
 from translators.commands import (
@@ -284,7 +285,9 @@ class Session:
         """A new upstream link replaces any current one; the old one's close is expected, not a fault."""
         self._generation += 1
         if self._link_task is not None:
-            self._link_task.cancel()
+            self._link_task.cancel()  # still dialling, or reading a socket without callbacks: its task closes it
+        if isinstance(self._upstream_ws, UpstreamConnection):
+            self._upstream_ws.begin_close()  # followed by callback (LinkFollower): no task of its own to close it
         self._link_task = asyncio.create_task(self._upstream_main(command, self._generation))
 
     async def _upstream_main(self, command: ConnectUpstream, generation: int) -> None:
@@ -299,12 +302,16 @@ class Session:
             retry = close_codes.redial_policy(exc.detail, self.state.ever_ready, exc.close, resuming)
             self._lost(exc.close, exc.detail, retry)
         except Exception:  # our own bug: never leave the client hanging, never forward the text
-            log.exception("upstream pump failed for %s", self.state.session_id)
-            try:
-                self._fail(close_codes.UNKNOWN, "internal gateway error")  # closes out the open response
-            except Exception:  # the state that failed the pump fails its ending too (issue #16 item 6)
-                log.exception("closing out the session failed for %s", self.state.session_id)
-                self.crashed()
+            self._pump_failed()
+
+    def _pump_failed(self) -> None:
+        """Called in an `except` block for our own bug: logged, and the session's open response closed out."""
+        log.exception("upstream pump failed for %s", self.state.session_id)
+        try:
+            self._fail(close_codes.UNKNOWN, "internal gateway error")  # closes out the open response
+        except Exception:  # the state that failed the pump fails its ending too (issue #16 item 6)
+            log.exception("closing out the session failed for %s", self.state.session_id)
+            self.crashed()
 
     async def _upstream_link(self, setup: dict[str, Any], generation: int) -> None:
         def setup_for(deployment: Deployment) -> dict[str, Any]:
@@ -332,24 +339,42 @@ class Session:
             self._stall.turn(self._owes_frames(), now)
 
         self._to_upstream.attach(ws)
-        try:
-            self._stall.frame(loop.time())  # setupComplete, read by open_upstream, starts the clock
-            if opened.first_frame is not None:
-                self._execute(self.upstream.feed(orjson.loads(opened.first_frame)))
-                self._stall.turn(self._owes_frames(), loop.time())
-            await read_link(ws, on_message)
-        except orjson.JSONDecodeError:
-            self._fail(close_codes.UNKNOWN, "Gemini sent a frame that is not JSON")
+        self._stall.frame(loop.time())  # setupComplete, read by open_upstream, starts the clock
+        first = opened.first_frame
+        if isinstance(ws, UpstreamConnection):  # read by callback: this task ends here, holding nothing
+            LinkFollower(ws, on_message, lambda failure: self._link_ended(ws, generation, failure)).start(first)
             return
-        finally:
+        failure: Exception | None = None
+        try:
+            if first is not None:
+                on_message(first)
+            await read_link(ws, on_message)
+        except asyncio.CancelledError:
             if generation == self._generation:
                 self._to_upstream.detach()
-            if generation != self._generation:
+            else:
                 await ws.close()
-        if not self._closing and generation == self._generation:
-            reason = ws.close_reason or ""
-            close = close_codes.for_upstream_close(ws.close_code, reason)
-            self._lost(close, reason, close_codes.should_retry(ws.close_code, reason))
+            raise
+        except Exception as exc:
+            failure = exc
+        self._link_ended(ws, generation, failure)
+
+    def _link_ended(self, ws: LiveSocket, generation: int, failure: Exception | None) -> None:
+        """The link closed (`failure` None), or feeding one of its messages raised `failure`."""
+        current = generation == self._generation
+        if current:
+            self._to_upstream.detach()
+        try:
+            if isinstance(failure, orjson.JSONDecodeError):
+                self._fail(close_codes.UNKNOWN, "Gemini sent a frame that is not JSON")
+            elif failure is not None:
+                raise failure
+            elif not self._closing and current:
+                reason = ws.close_reason or ""
+                close = close_codes.for_upstream_close(ws.close_code, reason)
+                self._lost(close, reason, close_codes.should_retry(ws.close_code, reason))
+        except Exception:  # our own bug: never leave the client hanging, never forward the text
+            self._pump_failed()
 
     def _lost(self, close: close_codes.ClientClose, reason: str, retry: Retry) -> None:
         where, why = self.state.session_id, close_codes.redact(reason)

@@ -156,14 +156,19 @@ class UpstreamConnection(asyncio.Protocol):
         except ConnectionClosedOK:
             return
 
-    async def close(self, code: int = 1000, reason: str = "") -> None:
-        """The closing handshake, bounded by CLOSE_TIMEOUT_S; then the TCP connection is closed."""
+    def begin_close(self, code: int = 1000, reason: str = "") -> None:
+        """Start the closing handshake without waiting: the TCP connection is closed once the peer answers, or
+        dropped after CLOSE_TIMEOUT_S (`closed()` tells when). Nothing happens on a connection already closing."""
         if self.protocol.state is State.OPEN and self._transport is not None:
             self.protocol.send_close(code, reason)
             self._flush()
             self._expect_close()
         elif self._transport is not None and self.protocol.state is State.CONNECTING:
             self._transport.abort()
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """The closing handshake, bounded by CLOSE_TIMEOUT_S; then the TCP connection is closed."""
+        self.begin_close(code, reason)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.wait_closed(), CLOSE_TIMEOUT_S + 1)
 

@@ -78,28 +78,50 @@ class UpstreamOutbox:
                 self._queue = None
 
 
-async def read_link(ws: LiveSocket, on_message: Callable[[bytes | str], None]) -> None:
-    """Hand every message to `on_message` until the link closes (its close is not an error here). Whatever
-    `on_message` raises stops the reading and is raised from here."""
-    if not isinstance(ws, UpstreamConnection):
-        with contextlib.suppress(ConnectionClosed):
-            async for raw in ws:
-                on_message(raw)
-        return
-    stop: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+class LinkFollower:
+    """Feeds an `UpstreamConnection`'s messages to `on_message` from its `data_received`, and calls `on_end` once:
+    when the link has closed (None), or soon after `on_message` raised (what it raised; no message is fed after
+    it). Nothing awaits the link meanwhile: an open session holds no task, coroutine frames or `asyncio.wait`
+    for it (~2 KB each, issue #15's memory per idle session); `read_link` is the same for other sockets."""
 
-    def take(raw: bytes) -> None:  # called from the connection's data_received: no task, no wake-up
-        if stop.done():
+    __slots__ = ("_ended", "_on_end", "_on_message", "_ws")
+
+    def __init__(self, ws: UpstreamConnection, on_message: Callable[[bytes | str], None],
+                 on_end: Callable[[Exception | None], None]) -> None:
+        self._ws = ws  # the link
+        self._on_message = on_message  # the session's intake of one message
+        self._on_end = on_end  # told once how the link ended
+        self._ended = False  # `on_end` is called or scheduled: nothing more is fed
+
+    def start(self, first: bytes | str | None = None) -> None:
+        """Feed `first` (the frame read during the dial), then every message from now on, as it arrives."""
+        if first is not None:
+            self.take(first)
+        if not self._ended:
+            self._ws.deliver(self.take)
+            self._ws.closed().add_done_callback(self._closed)
+
+    def take(self, raw: bytes | str) -> None:
+        if self._ended:
             return
         try:
-            on_message(raw)
-        except Exception as exc:
-            stop.set_exception(exc)
+            self._on_message(raw)
+        except Exception as exc:  # as `read_link` raises it: after the reading has stopped, not inside it
+            self._ended = True
+            self._ws.deliver(None)
+            asyncio.get_running_loop().call_soon(self._on_end, exc)
 
-    ws.deliver(take)
-    try:
-        await asyncio.wait({stop, ws.closed()}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        ws.deliver(None)
-    if stop.done():
-        stop.result()
+    def _closed(self, _: asyncio.Future[None]) -> None:
+        if not self._ended:
+            self._ended = True
+            self._ws.deliver(None)
+            self._on_end(None)
+
+
+async def read_link(ws: LiveSocket, on_message: Callable[[bytes | str], None]) -> None:
+    """Hand every message to `on_message` until the link closes (its close is not an error here). Whatever
+    `on_message` raises stops the reading and is raised from here. (An `UpstreamConnection` can be read this
+    way too; the session follows one with `LinkFollower` instead.)"""
+    with contextlib.suppress(ConnectionClosed):
+        async for raw in ws:
+            on_message(raw)
