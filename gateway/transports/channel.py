@@ -10,6 +10,7 @@ one without it has its frames read through `receive`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.protocol import State
 
 from gateway.transports.client_frames import ClientFrames
-from gateway.transports.inbox import Inbox
+from gateway.transports.inbox import Inbox, Writable
 from gateway.upstream.frames import drop_handshake
 
 log = logging.getLogger("livegate.session")
@@ -129,6 +130,9 @@ class DirectFrames:
             # sent; an open session need not hold them (~3 KB each, issue #15's memory per idle session).
             protocol.request = protocol.response = None
             drop_handshake(protocol.conn)
+            writable = protocol.writable
+            if isinstance(writable, asyncio.Event) and not getattr(writable, "_waiters", None):  # no `send` waits
+                protocol.writable = Writable(writable.is_set())  # no deque held for the connection's life
         return cls(protocol)
 
     def write(self, frames: list[str]) -> bool:

@@ -1,16 +1,17 @@
-"""Stand-in for uvicorn's per-connection receive queue once the session takes the client's frames by callback.
+"""Stand-ins for uvicorn's per-connection asyncio objects once a session runs on the connection.
 
 uvicorn's websockets-sansio protocol gives every connection an `asyncio.Queue` (three deques and an `Event`
 with a fourth: ~3 KB held for the connection's life, issue #15's memory per idle session) although, with
 frames delivered by callback, it only ever carries the disconnect. `Inbox` takes its place with the same three
-methods uvicorn calls (`put_nowait`, `get`, `empty`), a list and a future made when someone waits.
+methods uvicorn calls (`put_nowait`, `get`, `empty`), a list and a future made when someone waits. Its
+`writable` `asyncio.Event` (another deque, ~0.8 KB) becomes a `Writable` the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 
 class Inbox:
@@ -74,3 +75,45 @@ class Inbox:
             if not waiter.done():
                 waiter.set_result(None)
                 return
+
+
+class Writable:
+    """uvicorn's `writable` event (set while the transport takes writes: `pause_writing` clears it,
+    `resume_writing` sets it, its `send` waits for it), with the waiters' list made only while one waits."""
+
+    __slots__ = ("_set", "_waiters")
+
+    def __init__(self, is_set: bool) -> None:
+        self._set = is_set  # the transport takes writes
+        self._waiters: list[asyncio.Future[None]] | None = None  # `wait`s until it is set (made on demand)
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        if self._set:
+            return
+        self._set = True
+        waiters, self._waiters = self._waiters or [], None
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def wait(self) -> Literal[True]:
+        if self._set:
+            return True
+        waiter = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            if self._waiters is not None and waiter in self._waiters:
+                self._waiters.remove(waiter)
+                if not self._waiters:
+                    self._waiters = None
+        return True

@@ -14,7 +14,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
 
 from gateway.transports.client_frames import ClientFrames
-from gateway.transports.inbox import Inbox
+from gateway.transports.inbox import Inbox, Writable
 from tests.support.live import MASTER_KEY, GatewayThread, LiveGateway
 
 AUTH = {"Authorization": f"Bearer {MASTER_KEY}"}
@@ -57,7 +57,8 @@ async def test_text_frames_are_taken_in_front_of_uvicorn(
     assert (await updated(ws, json.dumps(UPDATE)))["session"]["instructions"] == "Be brief."
     sessions = list(running[0].handshakes.app.state.live_sessions)
     assert sessions and all(isinstance(s._client._direct._frames, ClientFrames) for s in sessions)
-    assert all(isinstance(s._client._direct._protocol.queue, Inbox) for s in sessions)  # uvicorn's Queue let go
+    protocols = [s._client._direct._protocol for s in sessions]
+    assert all(isinstance(p.queue, Inbox) and isinstance(p.writable, Writable) for p in protocols)  # no deques
 
 
 async def test_client_pings_are_answered(ws: ClientConnection) -> None:

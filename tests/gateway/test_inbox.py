@@ -1,5 +1,5 @@
 """gateway/transports/inbox.py: the stand-in for uvicorn's receive queue keeps the queue's order and wake-ups,
-on a real uvicorn websockets-sansio protocol object."""
+on a real uvicorn websockets-sansio protocol object; `Writable` waits and wakes as asyncio.Event does."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
 
-from gateway.transports.inbox import Inbox
+from gateway.transports.inbox import Inbox, Writable
 
 DISCONNECT = {"type": "websocket.disconnect", "code": 1000}
 
@@ -95,3 +95,27 @@ async def test_a_cancelled_get_leaves_the_message_to_the_next(protocol: WebSocke
     first.cancel()
     assert await asyncio.wait_for(second, 5) == DISCONNECT
     assert first.cancelled() and inbox.empty()
+
+
+async def test_writable_waits_until_set_and_wakes_every_waiter() -> None:
+    """`wait` returns at once while set; after `clear`, every waiting `wait` returns once `set` is called."""
+    writable = Writable(True)
+    assert writable.is_set() and await writable.wait() is True
+    writable.clear()
+    waiting = [asyncio.create_task(writable.wait()) for _ in range(2)]
+    await asyncio.sleep(0)
+    assert not writable.is_set() and not any(task.done() for task in waiting)
+    writable.set()
+    assert await asyncio.wait_for(asyncio.gather(*waiting), 5) == [True, True]
+
+
+async def test_a_cancelled_wait_is_forgotten() -> None:
+    """A `wait` cancelled while the transport is paused leaves nothing behind; a later `set` still works."""
+    writable = Writable(False)
+    waiting = asyncio.create_task(writable.wait())
+    await asyncio.sleep(0)
+    waiting.cancel()
+    await asyncio.gather(waiting, return_exceptions=True)
+    assert writable._waiters is None
+    writable.set()
+    assert writable.is_set() and await writable.wait() is True
