@@ -94,7 +94,7 @@ class Session:
         self.client, self.upstream = translators_for(self.state)
         self._outbox = ClientOutbox(channel, self._limits, self.state.session_id)  # frames for the client, in order
         self._to_upstream = UpstreamOutbox()  # frames for Gemini, in order
-        self._link_task: asyncio.Task[None] | None = None  # the current upstream link's dial + read loop
+        self._link_task: asyncio.Task[None] | None = None  # the dial (+ read loop without callbacks); None when done
         self._generation = 0  # which ConnectUpstream the current link answers; older links are stale
         self._spare: asyncio.Task[LiveConnection | None] | None = None  # a socket dialled ahead of a switch
         self._upstream_ws: LiveSocket | None = None
@@ -303,6 +303,9 @@ class Session:
             self._lost(exc.close, exc.detail, retry)
         except Exception:  # our own bug: never leave the client hanging, never forward the text
             self._pump_failed()
+        finally:
+            if self._link_task is asyncio.current_task():
+                self._link_task = None  # done: an open link is followed by callback, and holds no task (~0.8 KB)
 
     def _pump_failed(self) -> None:
         """Called in an `except` block for our own bug: logged, and the session's open response closed out."""
