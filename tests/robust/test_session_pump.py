@@ -168,3 +168,23 @@ async def test_a_silent_client_is_dropped_and_frees_its_slot(live: Live) -> None
     ws.transport.resume_reading()  # what reached the client's socket, then no close frame: it was dropped
     await until_closed(ws, timeout=30)
     assert ws.protocol.close_rcvd is None and ws.close_code == 1006
+
+
+async def test_our_bug_on_a_later_upstream_message_still_ends_the_turn(live: Live) -> None:
+    """The upstream link is followed by callback once open (gateway/upstream/link.py `LinkFollower`): an
+    exception while feeding a mid-turn message still closes out the open response with an error and ends the
+    session, instead of leaving the client waiting."""
+    ws, session = await live.open()
+    await ws.send(json.dumps({"type": "conversation.item.create", "item": user_item("hi")}))
+    await ws.send(json.dumps({"type": "response.create"}))
+    async with asyncio.timeout(10):
+        while json.loads(await ws.recv())["type"] != "response.done":  # the link is open and followed
+            pass
+    session.upstream.feed = boom  # type: ignore[method-assign]
+    await ws.send(json.dumps({"type": "conversation.item.create", "item": user_item("again")}))
+    await ws.send(json.dumps({"type": "response.create"}))
+    seen = await until_closed(ws)
+    (error,) = [e["error"] for e in seen if e["type"] == "error"]
+    assert error["code"] == "upstream_error" and error["message"].endswith("internal gateway error")
+    assert "response.done" in [e["type"] for e in seen]  # the open response is closed out first
+    assert ws.close_code == 1011 and ws.close_reason == "server_error.upstream_error"
