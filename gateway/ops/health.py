@@ -28,7 +28,7 @@ async def readiness(request: Request) -> JSONResponse:
     db = "none"
     if database is not None:
         db = "connected" if await database.ping() else "unreachable"
-    shared = getattr(state, "shared", None)
+    shared = state.shared  # set with state.database at start-up (None: no redis_url)
     counters = "memory"
     if shared is not None:
         counters = "connected" if await shared.counters.ping() else "unreachable (this process's own)"
