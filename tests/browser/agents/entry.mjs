@@ -3,8 +3,8 @@
 // `ek_` client secret its server minted — no `useInsecureApiKey`. `window.runAgent(options)` resolves with
 // what happened; server events are re-checked against the SDK's own zod schemas (it silently drops the ones
 // that fail them).
-import { RealtimeAgent, RealtimeSession, tool } from '@openai/agents-realtime';
-import { z } from 'zod';
+import { RealtimeSession } from '@openai/agents-realtime';
+import { clockAgent } from './clock_agent.mjs';
 // Not in the package's exports map: the SDK's own event schemas, from the file.
 import { realtimeServerEventSchema } from '../../../node_modules/@openai/agents-realtime/dist/openaiRealtimeEvents.mjs';
 
@@ -17,16 +17,7 @@ function plain(value) {
 window.runAgent = ({ url, apiKey, text }) =>
   new Promise((resolve) => {
     const log = { events: [], ignored: [], toolCalls: [], errors: [], agentEnd: [] };
-    const getTime = tool({
-      name: 'get_time',
-      description: 'The current time.',
-      parameters: z.object({}),
-      execute: async () => {
-        log.toolCalls.push('get_time');
-        return 'It is 12:34.';
-      },
-    });
-    const agent = new RealtimeAgent({ name: 'Clock', instructions: 'Use get_time for the time.', tools: [getTime] });
+    const agent = clockAgent(log);
     const session = new RealtimeSession(agent, { transport: 'websocket', config: { outputModalities: ['text'] } });
     let toolEnded = false;
     const finish = (completed, reason) => {

@@ -3,8 +3,8 @@
 // microphone from getUserMedia (Chromium's fake device plays a WAV), the reply on the call's audio track.
 // `window.runCall(options)` resolves with what happened: a spoken turn first, then a typed turn that calls
 // the tool. Server events are re-checked against the SDK's own zod schemas (it silently drops failures).
-import { OpenAIRealtimeWebRTC, RealtimeAgent, RealtimeSession, tool } from '@openai/agents-realtime';
-import { z } from 'zod';
+import { OpenAIRealtimeWebRTC, RealtimeSession } from '@openai/agents-realtime';
+import { clockAgent } from './clock_agent.mjs';
 // Not in the package's exports map: the SDK's own event schemas, from the file.
 import { realtimeServerEventSchema } from '../../../node_modules/@openai/agents-realtime/dist/openaiRealtimeEvents.mjs';
 
@@ -35,16 +35,7 @@ function hasMessage(event) {
 window.runCall = ({ url, apiKey, insecure, text }) =>
   new Promise((resolve) => {
     const log = { events: [], ignored: [], toolCalls: [], errors: [], voicedPolls: 0, phase: 'voice' };
-    const getTime = tool({
-      name: 'get_time',
-      description: 'The current time.',
-      parameters: z.object({}),
-      execute: async () => {
-        log.toolCalls.push('get_time');
-        return 'It is 12:34.';
-      },
-    });
-    const agent = new RealtimeAgent({ name: 'Clock', instructions: 'Use get_time for the time.', tools: [getTime] });
+    const agent = clockAgent(log);
     // The default transport in a browser is WebRTC; `insecure` (a long-lived key) needs it spelled out.
     const transport = insecure ? new OpenAIRealtimeWebRTC({ useInsecureApiKey: true }) : undefined;
     const session = new RealtimeSession(agent, transport ? { transport } : {});
