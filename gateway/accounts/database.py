@@ -16,6 +16,8 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
+from gateway.accounts.sqlite_thread import SqliteThread, sqlite_pragmas
+
 log = logging.getLogger("livegate.database")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -67,12 +69,17 @@ def _engine(url: str) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")  # readers (the admin API) never wait for the spend writer
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
+        sqlite_pragmas(dbapi_connection)
 
     return engine
+
+
+def _sqlite_file(url: str) -> str | None:
+    """The file of a SQLite URL; None for Postgres and for `:memory:`."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return parsed.database
 
 
 class Database:
@@ -81,6 +88,9 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url  # may hold a password: never logged (see `describe`)
         self.engine = _engine(url)
+        file = _sqlite_file(url)
+        # A SQLite file's own thread for multi-statement writes in one hop (spend batches); None otherwise.
+        self.sqlite_thread = SqliteThread(file) if file is not None else None
 
     @property
     def backend(self) -> str:
@@ -118,6 +128,8 @@ class Database:
         return True
 
     async def close(self) -> None:
+        if self.sqlite_thread is not None:
+            await self.sqlite_thread.close()
         await self.engine.dispose()
 
 

@@ -5,19 +5,20 @@ and the queries behind `/spend/logs` and `/key/info` totals.
 skipped, and only the others add to a key's spend, in the same transaction.
 
 The batch insert goes to the driver's executemany with values it takes as they are (SQLAlchemy's per-value
-processing cost ~35 µs a row; measured with bench --keys): one statement per dialect, built from the table.
+processing cost ~35 µs a row; measured with bench --keys): one statement per dialect, built from the table. On a
+SQLite file the whole batch is one call on the database's own SQLite thread (`sqlite_thread.py` says why).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
 from sqlalchemy import ColumnElement, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.accounts.database import Database
 from gateway.accounts.spend_rows import (  # re-exported: the names this module always had
@@ -55,10 +56,10 @@ def query_conditions(query: SpendQuery) -> list[ColumnElement[bool]]:
     return found
 
 
-def _insert_sql(connection: AsyncConnection) -> str:
+def _insert_sql(paramstyle: str) -> str:
     """`INSERT … ON CONFLICT DO NOTHING` in the driver's own parameter style (`?` or `$1`)."""
     count = len(_COLUMNS)
-    if connection.dialect.paramstyle == "numeric_dollar":
+    if paramstyle == "numeric_dollar":
         marks = ", ".join(f"${n}" for n in range(1, count + 1))
     else:
         marks = ", ".join("?" * count)
@@ -122,6 +123,8 @@ class SpendStore:
         `retry`: some rows may be stored already (an earlier attempt's commit may have landed unseen), so the
         stored ones are looked up and skipped. A first attempt (`retry=False`) skips that look-up.
         """
+        if self._db.sqlite_thread is not None:
+            return await self._db.sqlite_thread.run(_write_sqlite, list(rows), retry)
         added: dict[str, float] = defaultdict(float)
         async with self._db.engine.begin() as connection:
             existing: set[str] = set()
@@ -132,11 +135,10 @@ class SpendStore:
                 existing.update(found.scalars())
             new = [row for row in rows if row.request_id not in existing]
             if new:
-                sqlite = connection.dialect.name == "sqlite"
-                await connection.exec_driver_sql(_insert_sql(connection), [_driver_values(r, sqlite) for r in new])
-            for row in new:
-                if row.charged and row.api_key and row.spend:
-                    added[row.api_key] += row.spend
+                sqlite, insert = connection.dialect.name == "sqlite", _insert_sql(connection.dialect.paramstyle)
+                await connection.exec_driver_sql(insert, [_driver_values(r, sqlite) for r in new])
+            for token, amount in _charges(new).items():
+                added[token] += amount
             totals = []
             for token, amount in added.items():
                 result = await connection.execute(
@@ -177,6 +179,47 @@ class SpendStore:
             row = (await connection.execute(query)).mappings().one()
             session_count = (await connection.execute(sessions)).scalar_one()
         return {**{k: (float(v) if k == "spend" else int(v)) for k, v in row.items()}, "sessions": int(session_count)}
+
+
+def _charges(rows: Sequence[SpendRow]) -> dict[str, float]:
+    """What the rows add to each key's spend."""
+    added: dict[str, float] = defaultdict(float)
+    for row in rows:
+        if row.charged and row.api_key and row.spend:
+            added[row.api_key] += row.spend
+    return added
+
+
+_SQLITE_INSERT = _insert_sql("qmark")
+_SQLITE_LOOKUP = f"SELECT request_id FROM {spend_logs.name} WHERE request_id IN "
+_SQLITE_CHARGE = f"UPDATE {keys.name} SET spend = spend + ? WHERE token = ? RETURNING spend, budget_reset_at"
+
+
+def _write_sqlite(connection: sqlite3.Connection, rows: list[SpendRow], retry: bool) -> list[KeySpend]:
+    """`SpendStore.write` on the SQLite thread: the same statements, in one transaction, in one hop."""
+    connection.execute("BEGIN IMMEDIATE")  # the write lock from the start: the look-up and the insert agree
+    try:
+        stored: set[str] = set()
+        for start in range(0, len(rows), _MAX_BATCH) if retry else ():
+            ids = [row.request_id for row in rows[start : start + _MAX_BATCH]]
+            found = connection.execute(f"{_SQLITE_LOOKUP}({', '.join('?' * len(ids))})", ids)
+            stored.update(request_id for (request_id,) in found)
+        new = [row for row in rows if row.request_id not in stored]
+        if new:
+            connection.executemany(_SQLITE_INSERT, [_driver_values(row, True) for row in new])
+        totals = []
+        for token, amount in _charges(new).items():
+            found_row = connection.execute(_SQLITE_CHARGE, (amount, token)).fetchone()
+            if found_row is not None:
+                reset_at = found_row[1]  # SQLAlchemy's DATETIME text, UTC without a zone (tables.UtcDateTime)
+                reset = None if reset_at is None else dt.datetime.fromisoformat(reset_at).replace(tzinfo=dt.UTC)
+                totals.append(KeySpend(token, amount, found_row[0], reset))
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    return totals
 
 
 def _as_json(row: Any) -> dict[str, Any]:

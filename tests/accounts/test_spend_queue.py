@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -132,4 +134,35 @@ async def test_a_write_cancelled_at_shutdown_is_written_once(postgres: PostgresS
         assert (await store.logs(SpendQuery(), page=1, size=10))[1] == 3
         assert (await KeyStore(database).get(key.token)).spend == 1.5  # type: ignore[union-attr]
     finally:
+        await database.close()
+
+
+async def test_a_sqlite_write_cancelled_at_shutdown_is_written_once(tmp_path: Path) -> None:
+    """The same on a SQLite file, whose batches run on the database's own thread: the cancelled call goes on
+    there, waiting for another connection's write lock, and commits once the lock goes; close() then finds its
+    rows stored and writes nothing twice."""
+    path = tmp_path / "spend.db"
+    database = Database(f"sqlite+aiosqlite:///{path}")
+    await database.upgrade()
+    _, key = await KeyStore(database).create(KeyGenerate(max_budget=10))
+    store = SpendStore(database)
+    queue = SpendQueue(store, interval=0.05, max_rows=100)
+    for n in range(3):
+        queue.put(row(f"resp_{n}", key.token, 0.5))
+    locker = sqlite3.connect(path, isolation_level=None)
+    try:
+        locker.execute("BEGIN IMMEDIATE")  # another writer holds the file's write lock
+        writer = asyncio.create_task(queue.run())
+        await eventually(lambda: bool(queue._inflight), "the batch is being written")
+        await asyncio.sleep(0.2)  # its BEGIN waits on the lock, on the SQLite thread
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+        locker.execute("ROLLBACK")  # the lock goes: the cancelled call commits
+        await queue.close(timeout=10)
+        assert queue.pending == 0 and queue.written == 3
+        assert (await store.logs(SpendQuery(), page=1, size=10))[1] == 3
+        assert (await KeyStore(database).get(key.token)).spend == 1.5  # type: ignore[union-attr]
+    finally:
+        locker.close()
         await database.close()
