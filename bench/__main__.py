@@ -96,30 +96,39 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
         return proc
 
     async def keys_phase(emulator_port: int, config: Path) -> None:
-        # Two fresh gateways, so neither carries the other phases' history: the master key alone, and a database
-        # with a virtual key.
-        keyed_dir = tmp / "keyed"
-        keyed_dir.mkdir()
-        keyed_config = write_config(keyed_dir, emulator_port, args.model, database=True)
-        keyed_port, plain_port = free_port(), free_port()
-        migrate_argv(keyed_config)  # a restarted gateway: its SQLite file is at head when it starts
-        keyed_proc = spawn("gateway-keyed", gateway_argv(keyed_config, keyed_port), keyed_port, sig=signal.SIGINT)
-        plain_proc = spawn("gateway-plain", gateway_argv(config, plain_port), plain_port, sig=signal.SIGINT)
-        keyed = accounts.Side(keyed_proc, keyed_port, await accounts.make_key(keyed_port))
-        plain = accounts.Side(plain_proc, plain_port, MASTER_KEY)
-        rows.append(await accounts.idle_rss_row(keyed, plain))
-        figures = await accounts.measure(keyed, plain, turns=sizes.turns, warmup=sizes.warmup,
-                                         appends=sizes.audio_frames, block=sizes.audio_block,
-                                         limit_s=sizes.phase_limit_s)
+        # Fresh gateways, so none carries the other phases' history: the master key alone, and a database with a
+        # virtual key; accounts.PAIRS pairs, started keyed-first and plain-first in turn (bench/accounts.py).
+        pairs: list[tuple[accounts.Side, accounts.Side]] = []
+        turns = appends = 0
+        for index in range(accounts.PAIRS):
+            keyed_dir = tmp / f"keyed-{index}"
+            keyed_dir.mkdir()
+            keyed_config = write_config(keyed_dir, emulator_port, args.model, database=True)
+            keyed_port, plain_port = free_port(), free_port()
+            migrate_argv(keyed_config)  # a restarted gateway: its SQLite file is at head when it starts
+            starts = [("gateway-keyed", keyed_config, keyed_port), ("gateway-plain", config, plain_port)]
+            procs_now = {name: spawn(name, gateway_argv(path, port), port, sig=signal.SIGINT)
+                         for name, path, port in (starts if index % 2 == 0 else starts[::-1])}
+            keyed_proc, plain_proc = procs_now["gateway-keyed"], procs_now["gateway-plain"]
+            keyed = accounts.Side(keyed_proc, keyed_port, await accounts.make_key(keyed_port))
+            plain = accounts.Side(plain_proc, plain_port, MASTER_KEY)
+            if index == 0:
+                rows.append(await accounts.idle_rss_row(keyed, plain))
+            turns, appends = await accounts.measure(keyed, plain, turns=sizes.turns // accounts.PAIRS,
+                                                    warmup=sizes.warmup, appends=sizes.audio_frames * 2,
+                                                    block=sizes.audio_block, limit_s=sizes.phase_limit_s)
+            pairs.append((keyed, plain))
+            rss = (f"keyed {keyed_proc.rss_kb() / 1024:.1f} MB (SQLAlchemy loaded), "
+                   f"plain {plain_proc.rss_kb() / 1024:.1f} MB")
+            keyed_proc.stop()
+            plain_proc.stop()
+        figures = accounts.AccountFigures(pairs, turns, appends)
         rows.extend(figures.rows())
-        notes.append(f"keys: {figures.turns} turns and {figures.appends} appends per gateway in "
-                     f"{len(keyed.turn_cpu_ms)} alternating rounds, on two fresh gateways pinned to one CPU; the "
-                     "keyed one checks its key at session start and writes a spend row per response to its "
-                     f"SQLite file every {SPEND_WRITE_S} s (proxy_batch_write_at), inside the turns' window; RSS after "
-                     f"the run: keyed {keyed_proc.rss_kb() / 1024:.1f} MB (SQLAlchemy loaded), master key alone "
-                     f"{plain_proc.rss_kb() / 1024:.1f} MB")
-        keyed_proc.stop()
-        plain_proc.stop()
+        notes.append(f"keys: {accounts.PAIRS} pairs of fresh gateways, each pair pinned to one CPU, {turns} turns and "
+                     f"{appends} appends per gateway per pair in {accounts.ROUNDS} alternating rounds; the keyed one "
+                     "checks its key at session start and writes a spend row per response to its SQLite file every "
+                     f"{SPEND_WRITE_S} s (proxy_batch_write_at), inside the turns' window; CPU per turn, each pair "
+                     f"alone: {figures.pair_changes()}; RSS after the last pair's run: {rss}")
 
     async def soak_phase() -> None:
         figures = await soak.measure(spawn, tmp, PRESETS[args.model], sessions=sizes.soak_sessions,
