@@ -112,8 +112,13 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
             keyed_proc, plain_proc = procs_now["gateway-keyed"], procs_now["gateway-plain"]
             keyed = accounts.Side(keyed_proc, keyed_port, await accounts.make_key(keyed_port))
             plain = accounts.Side(plain_proc, plain_port, MASTER_KEY)
-            if index == 0:
-                rows.append(await accounts.idle_rss_row(keyed, plain))
+            if index == 0:  # and a third gateway on the SQLite config that only ever sees its master key
+                fresh_port = free_port()
+                fresh_proc = spawn("gateway-sqlite-master", gateway_argv(keyed_config, fresh_port), fresh_port,
+                                   sig=signal.SIGINT)
+                fresh = accounts.Side(fresh_proc, fresh_port, MASTER_KEY)
+                rows.extend(await accounts.idle_rss_rows(keyed, plain, fresh))
+                fresh_proc.stop()
             turns, appends = await accounts.measure(keyed, plain, turns=sizes.turns // accounts.PAIRS,
                                                     warmup=sizes.warmup, appends=sizes.audio_frames * 2,
                                                     block=sizes.audio_block, limit_s=sizes.phase_limit_s)

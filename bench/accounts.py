@@ -90,17 +90,22 @@ def _change(ours: list[float], base: list[float]) -> float:
     return statistics.median((a / b - 1) * 100 for a, b in zip(ours, base, strict=True) if b)
 
 
-async def idle_rss_row(keyed: Side, plain: Side) -> Row:
-    """Process RSS after one session, each gateway idle: the default SQLite config (its file at head, so
-    Alembic is not loaded) next to the master key alone without a database."""
-    for side in (keyed, plain):
+async def idle_rss_rows(keyed: Side, plain: Side, fresh: Side) -> list[Row]:
+    """Process RSS after one session, each gateway idle, next to the master key alone without a database: the
+    default SQLite config (its file at head, so Alembic is not loaded) used with its master key only (`fresh`:
+    spend rows written, SQLAlchemy never loaded), and the same after /key/generate and a virtual-key session."""
+    for side in (keyed, plain, fresh):
         session = await GatewaySession.open(gateway_url(side.port), side.key)
         await session.turn()
         await session.close()
-    await asyncio.sleep(SPEND_WRITE_S + 0.3)  # the keyed one's spend rows written: SQLAlchemy's insert path loaded
-    ours, base = keyed.proc.rss_kb() / 1024, plain.proc.rss_kb() / 1024
-    return Row("process RSS, default SQLite config (at head), idle after one session", ours, base, "MB",
-               f"<= {PROCESS_TARGET_MB:.0f} MB", ours <= PROCESS_TARGET_MB)
+    await asyncio.sleep(SPEND_WRITE_S + 0.3)  # the spend rows written
+    base = plain.proc.rss_kb() / 1024
+    rows = []
+    for side, what in ((fresh, "master key only"), (keyed, "after /key/generate + a virtual-key session")):
+        ours = side.proc.rss_kb() / 1024
+        rows.append(Row(f"process RSS, default SQLite config (at head), {what}, idle after one session", ours, base,
+                        "MB", f"<= {PROCESS_TARGET_MB:.0f} MB", ours <= PROCESS_TARGET_MB))
+    return rows
 
 
 async def make_key(port: int) -> str:

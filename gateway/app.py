@@ -77,7 +77,7 @@ def create_app(
                 log.debug(services.describe())  # the start-up lines say it once the gateway listens (banner.py)
                 app.state.database, app.state.accounts = services.database, services.accounts
                 app.state.credentials = Credentials(services.accounts, app.state.client_secrets)
-                app.state.spend_store, app.state.spend_queue = services.spend_store, services.queue
+                app.state.stores, app.state.spend_queue = services.stores, services.queue
                 app.state.shared = services.shared  # Valkey/Redis counters (readiness pings them), or None
                 app.state.metrics.watch_spend_queue(lambda: services.queue.pending, lambda: services.queue.dropped)
                 app.state.emulator_url = emulator

@@ -243,14 +243,14 @@ def load_config(path: str | Path, environ: Mapping[str, str]) -> GatewayConfig:
 
 def _accounts(general: GeneralSettings, path: Path, where: str) -> AccountSettings:
     """The database URL resolved (default: livegate.db beside the config when a master key can manage keys).
-    SQLAlchemy (gateway/accounts/database.py) is imported only when there is a database (issue #15: idle RSS)."""
+    Read without SQLAlchemy for SQLite (gateway/accounts/database_url.py; issue #15: idle RSS)."""
     url = general.database_url
     if url is None and "database_url" not in general.model_fields_set and general.master_key:
-        from gateway.accounts.database import default_url
+        from gateway.accounts.database_url import default_url
 
         url = default_url(path.resolve().parent)
     if url is not None:
-        from gateway.accounts.database import normalize_url
+        from gateway.accounts.database_url import normalize_url
 
         try:
             url = normalize_url(url, path.resolve().parent)

@@ -18,8 +18,9 @@ from gateway.accounts.key_records import KeyRecord, hash_key, utcnow
 from gateway.accounts.ledger import SpendLedger
 from gateway.close_codes import HandshakeRefusal
 
-if TYPE_CHECKING:  # the table (SQLAlchemy) is loaded only by a gateway with a database (gateway/accounts/services.py)
+if TYPE_CHECKING:  # the table (SQLAlchemy) is loaded with the first virtual key looked up (gateway/accounts/stores.py)
     from gateway.accounts.keys import KeyStore
+    from gateway.accounts.stores import Stores
 
 log = logging.getLogger("livegate.access")
 
@@ -79,7 +80,7 @@ class Accounts:
     def __init__(
         self,
         master_key: str | None,
-        keys: KeyStore | None,
+        stores: Stores | None,
         admission: Admission,
         ledger: SpendLedger,
         clock: UtcClock = utcnow,
@@ -88,11 +89,16 @@ class Accounts:
             raise ValueError("general_settings.master_key must not be empty")
         self._master = master_key.encode() if master_key else None  # None: every client is let in
         self._master_id = hash_key(master_key) if master_key else ""  # the master key's spend rows and slots
-        self.keys = keys  # None: no database, so no virtual keys
+        self._stores = stores  # None: no database, so no virtual keys
         self._admission = admission  # concurrency caps and session rates
         self.ledger = ledger  # spend per key, for budgets
         self._clock = clock  # UTC now
         self._last_good: dict[str, KeyRecord] = {}  # records last read, used while the database is unreachable
+
+    @property
+    def keys(self) -> KeyStore | None:
+        """The key store (made, and SQLAlchemy imported, at its first use); None without a database."""
+        return self._stores.keys if self._stores is not None else None
 
     @property
     def required(self) -> bool:
@@ -122,7 +128,7 @@ class Accounts:
 
     async def _virtual(self, token: str) -> Caller | Refusal:
         """A virtual key by its stored hash: unknown, blocked or expired keys are refused."""
-        if self.keys is None:
+        if self._stores is None:
             return Refusal(HandshakeRefusal.INVALID_KEY, "unknown key")
         record = await self._lookup(token)
         if isinstance(record, Refusal):
@@ -138,9 +144,9 @@ class Accounts:
         return Caller(record.token, record.key_alias, record.user_id, record.team_id, record)
 
     async def _lookup(self, token: str) -> KeyRecord | Refusal | None:
-        assert self.keys is not None
+        assert self._stores is not None
         try:
-            record = await self.keys.get(token)
+            record = await self._stores.keys.get(token)
         except Exception as exc:  # the database is unreachable: a key seen before still works meanwhile
             stale = self._last_good.get(token)
             fallback = "; using the last record read" if stale else ""

@@ -130,7 +130,7 @@ async def generate(request: Request, keys: KeyStore) -> Response:
 
 async def info(request: Request, keys: KeyStore) -> Response:
     ref = request.query_params.get("key")
-    store: SpendStore = request.app.state.spend_store
+    store: SpendStore = request.app.state.stores.spend
     # The rows first, then the key: its spend only grows and is added in the rows' own transaction, so read
     # after them it covers every row counted (read before, a batch committing between the two reads was counted
     # in `usage` but missing from `spend`: seen with two replicas writing at once).
@@ -225,7 +225,7 @@ async def spend_logs(request: Request, keys: KeyStore) -> Response:
         start=_date(params.get("start_date"), "start_date", end=False),
         end=_date(params.get("end_date"), "end_date", end=True),
     )
-    store: SpendStore = request.app.state.spend_store
+    store: SpendStore = request.app.state.stores.spend
     rows, total = await store.logs(query, page=page, size=size)
     pages = math.ceil(total / size) if total else 0
     return JSONResponse({"data": rows, "total": total, "page": page, "page_size": size, "total_pages": pages})

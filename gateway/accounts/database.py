@@ -1,22 +1,34 @@
-"""The database connection: which URL, one async engine, Alembic migrations at start-up, a reachability probe.
+"""The database connection: one async engine, made when first needed; Alembic migrations at start-up; a
+reachability probe.
 
-SQLite (aiosqlite) by default, a file beside the config; Postgres through asyncpg for several replicas.
+SQLite (aiosqlite) by default, a file beside the config; Postgres through asyncpg for several replicas. A SQLite
+file also has a thread of its own (`sqlite_thread.py`): spend batches, the start-up revision check and the
+readiness probe go through it, so a gateway used with its master key never imports SQLAlchemy (~20 MB of RSS,
+issue #15); the engine, and SQLAlchemy with it, comes with the first virtual key, admin call or migration.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, text
-from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import StaticPool
-
+from gateway.accounts.database_url import (  # re-exported: the names this module always had
+    DEFAULT_FILE,
+    SQLITE_PREFIX,
+    default_url,
+    normalize_url,
+    sqlite_file_of,
+)
 from gateway.accounts.sqlite_thread import SqliteThread, sqlite_pragmas
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+__all__ = ["DEFAULT_FILE", "HEAD_REVISION", "MIGRATIONS", "VERSION_TABLE", "Database", "default_url", "normalize_url"]
 
 log = logging.getLogger("livegate.database")
 
@@ -25,44 +37,17 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # database already there is not handed to Alembic, which would cost ~16 MB of RSS for the process's life.
 HEAD_REVISION = "0001"
 VERSION_TABLE = "livegate_alembic_version"  # not alembic_version: the database may be shared with another app
-DEFAULT_FILE = "livegate.db"
-# Drivers people write in DATABASE_URL → the async driver we ship.
-_ASYNC_DRIVERS = {
-    "sqlite": "sqlite+aiosqlite",
-    "sqlite+aiosqlite": "sqlite+aiosqlite",
-    "postgres": "postgresql+asyncpg",
-    "postgresql": "postgresql+asyncpg",
-    "postgresql+asyncpg": "postgresql+asyncpg",
-}
-
-
-def default_url(config_dir: Path) -> str:
-    return f"sqlite+aiosqlite:///{config_dir / DEFAULT_FILE}"
-
-
-def normalize_url(url: str, config_dir: Path) -> str:
-    """An async SQLAlchemy URL: `postgres://` and `sqlite://` get their async driver, and a relative SQLite
-    path is taken from the config's directory (not the working directory)."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise ValueError("expected a URL such as sqlite+aiosqlite:///livegate.db or postgresql+asyncpg://…") from None
-    driver = _ASYNC_DRIVERS.get(parsed.drivername)
-    if driver is None:
-        raise ValueError(f"unsupported database {parsed.drivername!r}: use sqlite+aiosqlite or postgresql+asyncpg")
-    if driver.startswith("sqlite"):
-        database = parsed.database or ":memory:"
-        if database != ":memory:" and not Path(database).is_absolute():
-            database = str(config_dir / database)
-        return f"{driver}:///{database}"
-    return parsed.set(drivername=driver).render_as_string(hide_password=False)
+_REVISION_SQL = f"SELECT version_num FROM {VERSION_TABLE}"
 
 
 def _engine(url: str) -> AsyncEngine:
-    parsed: URL = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
+    from sqlalchemy import event
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import StaticPool
+
+    if not url.startswith(SQLITE_PREFIX):
         return create_async_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
-    if parsed.database in (None, "", ":memory:"):
+    if sqlite_file_of(url) is None:
         # One shared connection, or every pooled connection would see its own empty database.
         return create_async_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
     engine = create_async_engine(url, connect_args={"timeout": 5})
@@ -74,30 +59,33 @@ def _engine(url: str) -> AsyncEngine:
     return engine
 
 
-def _sqlite_file(url: str) -> str | None:
-    """The file of a SQLite URL; None for Postgres and for `:memory:`."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return parsed.database
-
-
 class Database:
-    """One engine for the process; stores take connections from it."""
+    """One engine for the process (made at first use); stores take connections from it."""
 
     def __init__(self, url: str) -> None:
-        self.url = url  # may hold a password: never logged (see `describe`)
-        self.engine = _engine(url)
-        file = _sqlite_file(url)
+        self.url = url  # normalized (database_url.py); may hold a password: never logged (see `describe`)
+        self._engine: AsyncEngine | None = None
+        file = sqlite_file_of(url)
         # A SQLite file's own thread for multi-statement writes in one hop (spend batches); None otherwise.
         self.sqlite_thread = SqliteThread(file) if file is not None else None
 
     @property
+    def engine(self) -> AsyncEngine:
+        """The async engine; the first use imports SQLAlchemy."""
+        if self._engine is None:
+            self._engine = _engine(self.url)
+        return self._engine
+
+    @property
     def backend(self) -> str:
-        return self.engine.dialect.name  # "sqlite" or "postgresql"
+        return "sqlite" if self.url.startswith(SQLITE_PREFIX) else "postgresql"
 
     def describe(self) -> str:
         """For start-up lines: the URL without its password."""
+        if self.url.startswith(SQLITE_PREFIX):
+            return self.url  # a path: no password to hide
+        from sqlalchemy.engine import make_url
+
         return make_url(self.url).render_as_string(hide_password=True)
 
     async def upgrade(self) -> None:
@@ -110,18 +98,30 @@ class Database:
 
     async def current_revision(self) -> str | None:
         """The revision stored in VERSION_TABLE, read with one plain query; None before the first migration."""
-        try:
-            async with self.engine.connect() as connection:
-                rows = (await connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))).all()
-        except DBAPIError:  # no version table yet: a new database
-            return None
-        return str(rows[0][0]) if len(rows) == 1 else None
+        if self.sqlite_thread is not None:
+            rows = await self.sqlite_thread.run(_revision_rows)
+        else:
+            from sqlalchemy import text
+            from sqlalchemy.exc import DBAPIError
+
+            try:
+                async with self.engine.connect() as connection:
+                    rows = [tuple(row) for row in (await connection.execute(text(_REVISION_SQL))).all()]
+            except DBAPIError:  # no version table yet: a new database
+                rows = None
+        return str(rows[0][0]) if rows is not None and len(rows) == 1 else None
 
     async def ping(self, timeout: float = 2.0) -> bool:
         """Reachable within `timeout` seconds (readiness)."""
         try:
-            async with asyncio.timeout(timeout), self.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+            async with asyncio.timeout(timeout):
+                if self.sqlite_thread is not None:
+                    await self.sqlite_thread.run(lambda connection: connection.execute("SELECT 1").fetchall())
+                else:
+                    from sqlalchemy import text
+
+                    async with self.engine.connect() as connection:
+                        await connection.execute(text("SELECT 1"))
         except Exception as exc:  # any driver or network error means "not ready"; say which, never the URL
             log.warning("database unreachable: %s", type(exc).__name__)
             return False
@@ -130,7 +130,15 @@ class Database:
     async def close(self) -> None:
         if self.sqlite_thread is not None:
             await self.sqlite_thread.close()
-        await self.engine.dispose()
+        if self._engine is not None:
+            await self._engine.dispose()
+
+
+def _revision_rows(connection: sqlite3.Connection) -> list[tuple[Any, ...]] | None:
+    try:
+        return connection.execute(_REVISION_SQL).fetchall()
+    except sqlite3.OperationalError:  # no version table yet: a new file
+        return None
 
 
 def _alembic_config(connection: Connection) -> Any:

@@ -21,10 +21,9 @@ from gateway.accounts.sqlite_file import sqlite_file_problem
 from gateway.config import GatewayConfig
 from schemas.limits import Limits
 
-if TYPE_CHECKING:  # SQLAlchemy (~19 MB) is imported only when a database is configured (issue #15: idle RSS)
+if TYPE_CHECKING:  # SQLAlchemy (~20 MB) is imported only when something needs it (stores.py; issue #15: idle RSS)
     from gateway.accounts.database import Database
-    from gateway.accounts.keys import KeyStore
-    from gateway.accounts.spend import SpendStore
+    from gateway.accounts.stores import Stores
 
 log = logging.getLogger("livegate.accounts")
 
@@ -37,7 +36,7 @@ class StorageError(Exception):
 class AccountServices:
     database: Database | None  # None: no database (master key alone; spend in logs and /metrics only)
     accounts: Accounts
-    spend_store: SpendStore | None
+    stores: Stores | None  # None: no database
     queue: SpendQueue
     shared: Shared | None = None  # counters and running spend in Valkey/Redis; None: this process's own
 
@@ -71,22 +70,23 @@ async def account_services(
     """Everything open while the app runs; on exit the spend queue is flushed before the database closes."""
     settings = config.accounts
     database = await open_database(settings.database_url) if settings.database_url else None
-    keys: KeyStore | None = None
-    store: SpendStore | None = None
+    stores: Stores | None = None
     if database is not None:
-        from gateway.accounts.keys import KeyStore
-        from gateway.accounts.spend import SpendStore
+        from gateway.accounts.stores import Stores
 
-        keys, store = KeyStore(database), SpendStore(database)
+        stores = Stores(database)
     async with shared_state(settings) as shared:
         ledger = SpendLedger(shared.spend if shared is not None else None)
         queue = SpendQueue(
-            store, interval=settings.batch_write_seconds, max_rows=settings.max_spend_queue, on_written=ledger.written
+            stores.spend_writer() if stores is not None else None,
+            interval=settings.batch_write_seconds,
+            max_rows=settings.max_spend_queue,
+            on_written=ledger.written,
         )
         chosen = counters or (shared.counters if shared is not None else MemoryCounters())
         admission = Admission(chosen, limits)
-        accounts = Accounts(config.master_key, keys, admission, ledger)
-        services = AccountServices(database, accounts, store, queue, shared)
+        accounts = Accounts(config.master_key, stores, admission, ledger)
+        services = AccountServices(database, accounts, stores, queue, shared)
         writer = asyncio.create_task(queue.run())
         try:
             yield services

@@ -4,20 +4,15 @@ and the queries behind `/spend/logs` and `/key/info` totals.
 `request_id` is the primary key, so a batch retried after a timeout is counted once: rows already stored are
 skipped, and only the others add to a key's spend, in the same transaction.
 
-The batch insert goes to the driver's executemany with values it takes as they are (SQLAlchemy's per-value
-processing cost ~35 µs a row; measured with bench --keys): one statement per dialect, built from the table. On a
-SQLite file the whole batch is one call on the database's own SQLite thread (`sqlite_thread.py` says why).
+Rows reach the driver as plain tuples (`spend_sql.py`, which also writes a SQLite file's batches on its own
+thread); this module keeps the engine path (Postgres, `:memory:`) and the queries.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import sqlite3
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
 from sqlalchemy import ColumnElement, func, select, update
 
 from gateway.accounts.database import Database
@@ -30,14 +25,28 @@ from gateway.accounts.spend_rows import (  # re-exported: the names this module 
     SpendQuery,
     SpendRow,
 )
+from gateway.accounts.spend_sql import (
+    COLUMN_NAMES,
+    DRIVER_ORDER,
+    KEYS_TABLE,
+    MAX_LOOKUP,
+    SPEND_TABLE,
+    SqliteSpendWriter,
+    charges,
+    driver_values,
+    insert_sql,
+)
 from gateway.accounts.tables import keys, spend_logs
 
 __all__ = ["PASSTHROUGH", "RESPONSE", "SESSION", "TOKEN_FIELDS", "KeySpend", "SpendQuery", "SpendRow", "SpendStore",
            "query_conditions"]
 
-_MAX_BATCH = 500  # request ids per look-up (bound-parameter limits)
 _COLUMNS = tuple(column.name for column in spend_logs.columns)  # in table order; "metadata" is the JSON one
 _KEYS = tuple(column.key for column in spend_logs.columns)  # the same, as SpendRow.columns() names them
+# spend_sql.py writes rows without SQLAlchemy, from its own copy of the names: a column added to tables.py must be
+# added there too.
+if (_KEYS, _COLUMNS, spend_logs.name, keys.name) != (DRIVER_ORDER, COLUMN_NAMES, SPEND_TABLE, KEYS_TABLE):
+    raise RuntimeError(f"spend_logs columns {_KEYS} do not match spend_sql.DRIVER_ORDER {DRIVER_ORDER}")
 
 
 def query_conditions(query: SpendQuery) -> list[ColumnElement[bool]]:
@@ -56,74 +65,12 @@ def query_conditions(query: SpendQuery) -> list[ColumnElement[bool]]:
     return found
 
 
-def _insert_sql(paramstyle: str) -> str:
-    """`INSERT … ON CONFLICT DO NOTHING` in the driver's own parameter style (`?` or `$1`)."""
-    count = len(_COLUMNS)
-    if paramstyle == "numeric_dollar":
-        marks = ", ".join(f"${n}" for n in range(1, count + 1))
-    else:
-        marks = ", ".join("?" * count)
-    columns = ", ".join(f'"{name}"' for name in _COLUMNS)
-    return f"INSERT INTO {spend_logs.name} ({columns}) VALUES ({marks}) ON CONFLICT (request_id) DO NOTHING"
-
-
-def _driver_values(row: SpendRow, sqlite: bool) -> tuple[Any, ...]:
-    """A row as the driver takes it, in the table's column order (`_DRIVER_ORDER`): UTC times (text on SQLite),
-    JSON as text. Spelled out, without a Python loop: this runs once per response (~2.7 µs; it was 4.2)."""
-    start, end = _utc(row.start_time), _utc(row.end_time)
-    metadata = row.metadata
-    return (
-        row.request_id,
-        row.call_type,
-        row.session_id,
-        row.api_key,
-        row.key_alias,
-        row.user_id,
-        row.team_id,
-        row.model_group,
-        row.model,
-        row.status,
-        row.spend,
-        *map(row.tokens.get, TOKEN_FIELDS, _ZEROS),
-        _sqlite_time(start) if sqlite else start,
-        _sqlite_time(end) if sqlite else end,
-        (end - start).total_seconds(),
-        row.turns,
-        row.close_code,
-        row.close_reason,
-        row.user_transcript,
-        row.assistant_transcript,
-        orjson.dumps(metadata).decode() if metadata else "{}",
-    )
-
-
-_ZEROS = (0,) * len(TOKEN_FIELDS)  # a token count the row does not have
-
-
-def _utc(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo is dt.UTC else moment.astimezone(dt.UTC)
-
-
-def _sqlite_time(moment: dt.datetime) -> str:
-    """SQLAlchemy's SQLite DATETIME text for a UTC time: no zone, microseconds always (the column is compared as
-    text)."""
-    return moment.isoformat(" ", "microseconds")[:26]
-
-
-_DRIVER_ORDER = (
-    "request_id", "call_type", "session_id", "api_key", "key_alias", "user_id", "team_id", "model_group", "model",
-    "status", "spend", *TOKEN_FIELDS, "start_time", "end_time", "duration_s", "turns", "close_code", "close_reason",
-    "user_transcript", "assistant_transcript", "meta",
-)  # fmt: skip
-if _DRIVER_ORDER != _KEYS:  # a column added to tables.py must be added above too
-    raise RuntimeError(f"spend_logs columns {_KEYS} do not match the driver order {_DRIVER_ORDER}")
-
-
 class SpendStore:
     """The spend log table, and the spend column of the keys table."""
 
     def __init__(self, database: Database) -> None:
         self._db = database  # the shared engine
+        self._sqlite = SqliteSpendWriter(database) if database.sqlite_thread is not None else None
 
     async def write(self, rows: Sequence[SpendRow], *, retry: bool = True) -> list[KeySpend]:
         """Insert rows not yet stored and add their spend to their keys, in one transaction.
@@ -131,24 +78,21 @@ class SpendStore:
         `retry`: some rows may be stored already (an earlier attempt's commit may have landed unseen), so the
         stored ones are looked up and skipped. A first attempt (`retry=False`) skips that look-up.
         """
-        if self._db.sqlite_thread is not None:
-            return await self._db.sqlite_thread.run(_write_sqlite, list(rows), retry)
-        added: dict[str, float] = defaultdict(float)
+        if self._sqlite is not None:  # a SQLite file: one hop to its own thread
+            return await self._sqlite.write(rows, retry=retry)
         async with self._db.engine.begin() as connection:
             existing: set[str] = set()
-            for start in range(0, len(rows), _MAX_BATCH) if retry else ():
-                ids = [row.request_id for row in rows[start : start + _MAX_BATCH]]
+            for start in range(0, len(rows), MAX_LOOKUP) if retry else ():
+                ids = [row.request_id for row in rows[start : start + MAX_LOOKUP]]
                 request_id = spend_logs.c.request_id
                 found = await connection.execute(select(request_id).where(request_id.in_(ids)))
                 existing.update(found.scalars())
             new = [row for row in rows if row.request_id not in existing]
             if new:
-                sqlite, insert = connection.dialect.name == "sqlite", _insert_sql(connection.dialect.paramstyle)
-                await connection.exec_driver_sql(insert, [_driver_values(r, sqlite) for r in new])
-            for token, amount in _charges(new).items():
-                added[token] += amount
+                sqlite, insert = connection.dialect.name == "sqlite", insert_sql(connection.dialect.paramstyle)
+                await connection.exec_driver_sql(insert, [driver_values(r, sqlite) for r in new])
             totals = []
-            for token, amount in added.items():
+            for token, amount in charges(new).items():
                 result = await connection.execute(
                     update(keys)
                     .where(keys.c.token == token)
@@ -187,47 +131,6 @@ class SpendStore:
             row = (await connection.execute(query)).mappings().one()
             session_count = (await connection.execute(sessions)).scalar_one()
         return {**{k: (float(v) if k == "spend" else int(v)) for k, v in row.items()}, "sessions": int(session_count)}
-
-
-def _charges(rows: Sequence[SpendRow]) -> dict[str, float]:
-    """What the rows add to each key's spend."""
-    added: dict[str, float] = defaultdict(float)
-    for row in rows:
-        if row.charged and row.api_key and row.spend:
-            added[row.api_key] += row.spend
-    return added
-
-
-_SQLITE_INSERT = _insert_sql("qmark")
-_SQLITE_LOOKUP = f"SELECT request_id FROM {spend_logs.name} WHERE request_id IN "
-_SQLITE_CHARGE = f"UPDATE {keys.name} SET spend = spend + ? WHERE token = ? RETURNING spend, budget_reset_at"
-
-
-def _write_sqlite(connection: sqlite3.Connection, rows: list[SpendRow], retry: bool) -> list[KeySpend]:
-    """`SpendStore.write` on the SQLite thread: the same statements, in one transaction, in one hop."""
-    connection.execute("BEGIN IMMEDIATE")  # the write lock from the start: the look-up and the insert agree
-    try:
-        stored: set[str] = set()
-        for start in range(0, len(rows), _MAX_BATCH) if retry else ():
-            ids = [row.request_id for row in rows[start : start + _MAX_BATCH]]
-            found = connection.execute(f"{_SQLITE_LOOKUP}({', '.join('?' * len(ids))})", ids)
-            stored.update(request_id for (request_id,) in found)
-        new = [row for row in rows if row.request_id not in stored]
-        if new:
-            connection.executemany(_SQLITE_INSERT, [_driver_values(row, True) for row in new])
-        totals = []
-        for token, amount in _charges(new).items():
-            found_row = connection.execute(_SQLITE_CHARGE, (amount, token)).fetchone()
-            if found_row is not None:
-                reset_at = found_row[1]  # SQLAlchemy's DATETIME text, UTC without a zone (tables.UtcDateTime)
-                reset = None if reset_at is None else dt.datetime.fromisoformat(reset_at).replace(tzinfo=dt.UTC)
-                totals.append(KeySpend(token, amount, found_row[0], reset))
-        connection.execute("COMMIT")
-    except BaseException:
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
-        raise
-    return totals
 
 
 def _as_json(row: Any) -> dict[str, Any]:

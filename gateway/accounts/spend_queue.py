@@ -10,12 +10,9 @@ import collections
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from gateway.accounts.spend_rows import KeySpend, SpendRow
-
-if TYPE_CHECKING:  # SQLAlchemy: only a gateway with a database has a store
-    from gateway.accounts.spend import SpendStore
 
 log = logging.getLogger("livegate.spend")
 
@@ -23,12 +20,18 @@ MAX_BACKOFF_S = 30.0  # between retries while the database is down
 BATCH_ROWS = 2000  # rows per write
 
 
+class SpendWriter(Protocol):
+    """Where batches go: `SpendStore` (the engine) or `spend_sql.SqliteSpendWriter` (a SQLite file's thread)."""
+
+    async def write(self, rows: Sequence[SpendRow], *, retry: bool = True) -> list[KeySpend]: ...
+
+
 class SpendQueue:
     """Batches spend rows to a `SpendStore`; without one (no database) rows go nowhere but logs and metrics."""
 
     def __init__(
         self,
-        store: SpendStore | None,
+        store: SpendWriter | None,
         *,
         interval: float,
         max_rows: int,

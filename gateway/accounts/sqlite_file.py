@@ -7,15 +7,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-SQLITE_PREFIX = "sqlite+aiosqlite:///"  # what gateway/accounts/database.py's normalize_url makes of sqlite URLs
+from gateway.accounts.database_url import sqlite_file_of
 
 
 def sqlite_file_problem(url: str) -> str | None:
     """For a normalized SQLite URL: why its file cannot be used, in words an operator acts on; else None."""
-    if not url.startswith(SQLITE_PREFIX):
-        return None
-    name = url.removeprefix(SQLITE_PREFIX)
-    if name in ("", ":memory:"):
+    name = sqlite_file_of(url)
+    if name is None:
         return None
     path = Path(name)
     folder = path.parent

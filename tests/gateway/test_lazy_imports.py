@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import ast
+import asyncio
+import signal
+import sqlite3
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import yaml
+from openai import AsyncOpenAI
+
+from tests.support.live import MASTER_KEY
+from tests.support.processes import GatewayProcess, write_config
 
 HEAVY = ("numpy", "soxr", "google.auth", "google.genai", "sqlalchemy", "jsonschema")
 
@@ -30,3 +41,65 @@ def test_a_plain_gateway_loads_no_heavy_dependency(tmp_path: Path) -> None:
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+# The gateway's own CLI, plus a SIGUSR1 that prints which heavy modules it has loaded so far.
+_WATCHED_LAUNCHER = f"""
+import signal, sys
+from gateway.cli import main
+def heavy(*_):
+    print("heavy:", sorted(m for m in {HEAVY!r} if m in sys.modules), flush=True)
+signal.signal(signal.SIGUSR1, heavy)
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+async def test_the_default_sqlite_gateway_on_its_master_key_runs_without_sqlalchemy(tmp_path: Path) -> None:
+    """The default config (a SQLite file beside it, at head): readiness, a master-key session and its spend rows
+    never load SQLAlchemy (~20 MB of RSS); the first admin call does. The rows are in the file all the same."""
+    live = {"model_name": "live", "litellm_params": {"model": "emulator/gemini-3.1-flash-live-preview"}}
+    config = write_config(tmp_path / "config.yaml", [live], {"proxy_batch_write_at": 0.05})
+    upgrade = [sys.executable, "-m", "gateway.cli", "db", "upgrade", "--config", str(config)]
+    subprocess.run(upgrade, check=True, capture_output=True, timeout=60)  # a restart: the file is at head
+    gateway = GatewayProcess("gateway", config, tmp_path, launcher=_WATCHED_LAUNCHER).wait_ready()
+
+    async def loaded() -> list[str]:
+        marks = gateway.log_path.read_text().count("heavy:")
+        gateway.signal(signal.SIGUSR1)
+        for _ in range(200):
+            lines = [line for line in gateway.log_path.read_text().splitlines() if line.startswith("heavy:")]
+            if len(lines) > marks:
+                return list(ast.literal_eval(lines[-1].removeprefix("heavy:").strip()))
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no answer to SIGUSR1:\n{gateway.tail()}")
+
+    try:
+        client = AsyncOpenAI(api_key=MASTER_KEY, base_url=gateway.base + "/v1", websocket_base_url=gateway.ws_base)
+        async with client.realtime.connect(model="live") as connection:
+            await connection.session.update(session={"type": "realtime", "output_modalities": ["text"]})
+            await connection.conversation.item.create(
+                item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hello"}]}
+            )
+            await connection.response.create()
+            done = [event async for event in _until_done(connection)][-1]
+        assert done.type == "response.done" and done.response.usage.total_tokens > 0
+        await asyncio.sleep(0.5)  # the spend rows are written (every 0.05 s)
+        assert httpx.get(f"{gateway.base}/health/readiness", timeout=5).status_code == 200
+        assert "sqlalchemy" not in await loaded()
+        with sqlite3.connect(tmp_path / "livegate.db") as file:
+            rows = sorted(file.execute("SELECT call_type, total_tokens FROM livegate_spend_logs"))
+        tokens = done.response.usage.total_tokens
+        assert rows == [("realtime", tokens), ("realtime_session", tokens)]  # the response, the session's summary
+        listed = httpx.get(f"{gateway.base}/key/list", headers={"Authorization": f"Bearer {MASTER_KEY}"}, timeout=10)
+        assert listed.status_code == 200 and "sqlalchemy" in await loaded()
+    finally:
+        gateway.stop()
+    with sqlite3.connect(tmp_path / "livegate.db") as file:
+        assert sorted(file.execute("SELECT call_type, total_tokens FROM livegate_spend_logs")) == rows  # once each
+
+
+async def _until_done(connection: Any) -> AsyncIterator[Any]:
+    async for event in connection:
+        yield event
+        if event.type in ("response.done", "error"):
+            return

@@ -1,0 +1,46 @@
+"""The database's stores, each made at its first use, so that SQLAlchemy is imported only then: a gateway on a
+SQLite file that never sees a virtual key or an admin call runs without it (`database.py`; issue #15)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gateway.accounts.database import Database
+from gateway.accounts.spend_queue import SpendWriter
+
+if TYPE_CHECKING:
+    from gateway.accounts.keys import KeyStore
+    from gateway.accounts.spend import SpendStore
+
+
+class Stores:
+    """Virtual keys and spend logs in one database."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._keys: KeyStore | None = None
+        self._spend: SpendStore | None = None
+
+    @property
+    def keys(self) -> KeyStore:
+        if self._keys is None:
+            from gateway.accounts.keys import KeyStore
+
+            self._keys = KeyStore(self.database)
+        return self._keys
+
+    @property
+    def spend(self) -> SpendStore:
+        if self._spend is None:
+            from gateway.accounts.spend import SpendStore
+
+            self._spend = SpendStore(self.database)
+        return self._spend
+
+    def spend_writer(self) -> SpendWriter:
+        """What the spend queue writes through: a SQLite file's own thread (no SQLAlchemy), else the store."""
+        if self.database.sqlite_thread is not None:
+            from gateway.accounts.spend_sql import SqliteSpendWriter
+
+            return SqliteSpendWriter(self.database)
+        return self.spend
