@@ -112,11 +112,11 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
             keyed_proc, plain_proc = procs_now["gateway-keyed"], procs_now["gateway-plain"]
             keyed = accounts.Side(keyed_proc, keyed_port, await accounts.make_key(keyed_port))
             plain = accounts.Side(plain_proc, plain_port, MASTER_KEY)
-            if index == 0:  # and a third gateway on the SQLite config that only ever sees its master key
+            if index == 0:  # and a third gateway on the same SQLite file, as after a restart: sessions, no admin
                 fresh_port = free_port()
-                fresh_proc = spawn("gateway-sqlite-master", gateway_argv(keyed_config, fresh_port), fresh_port,
+                fresh_proc = spawn("gateway-sqlite-restarted", gateway_argv(keyed_config, fresh_port), fresh_port,
                                    sig=signal.SIGINT)
-                fresh = accounts.Side(fresh_proc, fresh_port, MASTER_KEY)
+                fresh = accounts.Side(fresh_proc, fresh_port, keyed.key)
                 rows.extend(await accounts.idle_rss_rows(keyed, plain, fresh))
                 fresh_proc.stop()
             turns, appends = await accounts.measure(keyed, plain, turns=sizes.turns // accounts.PAIRS,

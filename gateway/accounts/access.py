@@ -146,7 +146,7 @@ class Accounts:
     async def _lookup(self, token: str) -> KeyRecord | Refusal | None:
         assert self._stores is not None
         try:
-            record = await self._stores.keys.get(token)
+            record = await self._stores.key(token)
         except Exception as exc:  # the database is unreachable: a key seen before still works meanwhile
             stale = self._last_good.get(token)
             fallback = "; using the last record read" if stale else ""

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from schemas.admin import parse_duration
+
 KEY_PREFIX = "sk-"
 _HASH = re.compile(r"^[0-9a-f]{64}$")
 Clock = Callable[[], dt.datetime]
@@ -99,3 +101,13 @@ class KeyRecord:
 
 def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def budget_reset_due(record: KeyRecord, now: dt.datetime) -> dt.datetime | None:
+    """The key's next budget reset time if its period is over at `now` (its spend then starts again at 0); else
+    None. Whole periods are skipped: a key unused for three periods resets once, to the current one."""
+    if record.budget_reset_at is None or record.budget_duration is None or now < record.budget_reset_at:
+        return None
+    period = parse_duration(record.budget_duration)
+    periods = (now - record.budget_reset_at) // period + 1
+    return record.budget_reset_at + period * periods

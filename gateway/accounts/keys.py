@@ -21,6 +21,7 @@ from gateway.accounts.key_records import (  # re-exported: the names this module
     Clock,
     KeyConflict,
     KeyRecord,
+    budget_reset_due,
     display_name,
     hash_key,
     new_key,
@@ -115,13 +116,10 @@ class KeyStore:
             if row is None:
                 return None
             record = _record(row)
-            now = self._clock()
-            if record.budget_reset_at is None or record.budget_duration is None or now < record.budget_reset_at:
+            next_reset = budget_reset_due(record, self._clock())
+            if next_reset is None:
                 return record
             # Compare-and-set on the old reset time: of several replicas noticing together, one resets.
-            period = parse_duration(record.budget_duration)
-            periods = (now - record.budget_reset_at) // period + 1
-            next_reset = record.budget_reset_at + period * periods
             await connection.execute(
                 update(keys)
                 .where(keys.c.token == token, keys.c.budget_reset_at == record.budget_reset_at)

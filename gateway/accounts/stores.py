@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gateway.accounts.database import Database
+from gateway.accounts.key_records import Clock, KeyRecord, utcnow
 from gateway.accounts.spend_queue import SpendWriter
 
 if TYPE_CHECKING:
@@ -16,8 +17,9 @@ if TYPE_CHECKING:
 class Stores:
     """Virtual keys and spend logs in one database."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, clock: Clock = utcnow) -> None:
         self.database = database
+        self._clock = clock  # UTC now, for budget periods (tests move it)
         self._keys: KeyStore | None = None
         self._spend: SpendStore | None = None
 
@@ -26,7 +28,7 @@ class Stores:
         if self._keys is None:
             from gateway.accounts.keys import KeyStore
 
-            self._keys = KeyStore(self.database)
+            self._keys = KeyStore(self.database, self._clock)
         return self._keys
 
     @property
@@ -36,6 +38,16 @@ class Stores:
 
             self._spend = SpendStore(self.database)
         return self._spend
+
+    async def key(self, token: str) -> KeyRecord | None:
+        """A key's record as a session start reads it (budget reset first if due): on a SQLite file through its
+        own thread without SQLAlchemy (`sqlite_keys.py`), else through the key store."""
+        thread = self.database.sqlite_thread
+        if thread is None:
+            return await self.keys.get(token)
+        from gateway.accounts.sqlite_keys import read_key
+
+        return await thread.run(read_key, token, self._clock())
 
     def spend_writer(self) -> SpendWriter:
         """What the spend queue writes through: a SQLite file's own thread (no SQLAlchemy), else the store."""

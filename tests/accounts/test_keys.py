@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from gateway.accounts.database import Database
 from gateway.accounts.keys import KeyConflict, KeyStore, hash_key, token_of
+from gateway.accounts.stores import Stores
 from gateway.accounts.tables import keys
 from schemas.admin import KeyFields, KeyGenerate, KeyUpdate
 
@@ -96,3 +97,27 @@ async def test_budget_period_resets_once(database: Database) -> None:
     assert first is not None and second is not None
     assert first.spend == second.spend == 0.0
     assert first.budget_reset_at == second.budget_reset_at == T0 + dt.timedelta(hours=4)
+
+
+async def test_a_session_start_reads_the_same_record_as_the_key_store(database: Database) -> None:
+    """`Stores.key`, the look-up of every session start, reads a SQLite file without SQLAlchemy (its own thread,
+    sqlite_keys.py): the record equals the key store's, field for field, and a due budget period is reset once,
+    the same way (compare-and-set on the stored text of the old reset time)."""
+    clock = Clock()
+    store, stores = KeyStore(database, clock), Stores(database, clock)
+    _, full = await store.create(
+        KeyGenerate(key_alias="full", models=["gemini-live", "other"], max_budget=2.5, budget_duration="1h",
+                    max_parallel_requests=3, rpm_limit=60, duration="2h", user_id="u", team_id="t",
+                    metadata={"env": "prod", "n": 1})
+    )
+    _, bare = await store.create(KeyGenerate())
+    await store.update(bare.token, KeyUpdate(key=bare.token, blocked=True))
+    for token in (full.token, bare.token):
+        assert await stores.key(token) == await store.get(token)
+    assert await stores.key("f" * 64) is None
+    async with database.engine.begin() as connection:
+        await connection.execute(keys.update().where(keys.c.token == full.token).values(spend=0.75))
+    clock.now = T0 + dt.timedelta(hours=3, minutes=10)
+    first = await stores.key(full.token)
+    assert first is not None and first.spend == 0.0 and first.budget_reset_at == T0 + dt.timedelta(hours=4)
+    assert await store.get(full.token) == first == await stores.key(full.token)  # reset once, as SQLAlchemy stores

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 from openai import AsyncOpenAI
 
@@ -54,13 +55,19 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-async def test_the_default_sqlite_gateway_on_its_master_key_runs_without_sqlalchemy(tmp_path: Path) -> None:
-    """The default config (a SQLite file beside it, at head): readiness, a master-key session and its spend rows
-    never load SQLAlchemy (~20 MB of RSS); the first admin call does. The rows are in the file all the same."""
+async def test_the_default_sqlite_gateway_serves_keys_without_sqlalchemy(tmp_path: Path) -> None:
+    """The default config (a SQLite file beside it), restarted after a virtual key was made: readiness, sessions on
+    the master key and on the virtual key, and their spend rows never load SQLAlchemy (~20 MB of RSS); the first
+    admin call does. The rows are in the file all the same, charged to the key."""
     live = {"model_name": "live", "litellm_params": {"model": "emulator/gemini-3.1-flash-live-preview"}}
     config = write_config(tmp_path / "config.yaml", [live], {"proxy_batch_write_at": 0.05})
-    upgrade = [sys.executable, "-m", "gateway.cli", "db", "upgrade", "--config", str(config)]
-    subprocess.run(upgrade, check=True, capture_output=True, timeout=60)  # a restart: the file is at head
+    admin = {"Authorization": f"Bearer {MASTER_KEY}"}
+    first = GatewayProcess("first", config, tmp_path).wait_ready()  # migrates the new file; makes the key
+    try:
+        made = httpx.post(f"{first.base}/key/generate", json={"key_alias": "app", "max_budget": 5}, headers=admin)
+        key = made.json()["key"]
+    finally:
+        first.stop()
     gateway = GatewayProcess("gateway", config, tmp_path, launcher=_WATCHED_LAUNCHER).wait_ready()
 
     async def loaded() -> list[str]:
@@ -74,28 +81,38 @@ async def test_the_default_sqlite_gateway_on_its_master_key_runs_without_sqlalch
         raise AssertionError(f"no answer to SIGUSR1:\n{gateway.tail()}")
 
     try:
-        client = AsyncOpenAI(api_key=MASTER_KEY, base_url=gateway.base + "/v1", websocket_base_url=gateway.ws_base)
-        async with client.realtime.connect(model="live") as connection:
-            await connection.session.update(session={"type": "realtime", "output_modalities": ["text"]})
-            await connection.conversation.item.create(
-                item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hello"}]}
-            )
-            await connection.response.create()
-            done = [event async for event in _until_done(connection)][-1]
-        assert done.type == "response.done" and done.response.usage.total_tokens > 0
+        used = [await _text_turn(gateway, MASTER_KEY), await _text_turn(gateway, key)]
         await asyncio.sleep(0.5)  # the spend rows are written (every 0.05 s)
         assert httpx.get(f"{gateway.base}/health/readiness", timeout=5).status_code == 200
         assert "sqlalchemy" not in await loaded()
         with sqlite3.connect(tmp_path / "livegate.db") as file:
-            rows = sorted(file.execute("SELECT call_type, total_tokens FROM livegate_spend_logs"))
-        tokens = done.response.usage.total_tokens
-        assert rows == [("realtime", tokens), ("realtime_session", tokens)]  # the response, the session's summary
-        listed = httpx.get(f"{gateway.base}/key/list", headers={"Authorization": f"Bearer {MASTER_KEY}"}, timeout=10)
+            rows = sorted(file.execute("SELECT key_alias, call_type, total_tokens FROM livegate_spend_logs"))
+            (spend,) = file.execute("SELECT spend FROM livegate_keys WHERE key_alias = 'app'").fetchone()
+            (cost,) = file.execute("SELECT spend FROM livegate_spend_logs WHERE key_alias = 'app' AND "
+                                   "call_type = 'realtime'").fetchone()
+        assert rows == sorted([(alias, kind, tokens) for alias, tokens in zip(("master", "app"), used, strict=True)
+                               for kind in ("realtime", "realtime_session")])
+        assert spend == pytest.approx(cost) and cost > 0  # the virtual key's response, charged to it
+        listed = httpx.get(f"{gateway.base}/key/list", headers=admin, timeout=10)
         assert listed.status_code == 200 and "sqlalchemy" in await loaded()
     finally:
         gateway.stop()
     with sqlite3.connect(tmp_path / "livegate.db") as file:
-        assert sorted(file.execute("SELECT call_type, total_tokens FROM livegate_spend_logs")) == rows  # once each
+        assert sorted(file.execute("SELECT key_alias, call_type, total_tokens FROM livegate_spend_logs")) == rows
+
+
+async def _text_turn(gateway: GatewayProcess, key: str) -> int:
+    """One text turn with openai-python on `key`: the tokens its response.done reported."""
+    client = AsyncOpenAI(api_key=key, base_url=gateway.base + "/v1", websocket_base_url=gateway.ws_base)
+    async with client.realtime.connect(model="live") as connection:
+        await connection.session.update(session={"type": "realtime", "output_modalities": ["text"]})
+        await connection.conversation.item.create(
+            item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hello"}]}
+        )
+        await connection.response.create()
+        done = [event async for event in _until_done(connection)][-1]
+    assert done.type == "response.done" and done.response.usage is not None and done.response.usage.total_tokens
+    return done.response.usage.total_tokens
 
 
 async def _until_done(connection: Any) -> AsyncIterator[Any]:
