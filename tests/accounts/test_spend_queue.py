@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gateway.accounts.database import Database
-from gateway.accounts.keys import KeyStore
+from gateway.accounts.keys import KeyRecord, KeyStore
 from gateway.accounts.ledger import SpendLedger
 from gateway.accounts.spend import KeySpend, SpendQuery, SpendStore
 from gateway.accounts.spend_queue import SpendQueue
@@ -111,28 +111,14 @@ async def test_a_write_cancelled_at_shutdown_is_written_once(postgres: PostgresS
     connection holds); close() writes that batch, once, instead of logging it lost."""
     from sqlalchemy import text
 
-    _, url = postgres.new_database()
-    database = Database(url)
-    await database.upgrade()
-    _, key = await KeyStore(database).create(KeyGenerate(max_budget=10))
-    store = SpendStore(database)
-    queue = SpendQueue(store, interval=0.05, max_rows=100)
-    for n in range(3):
-        queue.put(row(f"resp_{n}", key.token, 0.5))
-    async with database.engine.connect() as locker:
-        await locker.execute(text("LOCK TABLE livegate_spend_logs IN ACCESS EXCLUSIVE MODE"))
-        writer = asyncio.create_task(queue.run())
-        await eventually(lambda: queue.pending == 3 and bool(queue._inflight), "the batch is being written")
-        await asyncio.sleep(0.2)  # the INSERT waits on the lock
-        writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await writer
-        await locker.rollback()  # the lock goes
+    database = Database(postgres.new_database()[1])
     try:
-        await queue.close(timeout=10)
-        assert queue.pending == 0 and queue.written == 3
-        assert (await store.logs(SpendQuery(), page=1, size=10))[1] == 3
-        assert (await KeyStore(database).get(key.token)).spend == 1.5  # type: ignore[union-attr]
+        key, queue = await _three_rows_queued(database)
+        async with database.engine.connect() as locker:
+            await locker.execute(text("LOCK TABLE livegate_spend_logs IN ACCESS EXCLUSIVE MODE"))
+            await _cancel_mid_write(queue)  # the INSERT waits on the lock
+            await locker.rollback()  # the lock goes
+        await _written_once(database, queue, key)
     finally:
         await database.close()
 
@@ -143,26 +129,41 @@ async def test_a_sqlite_write_cancelled_at_shutdown_is_written_once(tmp_path: Pa
     rows stored and writes nothing twice."""
     path = tmp_path / "spend.db"
     database = Database(f"sqlite+aiosqlite:///{path}")
-    await database.upgrade()
-    _, key = await KeyStore(database).create(KeyGenerate(max_budget=10))
-    store = SpendStore(database)
-    queue = SpendQueue(store, interval=0.05, max_rows=100)
-    for n in range(3):
-        queue.put(row(f"resp_{n}", key.token, 0.5))
     locker = sqlite3.connect(path, isolation_level=None)
     try:
+        key, queue = await _three_rows_queued(database)
         locker.execute("BEGIN IMMEDIATE")  # another writer holds the file's write lock
-        writer = asyncio.create_task(queue.run())
-        await eventually(lambda: bool(queue._inflight), "the batch is being written")
-        await asyncio.sleep(0.2)  # its BEGIN waits on the lock, on the SQLite thread
-        writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await writer
+        await _cancel_mid_write(queue)  # its BEGIN waits on the lock, on the SQLite thread
         locker.execute("ROLLBACK")  # the lock goes: the cancelled call commits
-        await queue.close(timeout=10)
-        assert queue.pending == 0 and queue.written == 3
-        assert (await store.logs(SpendQuery(), page=1, size=10))[1] == 3
-        assert (await KeyStore(database).get(key.token)).spend == 1.5  # type: ignore[union-attr]
+        await _written_once(database, queue, key)
     finally:
         locker.close()
         await database.close()
+
+
+async def _three_rows_queued(database: Database) -> tuple[KeyRecord, SpendQueue]:
+    """A migrated database, a key with a budget, and a queue holding three of its rows ($1.50 in all)."""
+    await database.upgrade()
+    _, key = await KeyStore(database).create(KeyGenerate(max_budget=10))
+    queue = SpendQueue(SpendStore(database), interval=0.05, max_rows=100)
+    for n in range(3):
+        queue.put(row(f"resp_{n}", key.token, 0.5))
+    return key, queue
+
+
+async def _cancel_mid_write(queue: SpendQueue) -> None:
+    """Start the writer, and cancel it while its batch waits on a lock someone else holds."""
+    writer = asyncio.create_task(queue.run())
+    await eventually(lambda: bool(queue._inflight), "the batch is being written")
+    await asyncio.sleep(0.2)  # the write is waiting on the lock
+    writer.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await writer
+
+
+async def _written_once(database: Database, queue: SpendQueue, key: KeyRecord) -> None:
+    """close() writes what is queued: three rows stored and $1.50 charged, once."""
+    await queue.close(timeout=10)
+    assert queue.pending == 0 and queue.written == 3
+    assert (await SpendStore(database).logs(SpendQuery(), page=1, size=10))[1] == 3
+    assert (await KeyStore(database).get(key.token)).spend == 1.5  # type: ignore[union-attr]
