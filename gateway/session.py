@@ -17,6 +17,7 @@ import orjson
 
 from gateway import close_codes, codecs
 from gateway.config import Deployment
+from gateway.ids import new_ids
 from gateway.session_hooks import SessionHooks, Unwatched
 from gateway.stall_clock import StallClock
 from gateway.transports.channel import ClientChannel
@@ -48,7 +49,6 @@ from translators.commands import (
 )
 from translators.context import SessionKind
 from translators.errors import ClientProtocolError, SessionEnd
-from translators.ids import IdFactory
 from translators.pair import translators_for
 from translators.resume import Retry, adopt_deployment, at_turn_boundary, setup_for_profile
 from translators.session_config import SessionConfig
@@ -85,7 +85,7 @@ class Session:
             profile=deployment.profile,
             model_resource=model_resource(deployment),
             config=preset or SessionConfig(model=deployment.alias),
-            ids=IdFactory(),
+            ids=new_ids(),
             created_at=int(time.time()),
             max_conversation_bytes=self._limits.max_conversation_bytes,
             kind=kind,

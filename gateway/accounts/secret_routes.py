@@ -16,6 +16,7 @@ from gateway.accounts.client_secrets import ClientSecrets, Grant, SecretTooLarge
 from gateway.accounts.credentials import Credentials, Principal
 from gateway.close_codes import NO_KEY_OVER_HTTP, HandshakeRefusal
 from gateway.config import GatewayConfig
+from gateway.ids import new_ids
 from gateway.transports.handshake import presented_key
 from schemas.client_secrets import (
     DEFAULT_TTL_S,
@@ -27,7 +28,6 @@ from schemas.client_secrets import (
 )
 from schemas.openai import Dialect, parse_client_event
 from translators.errors import ClientProtocolError
-from translators.ids import IdFactory
 from translators.session_config import SessionConfig
 
 _NOT_SESSION_FIELDS = ("type", "model", "client_secret")  # carried beside the preset, not in it
@@ -145,7 +145,7 @@ def _mint(
             "instructions or tools with session.update after connecting instead."
         )
         raise MintError(400, ErrorBody(message=message, param="session", code="invalid_value")) from None
-    return value, expires_at, preset.render(dialect, IdFactory().new("sess"), expires_at)
+    return value, expires_at, preset.render(dialect, new_ids().new("sess"), expires_at)
 
 
 def _parse(model: type[BaseModel], data: Any) -> Any:

@@ -24,6 +24,7 @@ from gateway import close_codes
 from gateway.accounts.access import Accounts, Caller, Refusal
 from gateway.accounts.meter import SessionMeter
 from gateway.config import GatewayConfig, PassthroughSettings
+from gateway.ids import new_ids
 from gateway.ops import logs
 from gateway.transports.handshake import chosen_subprotocol, presented_key
 from gateway.transports.relay_meter import ALIAS, RelayMeter
@@ -33,7 +34,6 @@ from gateway.upstream.endpoints import DEFAULT_VERTEX_LOCATION, Endpoint, vertex
 from gateway.upstream.google_auth import CredentialsError, GoogleAuth
 from schemas.config import check_location
 from translators.errors import SessionEnd
-from translators.ids import IdFactory
 
 log = logging.getLogger("livegate.passthrough")
 
@@ -128,7 +128,7 @@ async def _serve(websocket: WebSocket, caller: Caller) -> None:
         await websocket.close(refused.code, _reason(refused.reason))
         return
     state = websocket.app.state
-    session_id = IdFactory().new("sess")
+    session_id = new_ids().new("sess")
     spend = SessionMeter(caller, ALIAS, session_id, ledger=state.accounts.ledger, queue=state.spend_queue)
     meter = RelayMeter(target.project, target.location, spend, state.metrics)
     meter.opened()

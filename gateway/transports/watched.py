@@ -10,12 +10,12 @@ from starlette.requests import HTTPConnection
 from gateway.accounts.access import Caller
 from gateway.accounts.meter import SessionMeter
 from gateway.config import Deployment
+from gateway.ids import new_ids
 from gateway.ops.watch import SessionWatch, Upstream
 from gateway.session import Session
 from gateway.transports.channel import ClientChannel
 from schemas.openai import Dialect
 from translators.context import SessionKind
-from translators.ids import IdFactory
 from translators.session_config import SessionConfig
 
 
@@ -36,7 +36,7 @@ def watched_session(
     preset: SessionConfig | None = None,
 ) -> Session:
     """A new session on `channel`, metered to `caller` (a secret's minting key), added to the live sessions."""
-    session_id = IdFactory().new("sess")
+    session_id = new_ids().new("sess")
     meter = SessionMeter(
         caller,
         deployments[0].alias,
