@@ -2,9 +2,11 @@
 reachability probe.
 
 SQLite (aiosqlite) by default, a file beside the config; Postgres through asyncpg for several replicas. A SQLite
-file also has a thread of its own (`sqlite_thread.py`): spend batches, the start-up revision check and the
-readiness probe go through it, so a gateway used with its master key never imports SQLAlchemy (~20 MB of RSS,
-issue #15); the engine, and SQLAlchemy with it, comes with the first virtual key, admin call or migration.
+file also has two threads of its own (`sqlite_thread.py`), each with its connection: one writes the spend
+batches; the other reads a session's key, the start-up revision and the readiness probe, so a session start never
+waits behind a batch (WAL: readers do not wait for the writer). Through them a gateway serving sessions never
+imports SQLAlchemy (~20 MB of RSS, issue #15); the engine, and SQLAlchemy with it, comes with the first admin
+call or migration.
 """
 
 from __future__ import annotations
@@ -66,8 +68,9 @@ class Database:
         self.url = url  # normalized (database_url.py); may hold a password: never logged (see `describe`)
         self._engine: AsyncEngine | None = None
         file = sqlite_file_of(url)
-        # A SQLite file's own thread for multi-statement writes in one hop (spend batches); None otherwise.
-        self.sqlite_thread = SqliteThread(file) if file is not None else None
+        # A SQLite file's own threads: spend batches, each written in one hop; and look-ups. None otherwise.
+        self.sqlite_thread = SqliteThread(file, "livegate-sqlite-writes") if file is not None else None
+        self.sqlite_reader = SqliteThread(file, "livegate-sqlite-reads") if file is not None else None
 
     @property
     def engine(self) -> AsyncEngine:
@@ -98,8 +101,8 @@ class Database:
 
     async def current_revision(self) -> str | None:
         """The revision stored in VERSION_TABLE, read with one plain query; None before the first migration."""
-        if self.sqlite_thread is not None:
-            rows = await self.sqlite_thread.run(_revision_rows)
+        if self.sqlite_reader is not None:
+            rows = await self.sqlite_reader.run(_revision_rows)
         else:
             from sqlalchemy import text
             from sqlalchemy.exc import DBAPIError
@@ -115,8 +118,8 @@ class Database:
         """Reachable within `timeout` seconds (readiness)."""
         try:
             async with asyncio.timeout(timeout):
-                if self.sqlite_thread is not None:
-                    await self.sqlite_thread.run(lambda connection: connection.execute("SELECT 1").fetchall())
+                if self.sqlite_reader is not None:
+                    await self.sqlite_reader.run(lambda connection: connection.execute("SELECT 1").fetchall())
                 else:
                     from sqlalchemy import text
 
@@ -128,8 +131,9 @@ class Database:
         return True
 
     async def close(self) -> None:
-        if self.sqlite_thread is not None:
-            await self.sqlite_thread.close()
+        for thread in (self.sqlite_reader, self.sqlite_thread):
+            if thread is not None:
+                await thread.close()
         if self._engine is not None:
             await self._engine.dispose()
 

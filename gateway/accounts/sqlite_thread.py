@@ -31,9 +31,9 @@ def sqlite_pragmas(connection: Any) -> None:
 class SqliteThread:
     """One worker thread and its connection to one SQLite file; calls run one at a time, in order."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, name: str = "livegate-sqlite") -> None:
         self._path = path
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="livegate-sqlite")
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._connection: sqlite3.Connection | None = None  # opened on the thread, at its first call
 
     async def run(self, work: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -41,8 +41,8 @@ class Stores:
 
     async def key(self, token: str) -> KeyRecord | None:
         """A key's record as a session start reads it (budget reset first if due): on a SQLite file through its
-        own thread without SQLAlchemy (`sqlite_keys.py`), else through the key store."""
-        thread = self.database.sqlite_thread
+        reading thread without SQLAlchemy (`sqlite_keys.py`), else through the key store."""
+        thread = self.database.sqlite_reader
         if thread is None:
             return await self.keys.get(token)
         from gateway.accounts.sqlite_keys import read_key

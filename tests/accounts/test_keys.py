@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -121,3 +124,31 @@ async def test_a_session_start_reads_the_same_record_as_the_key_store(database: 
     first = await stores.key(full.token)
     assert first is not None and first.spend == 0.0 and first.budget_reset_at == T0 + dt.timedelta(hours=4)
     assert await store.get(full.token) == first == await stores.key(full.token)  # reset once, as SQLAlchemy stores
+
+
+async def test_a_session_start_does_not_wait_behind_a_spend_batch(tmp_path: Path) -> None:
+    """On a SQLite file the key look-up has a thread of its own: it answers while the spend writer's thread is
+    busy (here: held until the look-up has returned; were they one thread, the look-up would time out)."""
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'keys.db'}")
+    await database.upgrade()
+    try:
+        _, record = await KeyStore(database).create(KeyGenerate(key_alias="app"))
+        assert database.sqlite_thread is not None
+        started, release = threading.Event(), threading.Event()
+
+        def busy(connection: object) -> None:
+            started.set()
+            release.wait(30)
+
+        batch = asyncio.ensure_future(database.sqlite_thread.run(busy))
+        try:
+            while not started.is_set():
+                await asyncio.sleep(0.01)
+            async with asyncio.timeout(10):
+                found = await Stores(database).key(record.token)
+            assert found == record and not batch.done()
+        finally:
+            release.set()
+            await batch
+    finally:
+        await database.close()

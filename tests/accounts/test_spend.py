@@ -140,7 +140,7 @@ async def test_a_sqlite_file_writes_batches_on_its_own_thread(tmp_path: Path) ->
         await store.write([row("resp_2", "k" * 64, 0.25)], retry=False)
         assert engine_checkouts == []
         assert len(thread_names) == 2 and thread_names[0] == thread_names[1]
-        assert thread_names[0].startswith("livegate-sqlite")
+        assert thread_names[0].startswith("livegate-sqlite-writes")
         assert (await store.logs(SpendQuery(), page=1, size=10))[1] == 2  # the engine sees what the thread wrote
     finally:
         await database.close()
