@@ -53,6 +53,18 @@ async def test_model_errors_close_4000(gateway: LiveGateway, query: str, code: s
     assert error["error"]["code"] == code and close == 4000 and reason == f"invalid_request_error.{code}"
 
 
+async def test_a_refused_client_that_talks_first_still_reads_the_error(gateway: LiveGateway) -> None:
+    """A client that sends at once, before reading (as the README's snippet does), is not cut off mid-send:
+    the gateway reads and drops its frames until it is quiet, then closes. The client's sends succeed, it reads
+    the error, then the close (4000). Closing at once, its sends raced the close frame and raised."""
+    async with connect(f"{gateway.ws_base}/realtime?model=nope", additional_headers=AUTH) as ws:
+        await asyncio.sleep(0.05)  # the error (and, before, the close) has arrived by now
+        for event in ({"type": "session.update", "session": {"type": "realtime"}}, {"type": "response.create"}):
+            await ws.send(json.dumps(event))
+        error, close, _ = await closed_after_error(ws)
+    assert error["error"]["code"] == "invalid_model" and close == 4000
+
+
 async def test_subprotocol_key_and_beta_marker(gateway: LiveGateway) -> None:
     """Browser-style sub-protocols carry the key and the beta marker; the server answers 'realtime'."""
     protocols = ["realtime", f"openai-insecure-api-key.{MASTER_KEY}", "openai-beta.realtime-v1"]
