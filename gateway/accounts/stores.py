@@ -1,5 +1,6 @@
 """The database's stores, each made at its first use, so that SQLAlchemy is imported only then: a gateway on a
-SQLite file that never sees a virtual key or an admin call runs without it (`database.py`; issue #15)."""
+SQLite file serves sessions, on its master key or on virtual keys, without it until an admin call (`database.py`;
+issue #15)."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ class Stores:
         return await thread.run(read_key, token, self._clock())
 
     def spend_writer(self) -> SpendWriter:
-        """What the spend queue writes through: a SQLite file's own thread (no SQLAlchemy), else the store."""
+        """What the spend queue writes through: a SQLite file's writer thread (no SQLAlchemy), else the store."""
         if self.database.sqlite_thread is not None:
             from gateway.accounts.spend_sql import SqliteSpendWriter
 
