@@ -58,7 +58,7 @@ async def test_a_refused_client_that_talks_first_still_reads_the_error(gateway: 
     the gateway reads and drops its frames until it is quiet, then closes. The client's sends succeed, it reads
     the error, then the close (4000). Closing at once, its sends raced the close frame and raised."""
     async with connect(f"{gateway.ws_base}/realtime?model=nope", additional_headers=AUTH) as ws:
-        await asyncio.sleep(0.05)  # the error (and, before, the close) has arrived by now
+        await asyncio.sleep(0.02)  # the error (and, before, the close) has arrived by now
         for event in ({"type": "session.update", "session": {"type": "realtime"}}, {"type": "response.create"}):
             await ws.send(json.dumps(event))
         error, close, _ = await closed_after_error(ws)

@@ -82,11 +82,10 @@ async def test_the_default_sqlite_gateway_serves_keys_without_sqlalchemy(tmp_pat
 
     try:
         used = [await _text_turn(gateway, MASTER_KEY), await _text_turn(gateway, key)]
-        await asyncio.sleep(0.5)  # the spend rows are written (every 0.05 s)
+        rows = await _spend_rows(tmp_path / "livegate.db", want=4)  # two responses, two sessions
         assert httpx.get(f"{gateway.base}/health/readiness", timeout=5).status_code == 200
         assert "sqlalchemy" not in await loaded()
         with sqlite3.connect(tmp_path / "livegate.db") as file:
-            rows = sorted(file.execute("SELECT key_alias, call_type, total_tokens FROM livegate_spend_logs"))
             (spend,) = file.execute("SELECT spend FROM livegate_keys WHERE key_alias = 'app'").fetchone()
             (cost,) = file.execute("SELECT spend FROM livegate_spend_logs WHERE key_alias = 'app' AND "
                                    "call_type = 'realtime'").fetchone()
@@ -99,6 +98,17 @@ async def test_the_default_sqlite_gateway_serves_keys_without_sqlalchemy(tmp_pat
         gateway.stop()
     with sqlite3.connect(tmp_path / "livegate.db") as file:
         assert sorted(file.execute("SELECT key_alias, call_type, total_tokens FROM livegate_spend_logs")) == rows
+
+
+async def _spend_rows(path: Path, want: int) -> list[tuple[Any, ...]]:
+    """(key_alias, call_type, total_tokens) of every spend row, once `want` are written (every 0.05 s)."""
+    for _ in range(200):
+        with sqlite3.connect(path) as file:
+            rows = sorted(file.execute("SELECT key_alias, call_type, total_tokens FROM livegate_spend_logs"))
+        if len(rows) >= want:
+            return rows
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{want} spend rows expected, {len(rows)} written")
 
 
 async def _text_turn(gateway: GatewayProcess, key: str) -> int:
