@@ -1,9 +1,8 @@
 """Database URLs: which one a config means, in the async driver's form, read without SQLAlchemy for SQLite.
 
-A gateway on the default SQLite file imports SQLAlchemy only when something needs it (a virtual key looked up,
-the admin API, a migration): its spend rows go through the file's own thread (`sqlite_thread.py`), so a gateway
-used with its master key stays without SQLAlchemy's ~20 MB (issue #15: idle RSS). Postgres URLs are read by
-SQLAlchemy itself (a Postgres gateway loads it anyway).
+A gateway on the default SQLite file imports SQLAlchemy only when the admin API or a migration needs it (`database.py`),
+so reading its URL must not (issue #15: idle RSS). Postgres URLs are read by SQLAlchemy itself (a Postgres
+gateway loads it anyway).
 """
 
 from __future__ import annotations

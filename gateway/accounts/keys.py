@@ -28,11 +28,16 @@ from gateway.accounts.key_records import (  # re-exported: the names this module
     token_of,
     utcnow,
 )
+from gateway.accounts.sqlite_keys import COLUMNS, KEYS_TABLE
 from gateway.accounts.tables import keys
 from schemas.admin import KeyFields, parse_duration
 
 __all__ = ["KEY_PREFIX", "Clock", "KeyConflict", "KeyRecord", "KeyStore", "display_name", "hash_key", "new_key",
            "token_of", "utcnow"]
+# sqlite_keys.py reads a key without SQLAlchemy, from its own copy of the names: a column added to tables.py must be
+# added there too.
+if ({c.name for c in keys.columns}, keys.name) != (set(COLUMNS), KEYS_TABLE):
+    raise RuntimeError(f"livegate_keys columns do not match sqlite_keys.COLUMNS {COLUMNS}")
 
 def _record(row: RowMapping) -> KeyRecord:
     return KeyRecord(

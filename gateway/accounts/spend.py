@@ -28,7 +28,6 @@ from gateway.accounts.spend_rows import (  # re-exported: the names this module 
 from gateway.accounts.spend_sql import (
     COLUMN_NAMES,
     DRIVER_ORDER,
-    KEYS_TABLE,
     MAX_LOOKUP,
     SPEND_TABLE,
     SqliteSpendWriter,
@@ -36,6 +35,7 @@ from gateway.accounts.spend_sql import (
     driver_values,
     insert_sql,
 )
+from gateway.accounts.sqlite_keys import KEYS_TABLE
 from gateway.accounts.tables import keys, spend_logs
 
 __all__ = ["PASSTHROUGH", "RESPONSE", "SESSION", "TOKEN_FIELDS", "KeySpend", "SpendQuery", "SpendRow", "SpendStore",

@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from gateway.accounts.spend_rows import TOKEN_FIELDS, KeySpend, SpendRow
+from gateway.accounts.sqlite_keys import KEYS_TABLE
+from gateway.accounts.sqlite_thread import from_sqlite_time, sqlite_time
 
 if TYPE_CHECKING:
     from gateway.accounts.database import Database
 
 SPEND_TABLE = "livegate_spend_logs"  # tables.spend_logs
-KEYS_TABLE = "livegate_keys"  # tables.keys
 # The spend table's columns in table order, by attribute (`tables.spend_logs.columns` keys) …
 DRIVER_ORDER = (
     "request_id", "call_type", "session_id", "api_key", "key_alias", "user_id", "team_id", "model_group", "model",
@@ -63,8 +64,8 @@ def driver_values(row: SpendRow, sqlite: bool) -> tuple[Any, ...]:
         row.status,
         row.spend,
         *map(row.tokens.get, TOKEN_FIELDS, _ZEROS),
-        _sqlite_time(start) if sqlite else start,
-        _sqlite_time(end) if sqlite else end,
+        sqlite_time(start) if sqlite else start,
+        sqlite_time(end) if sqlite else end,
         (end - start).total_seconds(),
         row.turns,
         row.close_code,
@@ -80,12 +81,6 @@ _ZEROS = (0,) * len(TOKEN_FIELDS)  # a token count the row does not have
 
 def _utc(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo is dt.UTC else moment.astimezone(dt.UTC)
-
-
-def _sqlite_time(moment: dt.datetime) -> str:
-    """SQLAlchemy's SQLite DATETIME text for a UTC time: no zone, microseconds always (the column is compared as
-    text; `tables.UtcDateTime` reads it back)."""
-    return moment.isoformat(" ", "microseconds")[:26]
 
 
 def charges(rows: Sequence[SpendRow]) -> dict[str, float]:
@@ -130,8 +125,7 @@ def write_sqlite(connection: sqlite3.Connection, rows: list[SpendRow], retry: bo
         for token, amount in charges(new).items():
             found_row = connection.execute(_SQLITE_CHARGE, (amount, token)).fetchone()
             if found_row is not None:
-                reset_at = found_row[1]  # SQLAlchemy's DATETIME text, UTC without a zone (tables.UtcDateTime)
-                reset = None if reset_at is None else dt.datetime.fromisoformat(reset_at).replace(tzinfo=dt.UTC)
+                reset = None if found_row[1] is None else from_sqlite_time(found_row[1])
                 totals.append(KeySpend(token, amount, found_row[0], reset))
         connection.execute("COMMIT")
     except BaseException:

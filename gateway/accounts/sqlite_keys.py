@@ -15,15 +15,16 @@ from typing import Any
 import orjson
 
 from gateway.accounts.key_records import KeyRecord, budget_reset_due
+from gateway.accounts.sqlite_thread import from_sqlite_time, sqlite_time
 
 KEYS_TABLE = "livegate_keys"  # tables.keys
-# KeyRecord's fields in order, by column name (`metadata` is the record's `metadata`, the table's `meta`).
-_COLUMNS = (
+# KeyRecord's fields in order, by column name (`keys.py` checks them against `tables.py` when it is imported).
+COLUMNS = (
     "token", "key_name", "key_alias", "models", "max_budget", "spend", "budget_duration", "budget_reset_at",
     "max_parallel_requests", "rpm_limit", "expires", "user_id", "team_id", "blocked", "created_at", "updated_at",
     "metadata",
 )  # fmt: skip
-_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM {KEYS_TABLE} WHERE token = ?"
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM {KEYS_TABLE} WHERE token = ?"
 _RESET = f"UPDATE {KEYS_TABLE} SET spend = 0.0, budget_reset_at = ? WHERE token = ? AND budget_reset_at = ?"
 
 
@@ -40,7 +41,7 @@ def read_key(connection: sqlite3.Connection, token: str, now: dt.datetime) -> Ke
     assert record.budget_reset_at is not None
     connection.execute("BEGIN IMMEDIATE")
     try:
-        connection.execute(_RESET, (_text(next_reset), token, _text(record.budget_reset_at)))
+        connection.execute(_RESET, (sqlite_time(next_reset), token, sqlite_time(record.budget_reset_at)))
         row = connection.execute(_SELECT, (token,)).fetchone()
         connection.execute("COMMIT")
     except BaseException:
@@ -68,20 +69,11 @@ def _record(row: tuple[Any, ...]) -> KeyRecord:
         user_id=user_id,
         team_id=team_id,
         blocked=bool(blocked),
-        created_at=_required_time(created_at),
-        updated_at=_required_time(updated_at),
+        created_at=from_sqlite_time(created_at),
+        updated_at=from_sqlite_time(updated_at),
         metadata=dict(orjson.loads(metadata) or {}) if metadata is not None else {},
     )
 
 
 def _time(stored: str | None) -> dt.datetime | None:
-    return None if stored is None else _required_time(stored)
-
-
-def _required_time(stored: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(stored).replace(tzinfo=dt.UTC)
-
-
-def _text(moment: dt.datetime) -> str:
-    """As SQLAlchemy's SQLite DATETIME stores a UTC time (the reset's compare-and-set compares this text)."""
-    return moment.astimezone(dt.UTC).isoformat(" ", "microseconds")[:26]
+    return None if stored is None else from_sqlite_time(stored)

@@ -1,5 +1,6 @@
 """A SQLite file's own thread: work that takes several statements runs there in one hop, on a plain `sqlite3`
-connection that thread alone uses.
+connection that thread alone uses; and timestamps as SQLAlchemy keeps them in SQLite, for that work to read and
+write.
 
 Through SQLAlchemy's async engine each statement is its own round trip to aiosqlite's thread, plus the pool's
 checkout and reset: a spend batch (BEGIN, look-up, INSERT, an UPDATE per key, COMMIT) cost ~1.5 ms beyond its
@@ -10,6 +11,7 @@ connection would see another, empty database): both keep the engine alone.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +28,19 @@ def sqlite_pragmas(connection: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def sqlite_time(moment: dt.datetime) -> str:
+    """A time as `tables.UtcDateTime` stores it on SQLite: UTC text without a zone, microseconds always (the
+    columns are compared as text: a budget reset's compare-and-set, the spend logs' date filters)."""
+    if moment.tzinfo is not dt.UTC:
+        moment = moment.astimezone(dt.UTC)
+    return moment.isoformat(" ", "microseconds")[:26]
+
+
+def from_sqlite_time(stored: str) -> dt.datetime:
+    """Such a text read back timezone-aware, as `tables.UtcDateTime` reads it."""
+    return dt.datetime.fromisoformat(stored).replace(tzinfo=dt.UTC)
 
 
 class SqliteThread:
