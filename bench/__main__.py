@@ -193,11 +193,10 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
                  "the bench clients offer permessage-deflate, as SDKs and browsers do; the gateway and the relay "
                  "decline it (limits.client_compression is off by default)")
 
-    turns = await latency.measure(gateway_port, plan, gateway, emulator, turns=sizes.turns, warmup=sizes.warmup,
-                                  limit_s=sizes.phase_limit_s)
+    turns = await latency.measure(gateway_port, relay_port, plan, gateway, relay, emulator, turns=sizes.turns,
+                                  warmup=sizes.warmup, limit_s=sizes.phase_limit_s)
     rows += turns.rows()
-    notes.append(f"turns: {len(turns.gateway_ms)} per path in {turns.seconds:.1f} s, alternating ABBA, a fresh session "
-                 f"pair every {latency.SESSION_TURNS} turns; the CPU baseline is the emulator's CPU per turn")
+    notes.append(turns.note())
 
     echo_relay_port = free_port()
     echo_relay = spawn("echo-relay", app_argv("relay", echo_relay_port, "--upstream-url", echo_plan.endpoint.url,
