@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import av
 import orjson
 
+from gateway.transports.channel import Frame
 from gateway.transports.media import MicConverter, SpeechOnset, mono, wire_format
 from gateway.transports.playback import Playback
 from schemas.limits import Limits
@@ -170,8 +171,8 @@ class CallChannel:
             if not isinstance(item, str) or not self._handled_here(item):
                 return item
 
-    async def send(self, frame: str) -> None:
-        self._deliver(frame)
+    async def send(self, frame: Frame) -> None:
+        self._deliver(frame if isinstance(frame, str) else frame.decode())  # never bytes: `encode` makes none
 
     async def close(self, code: int, reason: str) -> None:
         """Let the last events leave, close the sidebands with the session's code, then end the peer."""

@@ -32,6 +32,9 @@ ABORT_SCOPE_KEY = "livegate.abort"
 PROTOCOL_SCOPE_KEY = "livegate.ws_protocol"
 
 
+Frame = str | bytes  # one text frame's JSON: a str, or its UTF-8 bytes as orjson makes them (written as they are)
+
+
 class ClientGone(Exception):
     """The client's side of the transport is closed: nothing more can be written to it."""
 
@@ -39,7 +42,7 @@ class ClientGone(Exception):
 class ClientChannel(Protocol):
     """One client connection as the session pump sees it."""
 
-    def encode(self, event: dict[str, Any]) -> str | None:
+    def encode(self, event: dict[str, Any]) -> Frame | None:
         """The frame that carries this OpenAI server event, or None when the transport carries it another way
         (output audio on a WebRTC track; a data channel, whose writes never block, delivers at once).
         Called synchronously, in event order."""
@@ -50,7 +53,7 @@ class ClientChannel(Protocol):
         audio as `input_audio_buffer.append`, already well-formed); None once the client has gone."""
         ...
 
-    async def send(self, frame: str) -> None:
+    async def send(self, frame: Frame) -> None:
         """Write one frame; raises `ClientGone` when the client has gone."""
         ...
 
@@ -71,10 +74,11 @@ class WebSocketChannel:
         self._ws = websocket  # accepted by the endpoint before the session starts
         self._direct = DirectFrames.of(websocket.scope.get(PROTOCOL_SCOPE_KEY))  # None: every frame via `send`
 
-    def encode(self, event: dict[str, Any]) -> str | None:
-        return orjson.dumps(event).decode()
+    def encode(self, event: dict[str, Any]) -> bytes:
+        """orjson's UTF-8 bytes, kept as they are to the socket (no str made and encoded again per event)."""
+        return orjson.dumps(event)
 
-    def write_now(self, frames: list[str]) -> bool:
+    def write_now(self, frames: list[Frame]) -> bool:
         """Write these frames at once, in one write, if the socket's buffer is not backed up; else False."""
         return self._direct is not None and self._direct.write(frames)
 
@@ -90,9 +94,9 @@ class WebSocketChannel:
         text = message.get("text")
         return text if text is not None else (message.get("bytes") or b"")
 
-    async def send(self, frame: str) -> None:
+    async def send(self, frame: Frame) -> None:
         try:
-            await self._ws.send_text(frame)
+            await self._ws.send_text(frame if isinstance(frame, str) else frame.decode())
         except (RuntimeError, WebSocketDisconnect) as exc:
             raise ClientGone from exc
 
@@ -135,7 +139,7 @@ class DirectFrames:
                 protocol.writable = Writable(writable.is_set())  # no deque held for the connection's life
         return cls(protocol)
 
-    def write(self, frames: list[str]) -> bool:
+    def write(self, frames: list[Frame]) -> bool:
         protocol = self._protocol
         conn, transport = protocol.conn, protocol.transport
         if protocol.close_sent or protocol.disconnected or not protocol.writable.is_set() or transport.is_closing():
@@ -144,10 +148,14 @@ class DirectFrames:
             return False
         if conn.extensions:  # permessage-deflate (limits.client_compression): websockets compresses
             for frame in frames:
-                conn.send_text(frame.encode())
+                conn.send_text(frame if isinstance(frame, bytes) else frame.encode())
             transport.write(b"".join(conn.data_to_send()))
-        else:
-            transport.write(b"".join(_text_frame(frame.encode()) for frame in frames))
+            return True
+        parts: list[bytes] = []  # header, payload, header, …: joined once, no frame copied on its own first
+        for frame in frames:
+            data = frame if isinstance(frame, bytes) else frame.encode()
+            parts += (_text_header(len(data)), data)
+        transport.write(b"".join(parts))
         return True
 
 
@@ -169,14 +177,16 @@ class DirectFrames:
         return True
 
 
-def _text_frame(data: bytes) -> bytes:
-    """An unmasked, final text frame (RFC 6455 §5.2): what a server sends."""
-    size = len(data)
+_SHORT_HEADERS = [bytes((0x81, size)) for size in range(126)]
+
+
+def _text_header(size: int) -> bytes:
+    """The header of an unmasked, final text frame (RFC 6455 §5.2) of `size` payload bytes: what a server sends."""
     if size < 126:
-        return bytes((0x81, size)) + data
+        return _SHORT_HEADERS[size]
     if size < 65536:
-        return b"\x81\x7e" + size.to_bytes(2, "big") + data
-    return b"\x81\x7f" + size.to_bytes(8, "big") + data
+        return b"\x81\x7e" + size.to_bytes(2, "big")
+    return b"\x81\x7f" + size.to_bytes(8, "big")
 
 
 class TransportAbort:

@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gateway.transports.channel import ClientChannel, ClientGone
+from gateway.transports.channel import ClientChannel, ClientGone, Frame
 from schemas.limits import Limits
 
 log = logging.getLogger("livegate.session")
@@ -43,17 +43,17 @@ class ClientOutbox:
     def __init__(self, channel: ClientChannel, limits: Limits, name: str) -> None:
         self._channel = channel  # where the frames go
         # The channel's synchronous write, if it has one: True when the transport took the frames.
-        self._write_now: Callable[[list[str]], bool] | None = getattr(channel, "write_now", None)
+        self._write_now: Callable[[list[Frame]], bool] | None = getattr(channel, "write_now", None)
         self._name = name  # the session id, for log lines
         self._cap = limits.max_client_backlog_bytes  # bytes the client may leave unread…
         self._grace = limits.slow_client_seconds  # …for this long, and how long a close may take
         self._hard_cap = self._cap + 2 * limits.max_frame_bytes  # …and never more than this at once
         self._loop: asyncio.AbstractEventLoop | None = None  # the session's loop, taken at first need
-        self._batch: list[str] = []  # frames of the current loop callback, written together by `flush`
+        self._batch: list[Frame] = []  # frames of the current loop callback, written together by `flush`
         self._batch_bytes = 0  # their size
         # Frames waiting for the writer (backpressure), in order; made at first need: an empty deque is 760 bytes
         # per session (issue #15's memory per idle session) and most sessions never queue.
-        self._queue: deque[str | _Close] | None = None
+        self._queue: deque[Frame | _Close] | None = None
         self._writer: asyncio.Task[None] | None = None  # drains the queue; None while frames go out directly
         self._backlog = 0  # bytes queued or being written by the writer, not yet written
         self._writing = 0  # bytes of the frame being written now
@@ -67,7 +67,7 @@ class ClientOutbox:
     def closing(self) -> bool:
         return self._close_queued
 
-    def put(self, frame: str) -> bool:
+    def put(self, frame: Frame) -> bool:
         """Add one frame; False when the client is too slow (what it has not read is then dropped)."""
         if self._close_queued or self._gone:
             return True  # nothing goes out after the close
@@ -130,7 +130,7 @@ class ClientOutbox:
             self._loop = asyncio.get_running_loop()
         return self._loop
 
-    def _enqueue(self, frame: str) -> bool:
+    def _enqueue(self, frame: Frame) -> bool:
         over_hard_cap = self._backlog > self._hard_cap  # checked before this frame: any one frame fits
         self._backlog += len(frame)
         self._waiting().append(frame)
@@ -145,7 +145,7 @@ class ClientOutbox:
             return False
         return True
 
-    def _waiting(self) -> deque[str | _Close]:
+    def _waiting(self) -> deque[Frame | _Close]:
         if self._queue is None:
             self._queue = deque()
         return self._queue

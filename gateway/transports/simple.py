@@ -25,7 +25,7 @@ from gateway.accounts.credentials import Credentials, Principal
 from gateway.close_codes import HandshakeRefusal
 from gateway.config import GatewayConfig
 from gateway.ops import logs
-from gateway.transports.channel import ClientGone, WebSocketChannel
+from gateway.transports.channel import ClientGone, Frame, WebSocketChannel
 from gateway.transports.handshake import chosen_subprotocol, presented_key
 from gateway.transports.realtime import run_session
 from gateway.transports.watched import client_address
@@ -68,9 +68,9 @@ class SimpleChannel:
             self._pending.extend(orjson.dumps(e).decode() for e in events)
         return self._pending.popleft()
 
-    async def send(self, frame: str) -> None:
+    async def send(self, frame: Frame) -> None:
         async with self._write:
-            await self._socket.send(frame)
+            await self._socket.send(frame if isinstance(frame, str) else frame.decode())
 
     async def close(self, code: int, reason: str) -> None:
         await self._socket.close(code, reason)
