@@ -39,12 +39,20 @@ class FrameSplitter:
     def __init__(self, *, masked: bool = False, max_size: int | None = None) -> None:
         self._masked = masked  # frames from a client: each masked (§5.3); from a server: none
         self._max_size = max_size  # payload bytes a frame may have; a bigger one is websockets' to refuse
-        self._buffer = bytearray()  # bytes read and not yet consumed (from `_pos`)
+        # Bytes read and not yet consumed (from `_pos`): the read's own bytes object while it is all there is (no
+        # copy made of it; most reads end at a frame's end), a bytearray once a frame spans reads.
+        self._buffer: bytes | bytearray = b""
         self._pos = 0  # start of the next frame in `_buffer`
         self._last = 0  # start of the frame `next` returned last
 
     def add(self, data: bytes) -> None:
-        self._buffer += data
+        buffer = self._buffer
+        if not buffer:
+            self._buffer = data
+        elif isinstance(buffer, bytes):  # the part of a frame the last read ended in
+            self._buffer = bytearray(buffer) + data
+        else:
+            buffer += data
 
     def next(self) -> tuple[int, bool, bytes] | None:
         """(opcode, fin, payload) of a data frame (0 continuation, 1 text, 2 binary); (CONTROL, True, frame
@@ -81,6 +89,8 @@ class FrameSplitter:
             return CONTROL, True, bytes(buffer[pos:end])
         if masked:
             return opcode, bool(first & 0x80), apply_mask(buffer[start:end], buffer[start - 4 : start])
+        if isinstance(buffer, bytes):
+            return opcode, bool(first & 0x80), buffer[start:end]  # one copy
         return opcode, bool(first & 0x80), bytes(buffer[start:end])
 
     def last_frame(self) -> bytes:
@@ -90,11 +100,18 @@ class FrameSplitter:
     def rest(self) -> bytes:
         """Everything not consumed yet, which is then forgotten."""
         rest = bytes(self._buffer[self._pos :])
-        self._buffer.clear()
+        self._buffer = b""
         self._pos = self._last = 0
         return rest
 
     def compact(self) -> None:
-        if self._pos:
-            del self._buffer[: self._pos]
+        pos = self._pos
+        if pos:
+            buffer = self._buffer
+            if pos == len(buffer):
+                self._buffer = b""
+            elif isinstance(buffer, bytes):
+                self._buffer = buffer[pos:]
+            else:
+                del buffer[:pos]
             self._pos = self._last = 0

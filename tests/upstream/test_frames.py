@@ -47,6 +47,19 @@ def test_each_length_encoding_byte_by_byte(size: int) -> None:
     assert got == [(1, True, payload), (2, True, b"next")]
 
 
+@pytest.mark.parametrize("chunk", [1, 7, 300, 7000, 10**6])
+def test_reads_of_any_size(chunk: int) -> None:
+    """A read is cut where it lies while it is all there is, and kept once a frame spans reads: the same frames
+    either way, whatever the reads' sizes."""
+    frames = [(1, True, b"a" * 6500), (1, True, b"short"), (2, True, bytes(300)), (1, True, b"")]
+    stream = b"".join(frame(opcode, payload) for opcode, _, payload in frames)
+    splitter, got = FrameSplitter(), []
+    for index in range(0, len(stream), chunk):
+        splitter.add(stream[index : index + chunk])
+        got += take_all(splitter)
+    assert got == frames
+
+
 def test_fragments_and_control_frames() -> None:
     """Continuations come as opcode 0 with their fin bit; a ping between them is handed over whole."""
     ping = frame(9, b"p")
