@@ -82,7 +82,8 @@ class SessionMeter:
 
     def response_created(self, response_id: str) -> None:
         """A response row spans from its response.created to its record."""
-        self._created[response_id] = self._clock()
+        if self._queue.keeps_rows:
+            self._created[response_id] = self._clock()
 
     def record(self, usage: RecordUsage, model: str | None, price: Price | None) -> Charge:
         """One finished response or transcribed utterance (`RecordUsage` from the translators), priced with its
@@ -113,9 +114,10 @@ class SessionMeter:
         extra: dict[str, Any],
     ) -> Charge:
         usd = cost_of(metadata, price).total_usd if metadata else 0.0
-        now = self._clock()
-        start = self._created.pop(request_id, now)
-        self._queue.put(self._row(request_id, call_type, status, usd, tokens, model, start, now, **extra))
+        if self._queue.keeps_rows:  # else no row is built: metrics, logs and budgets still see the charge
+            now = self._clock()
+            start = self._created.pop(request_id, now)
+            self._queue.put(self._row(request_id, call_type, status, usd, tokens, model, start, now, **extra))
         totals = self.totals
         totals.usd += usd
         totals.responses += 1

@@ -49,6 +49,11 @@ class SpendQueue:
         self.written = 0  # rows written
 
     @property
+    def keeps_rows(self) -> bool:
+        """Rows go to a database (without one, `put` drops them: a meter need not build them)."""
+        return self._store is not None
+
+    @property
     def pending(self) -> int:
         return len(self._rows) + len(self._inflight)
 

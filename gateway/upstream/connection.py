@@ -188,6 +188,9 @@ class UpstreamConnection(asyncio.Protocol):
         splitter.add(data)
         while (item := splitter.next()) is not None:
             opcode, fin, payload = item
+            if fin and 0 < opcode < CONTROL and self._deliver is not None:  # a whole message: to the session
+                self._deliver(payload)
+                continue
             if 0 <= opcode < CONTROL:
                 self._data(opcode, fin, payload)
                 continue
