@@ -161,7 +161,7 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
     if args.callgrind:
         if not instructions.available():
             raise BenchError("--callgrind needs valgrind (apt-get install valgrind)")
-        counted = await instructions.measure(config, echo_plan, tmp, procs)
+        counted = await instructions.measure(config, plan, echo_plan, tmp, procs)
         return counted.rows(), ["callgrind: user-space instructions only (the socket syscalls, the same for both "
                                 "paths, are not counted); one session, back-to-back frames; start-up left out"]
 
