@@ -18,7 +18,7 @@ import contextlib
 import logging
 import os
 import ssl
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, cast
 
 from websockets.client import ClientProtocol
@@ -96,10 +96,17 @@ class UpstreamConnection(asyncio.Protocol):
     def write(self, data: bytes) -> bool:
         """Send one text frame now, never waiting; False when the socket is backed up (pause_writing) or no
         longer open: the caller queues it then, for `send`."""
+        return self.write_many((data,))
+
+    def write_many(self, messages: Sequence[bytes]) -> bool:
+        """Send these text frames now, in one write; False (nothing sent) as `write` says."""
         transport = self._transport
         if self._paused_writing or self.protocol.state is not State.OPEN or transport is None or transport.is_closing():
             return False
-        transport.write(self._frame(0x81, data))
+        if len(messages) == 1:
+            transport.write(self._frame(0x81, messages[0]))
+        else:
+            transport.write(b"".join([self._frame(0x81, message) for message in messages]))
         return True
 
     @property

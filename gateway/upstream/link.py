@@ -18,6 +18,8 @@ from websockets.exceptions import ConnectionClosed
 from gateway.upstream.connection import UpstreamConnection
 from gateway.upstream.dial import LiveSocket
 
+BATCH_BYTES = 64 * 1024  # a batch this large is written at once
+
 
 class UpstreamOutbox:
     """Frames for Gemini, in order, across links."""
@@ -26,9 +28,12 @@ class UpstreamOutbox:
         # Frames not yet written, oldest first; None while there are none (an empty deque is 760 bytes, held by
         # every session; issue #15).
         self._queue: deque[bytes] | None = None
-        self.backlog = 0  # bytes in the queue
+        self.backlog = 0  # bytes in the queue and the batch
         self._ws: LiveSocket | None = None  # the open link, if any
         self._writer: asyncio.Task[None] | None = None  # drains the queue into the link
+        # Frames put during this event-loop callback, written together at its end (`flush`): the appends one
+        # read of the client's socket brought go out in one write, not one syscall each (issue #15).
+        self._batch: list[bytes] = []
 
     def attach(self, ws: LiveSocket) -> None:
         """A link is open: frames go to it (what waited for it first); none go to an older link any more."""
@@ -39,14 +44,20 @@ class UpstreamOutbox:
 
     def detach(self) -> None:
         """The link has ended: frames wait in the queue for the next one, or for `take_unsent`."""
+        self._to_queue()
         self._ws = None
         if self._writer is not None:
             self._writer.cancel()
             self._writer = None
 
     def put(self, data: bytes) -> None:
-        ws = self._ws
-        if not self._queue and isinstance(ws, UpstreamConnection) and ws.write(data):
+        if not self._queue and isinstance(self._ws, UpstreamConnection):
+            if not self._batch:
+                asyncio.get_running_loop().call_soon(self.flush)
+            self._batch.append(data)
+            self.backlog += len(data)
+            if self.backlog > BATCH_BYTES:  # a reader that never yields must not build a batch past the caps
+                self.flush()
             return
         if self._queue is None:
             self._queue = deque()
@@ -54,9 +65,31 @@ class UpstreamOutbox:
         self.backlog += len(data)
         self._start()
 
+    def flush(self) -> None:
+        """Write the batch in one go if the link takes it; else it waits in the queue, in order."""
+        batch = self._batch
+        if not batch:
+            return
+        ws = self._ws
+        if isinstance(ws, UpstreamConnection) and not self._queue and ws.write_many(batch):
+            self._batch = []
+            self.backlog -= sum(map(len, batch))
+            return
+        self._to_queue()
+        self._start()
+
     def take_unsent(self) -> list[bytes]:
+        self._to_queue()
         frames, self._queue, self.backlog = list(self._queue or ()), None, 0
         return frames
+
+    def _to_queue(self) -> None:
+        """The batch joins the queue (which is empty while there is a batch: put sends there otherwise)."""
+        if self._batch:
+            if self._queue is None:
+                self._queue = deque()
+            self._queue.extend(self._batch)
+            self._batch = []
 
     def _start(self) -> None:
         if self._writer is None and self._ws is not None:

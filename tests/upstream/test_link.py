@@ -11,7 +11,7 @@ import orjson
 from gateway.emulator import EmulatorServer, developer_path
 from gateway.upstream.connection import UpstreamConnection
 from gateway.upstream.dial import Endpoint, dial
-from gateway.upstream.link import LinkFollower
+from gateway.upstream.link import LinkFollower, UpstreamOutbox
 
 SETUP = orjson.dumps({"setup": {"model": "models/gemini-2.5-flash-native-audio-preview-12-2025",
                                 "generationConfig": {"responseModalities": ["AUDIO"]}}})
@@ -79,3 +79,50 @@ async def test_what_on_message_raises_ends_the_link_after_the_callback() -> None
         assert len(fed) == 2 and not ws.closed().done()
         await ws.close()
         assert len(ends) == 1
+
+
+async def test_frames_of_one_callback_go_out_in_one_write_in_order() -> None:
+    """Frames put during one loop callback are written together at its end, framed each and in order: the
+    strict emulator takes the history turns and answers the last one."""
+    async with EmulatorServer(host="127.0.0.1", port=0, quiet=True) as server:
+        ws, first = await _set_up(server)
+        writes: list[bytes] = []
+        transport = ws._transport
+        assert transport is not None
+        write = transport.write
+        transport.write = lambda data: (writes.append(data), write(data))[1]  # type: ignore[method-assign]
+        got: list[dict[str, Any]] = []
+        turn_done = asyncio.Event()
+
+        def on_message(raw: bytes | str) -> None:
+            got.append(orjson.loads(raw))
+            if got[-1].get("serverContent", {}).get("turnComplete"):
+                turn_done.set()
+
+        LinkFollower(ws, on_message, lambda failure: None).start(first)
+        outbox = UpstreamOutbox()
+        outbox.attach(ws)
+        for text in ("one", "two"):
+            turn = {"role": "user", "parts": [{"text": text}]}
+            outbox.put(orjson.dumps({"clientContent": {"turns": [turn], "turnComplete": False}}))
+        outbox.put(TURN)
+        assert writes == [] and outbox.backlog > 0  # nothing written inside the callback
+        await asyncio.wait_for(turn_done.wait(), 10)
+        assert len(writes) == 1 and outbox.backlog == 0
+        await ws.close()
+
+
+async def test_a_batch_cut_off_by_the_link_s_end_is_handed_back_in_order() -> None:
+    """A link that ends before the batch is written: its frames wait for the next link, or for `take_unsent`,
+    in the order they were put, after nothing was written."""
+    async with EmulatorServer(host="127.0.0.1", port=0, quiet=True) as server:
+        ws, _ = await _set_up(server)
+        outbox = UpstreamOutbox()
+        outbox.attach(ws)
+        frames = [orjson.dumps({"n": n}) for n in range(3)]
+        for frame in frames:
+            outbox.put(frame)
+        outbox.detach()
+        await asyncio.sleep(0)  # the scheduled flush finds no link
+        assert outbox.take_unsent() == frames and outbox.backlog == 0
+        await ws.close()
