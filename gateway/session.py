@@ -287,6 +287,7 @@ class Session:
         if self._link_task is not None:
             self._link_task.cancel()  # still dialling, or reading a socket without callbacks: its task closes it
         if isinstance(self._upstream_ws, UpstreamConnection):
+            self._to_upstream.flush()  # what this callback put goes to the link it was made for, before its close
             self._upstream_ws.begin_close()  # followed by callback (LinkFollower): no task of its own to close it
         self._link_task = asyncio.create_task(self._upstream_main(command, self._generation))
 
@@ -411,6 +412,7 @@ class Session:
                 if warm is not None:
                     await warm.close()
         if self._upstream_ws is not None:
+            self._to_upstream.flush()
             with contextlib.suppress(Exception):
                 await self._upstream_ws.close()
         if self._link_task is not None:

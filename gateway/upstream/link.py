@@ -1,5 +1,6 @@
-"""The session's frames to and from one upstream link: written at once while the socket keeps up, queued only
-under backpressure (or with no link open), and read by callback where the connection offers it (issue #15).
+"""The session's frames to and from one upstream link: written at the end of the loop callback that made them,
+all in one write, while the socket keeps up; queued only under backpressure (or with no link open); and read by
+callback where the connection offers it (issue #15).
 
 Frames still queued when a link is lost are handed back (`take_unsent`), so they go once, on the next link.
 Any `LiveSocket` works (the REST fallback, websockets' client through a proxy): without `UpstreamConnection`'s
