@@ -60,6 +60,7 @@ QUICK = Sizes(startup_rounds=1, sessions=40, turns=60, warmup=10, audio_frames=1
               audio_streams=25, phase_limit_s=5, soak_sessions=20, soak_turns=4, integrity_sessions=50,
               integrity_frames=20, calls=4, call_seconds=6)
 REAL_TIME_S = 0.020  # one 20 ms frame per session every 20 ms
+BACK_TO_BACK_SCALE = 4  # the back-to-back audio figure sends this many times audio_frames
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -204,13 +205,17 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
     paths = echo_paths(gateway, gateway_port, echo_relay, echo_relay_port, echo_plan)
     loads = []
     for streams, interval in ((1, 0.0), (sizes.audio_streams, REAL_TIME_S)):
-        loads.append(await audio.measure(paths, frames=sizes.audio_frames, streams=streams, interval=interval))
+        # Back to back, a block of audio_frames / REPETITIONS frames is ~15 ms of CPU: too short for this VM (its
+        # blocks ranged 9-17 us per event); four times as many frames cost about a second more.
+        frames = sizes.audio_frames * (1 if interval else BACK_TO_BACK_SCALE)
+        loads.append(await audio.measure(paths, frames=frames, streams=streams, interval=interval))
     rows += [figures.row() for figures in loads]
     count = await audio.integrity(paths, echo_port, sessions=sizes.integrity_sessions,
                                   frames=sizes.integrity_frames, interval=REAL_TIME_S)
     rows.append(count.row("livegate", "relay"))
     notes.append(count.note())
-    notes.append(f"audio: {audio.REPETITIONS} interleaved blocks per path (ABBA), 20 ms pcm16 frames echoed by "
+    notes.append(f"audio: {audio.REPETITIONS} interleaved blocks per path (ABBA), each path's figure the median of "
+                 "its blocks' CPU per event (each read around its own block), 20 ms pcm16 frames echoed by "
                  "bench/echo_upstream.py, CPU per event counts each frame twice (append in, delta out); the baseline "
                  "is bench/apps.py's relay: the same uvicorn settings and the gateway's own upstream dial(), with "
                  "Starlette's receive()/send_text() per frame as the issue's bare Starlette relay has; the gateway "

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import random
+import statistics
 import time
 import urllib.request
 from collections.abc import Callable
@@ -29,7 +30,7 @@ from bench.procs import BenchError, Proc
 from bench.report import Row
 
 TARGET_RATIO = 1.0  # gateway CPU per event <= the bare relay's
-REPETITIONS = 4  # interleaved blocks per path
+REPETITIONS = 8  # interleaved blocks per path; each path's figure is the median of its blocks
 ECHO_TIMEOUT_S = 30.0  # for one block's echoes to come back
 SETTLE_S = 0.05  # after the last echo: the server finishes its side (keepalive, bookkeeping)
 _PCM = random.Random(0).randbytes(24000 * 2 * 20 // 1000)  # 20 ms of pcm16 mono at 24 kHz: 960 bytes
@@ -169,16 +170,20 @@ async def measure(paths: list[Path], *, frames: int, streams: int, interval: flo
         per_block = max(1, frames // (REPETITIONS * streams))
         for path in paths:  # upstreams dialled, a response open, caches warm
             await run_block(opened[path.name], max(2, per_block // 5), interval)
-        cpu = {path.name: path.proc.cpu_s() for path in paths}
+        # Each block's CPU is read around it, for the path that ran it (the other one idles meanwhile). On this
+        # shared VM a block now and then costs far more than its neighbours (host steal counts as CPU time in
+        # the guest), so a path's figure is the median of its blocks, not their total.
+        blocks: dict[str, list[float]] = {path.name: [] for path in paths}
         for index in range(REPETITIONS):
             for path in paths if index % 2 == 0 else paths[::-1]:
+                before = path.proc.cpu_s()
                 await run_block(opened[path.name], per_block, interval)
-        cpu = {path.name: path.proc.cpu_s() - cpu[path.name] for path in paths}
+                blocks[path.name].append((path.proc.cpu_s() - before) / (2 * per_block * streams) * 1e6)
         faults = {name: sum(s.disorder + s.sent - s.got for s in group) for name, group in opened.items()}
     finally:
         await asyncio.gather(*(s.close() for group in opened.values() for s in group), return_exceptions=True)
     sent = per_block * REPETITIONS * streams
-    gateway, relay = (cpu[path.name] / (2 * sent) * 1e6 for path in paths)
+    gateway, relay = (statistics.median(blocks[path.name]) for path in paths)
     return AudioFigures(gateway, relay, sent, streams, interval * 1e3, faults)
 
 
