@@ -91,10 +91,13 @@ class OutputEncoder:
         return self("", last=True)
 
 
+_LAWS = {law.value: law for law in Law}  # format type → law (no enum attribute or `.value` read per call)
+
+
 def law_of(audio_format: dict[str, object]) -> Law | None:
     """None for pcm16 (no conversion), else the G.711 law of a GA format object."""
     kind = audio_format.get("type")
-    return Law(kind) if kind in (Law.ULAW.value, Law.ALAW.value) else None
+    return _LAWS.get(kind) if isinstance(kind, str) else None
 
 
 def bytes_per_ms(audio_format: dict[str, object]) -> float:

@@ -172,17 +172,18 @@ class UpstreamTranslator:
     def _on_server_content(self, content: dict[str, Any]) -> list[Command]:
         state = self.state
         out: list[Command] = []
+        complete = content.get("turnComplete")
         if "inputTranscription" in content:
             out += self._user_transcript(content["inputTranscription"])
         if content.get("interrupted") and not state.drain_turns:  # while draining, it is the dropped turn's
-            out += self._interrupted(bool(content.get("turnComplete")))
-        if content.get("turnComplete"):
+            out += self._interrupted(bool(complete))
+        if complete:
             state.turn_trigger, state.turn_items, state.handle_fresh = None, [], False
             state.turn_history, state.turn_calls, state.calls_via_history = [], [], False
             state.context_update_in_flight = False  # a turn after it completed: the update was taken
             state.resume_attempts = 0  # a turn got through: the link works (a loop of cut turns ends, item 2)
         if state.drain_turns:
-            if content.get("turnComplete"):
+            if complete:
                 state.drain_turns -= 1
                 out += bill_drained_turn(state, self._usage)
                 self._usage = None
@@ -199,7 +200,7 @@ class UpstreamTranslator:
                 out += self._model_turn(response, turn)
             if transcript and not state.upstream_text and transcript.get("text"):
                 out += response.text(transcript["text"])
-        if content.get("turnComplete"):
+        if complete:
             if response is not None:
                 out += self._end(response, "completed", None)
             else:  # a turn no response shows (e.g. one that only made calls): its usage is its own
@@ -270,9 +271,11 @@ class UpstreamTranslator:
         voiceActivity) still becomes a user item, so every reply follows a committed user turn.
         """
         state = self.state
+        turn = state.user_turn
+        if turn is None and not (synthesize and state.buffer_ms > 0):
+            return []  # nobody spoke: the common case, per model frame of a typed turn
         if state.config.manual_turns:
             return []
-        turn = state.user_turn
         out: list[Command] = []
         if turn is None or turn.phase is not UserPhase.SPEAKING:
             if not (synthesize and state.buffer_ms > 0):
