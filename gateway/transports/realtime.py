@@ -3,7 +3,6 @@ secret, model, admission, budget) before any upstream dial, then one `Session` p
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
@@ -19,6 +18,7 @@ from gateway.config import Deployment, GatewayConfig
 from gateway.ops import logs
 from gateway.transports.channel import ClientChannel, WebSocketChannel
 from gateway.transports.handshake import chosen_subprotocol, dialect_of, presented_key
+from gateway.transports.linger import client_stays
 from gateway.transports.rtc_home import WebRTCHome
 from gateway.transports.sideband import attach_sideband
 from gateway.transports.watched import client_address, watched_session
@@ -44,30 +44,8 @@ async def reject(websocket: WebSocket, dialect: Dialect, refusal: Refusal) -> No
         if isinstance(command, SendClient):
             await websocket.send_json(command.event)
     # Draining: the server is going away, and its shutdown would close the socket under a lingering refusal.
-    if refusal.kind is HandshakeRefusal.DRAINING or await _client_stays(websocket):
+    if refusal.kind is HandshakeRefusal.DRAINING or await client_stays(websocket):
         await websocket.close(refusal.close_code, refusal.close_reason)
-
-
-LINGER_QUIET_S = 0.1  # a refused client quiet this long has sent what it sent before reading the error
-LINGER_MAX_S = 1.0  # and the close comes after this long at most, however much it sends
-
-
-async def _client_stays(websocket: WebSocket) -> bool:
-    """Read and drop what the client sends before it reads the error, until it is quiet for LINGER_QUIET_S (at
-    most LINGER_MAX_S); False if it closed meanwhile. A client that sends at once after connecting (the
-    README's snippet sends three events) would otherwise see its sends race our close frame and fail with
-    ConnectionClosed, a traceback instead of the error's words, in about one run in four."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + LINGER_MAX_S
-    while (left := min(LINGER_QUIET_S, deadline - loop.time())) > 0:
-        try:
-            async with asyncio.timeout(left):
-                message = await websocket.receive()
-        except TimeoutError:
-            return True
-        if message["type"] == "websocket.disconnect":
-            return False
-    return True
 
 
 def session_kind(transcription: bool, profile: ModelProfile) -> SessionKind | None:

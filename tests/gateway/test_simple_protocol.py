@@ -210,6 +210,19 @@ async def test_bad_or_missing_key_is_refused_with_3000(gateway: LiveGateway, key
         assert "?key=<key>" in error["data"]
 
 
+async def test_a_refused_client_that_talks_first_still_reads_the_error(gateway: LiveGateway) -> None:
+    """A seed client sends its `config` at once, before reading: its sends are read and dropped until it is
+    quiet, then the close comes, so it reads the error and close 3000 instead of failing mid-send."""
+    async with connect(simple_url(gateway, "sk-wrong")) as ws:
+        await asyncio.sleep(0.02)  # the error (and, before, the close) has arrived by now
+        for message in ({"type": "config", "data": {}}, {"type": "text", "data": "hello"}):
+            await ws.send(json.dumps(message))
+        error = await recv(ws)
+        with pytest.raises(ConnectionClosed):
+            await ws.recv()
+    assert error["type"] == "error" and ws.close_code == 3000
+
+
 async def test_secret_pins_its_alias(gateway: LiveGateway) -> None:
     """With an `ek_` secret, a Gemini model id means the secret's alias, another alias is refused, and the
     secret's instructions-free preset still answers."""
