@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from gateway.emulator import replies
 from gateway.emulator.behaviour import (
     GO_AWAY_EXPIRED,
     Cancel,
@@ -415,6 +416,19 @@ def test_sliding_window_compression() -> None:
     feed(no_window, user("a b c"))
     feed(no_window, user("d"))
     assert no_window.compressions == 0, "no slidingWindow: no mechanism selected"
+
+
+def test_each_history_turn_is_counted_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every turn re-bills the whole history, but each history entry's tokens are counted once, not at every
+    turn after it (a long session's turns cost the same as its first); the bill itself still grows."""
+    counted: list[str] = []
+    real = replies.content_tokens
+    monkeypatch.setattr(replies, "content_tokens", lambda turn: counted.append(turn.text()) or real(turn))
+    state = started()
+    prompts = [sent(feed(state, user(f"turn {n}")))[-1]["usageMetadata"]["promptTokenCount"] for n in range(30)]
+    # 30 user turns and 30 replies, each counted once; the last reply enters the prompt only at the next turn
+    assert len(state.history) == 60 and counted == [turn.text() for turn in state.history[:-1]]
+    assert prompts == sorted(prompts) and prompts[-1] > prompts[0]
 
 
 def test_transparent_resumption_reports_the_last_consumed_message() -> None:
