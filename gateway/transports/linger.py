@@ -12,6 +12,9 @@ import asyncio
 
 from starlette.websockets import WebSocket
 
+from gateway.accounts.access import Refusal
+from gateway.close_codes import HandshakeRefusal
+
 LINGER_QUIET_S = 0.1  # a refused client quiet this long has sent what it sent before reading the error
 LINGER_MAX_S = 1.0  # and the close comes after this long at most, however much it sends
 
@@ -30,3 +33,9 @@ async def client_stays(websocket: WebSocket) -> bool:
         if message["type"] == "websocket.disconnect":
             return False
     return True
+
+
+async def close_refused(websocket: WebSocket, refusal: Refusal) -> None:
+    """The refusal's close, once its error is out: after the linger, or at once while draining."""
+    if refusal.kind is HandshakeRefusal.DRAINING or await client_stays(websocket):
+        await websocket.close(refusal.close_code, refusal.close_reason)

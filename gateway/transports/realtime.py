@@ -18,7 +18,7 @@ from gateway.config import Deployment, GatewayConfig
 from gateway.ops import logs
 from gateway.transports.channel import ClientChannel, WebSocketChannel
 from gateway.transports.handshake import chosen_subprotocol, dialect_of, presented_key
-from gateway.transports.linger import client_stays
+from gateway.transports.linger import close_refused
 from gateway.transports.rtc_home import WebRTCHome
 from gateway.transports.sideband import attach_sideband
 from gateway.transports.watched import client_address, watched_session
@@ -43,9 +43,7 @@ async def reject(websocket: WebSocket, dialect: Dialect, refusal: Refusal) -> No
     for command in emitted:
         if isinstance(command, SendClient):
             await websocket.send_json(command.event)
-    # Draining: the server is going away, and its shutdown would close the socket under a lingering refusal.
-    if refusal.kind is HandshakeRefusal.DRAINING or await client_stays(websocket):
-        await websocket.close(refusal.close_code, refusal.close_reason)
+    await close_refused(websocket, refusal)
 
 
 def session_kind(transcription: bool, profile: ModelProfile) -> SessionKind | None:

@@ -27,7 +27,7 @@ from gateway.config import GatewayConfig
 from gateway.ops import logs
 from gateway.transports.channel import ClientGone, Frame, WebSocketChannel
 from gateway.transports.handshake import chosen_subprotocol, presented_key
-from gateway.transports.linger import client_stays
+from gateway.transports.linger import close_refused
 from gateway.transports.realtime import run_session
 from gateway.transports.watched import client_address
 from schemas.openai import Dialect
@@ -184,5 +184,4 @@ async def _refuse(websocket: WebSocket, refusal: Refusal) -> None:
     logs.connection_refused(websocket.url.path, refusal.reason, refusal.close_code, client_address(websocket))
     with contextlib.suppress(RuntimeError, WebSocketDisconnect):
         await _send(websocket, {"type": "error", "data": _words(refusal)})
-        if refusal.kind is HandshakeRefusal.DRAINING or await client_stays(websocket):
-            await websocket.close(refusal.close_code, refusal.close_reason)
+        await close_refused(websocket, refusal)
