@@ -68,8 +68,9 @@ def start_group(tmp: Any, emulator: EmulatorThread, name: str) -> Group:
     config = write_config(tmp / f"{name}.yaml", [alias_on(emulator.url, "live", "gemini-3.1-flash-live-preview")],
                           general)
     proc = GatewayProcess(name, config, tmp, workers=2).wait_ready()
-    for _ in range(600):  # readiness answered from one worker; wait for both
-        if proc.log_path.read_text().count("Application startup complete") >= 2:
+    for _ in range(600):  # readiness answered from one worker; wait for both, and for the banner one's lines,
+        log = proc.log_path.read_text()  # which it prints after its "startup complete"
+        if log.count("Application startup complete") >= 2 and "OpenAI clients: base_url=" in log:
             break
         time.sleep(0.05)
     return Group(proc)
