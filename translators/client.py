@@ -90,9 +90,9 @@ class ClientTranslator:
 
     def _send(self, message: dict[str, Any]) -> list[Command]:
         """To Gemini now if setupComplete was seen, else queued behind the setup (counted: the gateway caps it)."""
+        if self.state.phase is UpstreamPhase.READY:  # the common case first: one enum read per append
+            return [SendUpstream(message)]
         out = self._connect()
-        if self.state.phase is UpstreamPhase.READY:
-            return [*out, SendUpstream(message)]
         self.state.pending_upstream.append(message)
         self.state.pending_bytes += _weight(message)
         return out
