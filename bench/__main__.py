@@ -210,6 +210,9 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
         frames = sizes.audio_frames * (1 if interval else BACK_TO_BACK_SCALE)
         loads.append(await audio.measure(paths, frames=frames, streams=streams, interval=interval))
     rows += [figures.row() for figures in loads]
+    notes.append("audio write syscalls per frame (both sockets; what one write carries): " + "; ".join(
+        f"{'back to back' if not figures.interval_ms else 'real time'}: "
+        + ", ".join(f"{name} {count:.2f}" for name, count in figures.writes.items()) for figures in loads))
     count = await audio.integrity(paths, echo_port, sessions=sizes.integrity_sessions,
                                   frames=sizes.integrity_frames, interval=REAL_TIME_S)
     rows.append(count.row("livegate", "relay"))

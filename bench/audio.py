@@ -146,6 +146,7 @@ class AudioFigures:
     streams: int  # concurrent sessions per path
     interval_ms: float  # between two frames of one session; 0 = back to back
     faults: dict[str, int]  # path -> echoes lost or out of order
+    writes: dict[str, float]  # path -> write syscalls per frame (what one write carries: batching)
 
     def row(self) -> Row:
         load = "back to back" if not self.interval_ms else f"{self.streams} x 1/{self.interval_ms:g}ms"
@@ -174,17 +175,20 @@ async def measure(paths: list[Path], *, frames: int, streams: int, interval: flo
         # shared VM a block now and then costs far more than its neighbours (host steal counts as CPU time in
         # the guest), so a path's figure is the median of its blocks, not their total.
         blocks: dict[str, list[float]] = {path.name: [] for path in paths}
+        writes = dict.fromkeys(blocks, 0)
         for index in range(REPETITIONS):
             for path in paths if index % 2 == 0 else paths[::-1]:
-                before = path.proc.cpu_s()
+                before, written = path.proc.cpu_s(), path.proc.syscalls()[1]
                 await run_block(opened[path.name], per_block, interval)
                 blocks[path.name].append((path.proc.cpu_s() - before) / (2 * per_block * streams) * 1e6)
+                writes[path.name] += path.proc.syscalls()[1] - written
         faults = {name: sum(s.disorder + s.sent - s.got for s in group) for name, group in opened.items()}
     finally:
         await asyncio.gather(*(s.close() for group in opened.values() for s in group), return_exceptions=True)
     sent = per_block * REPETITIONS * streams
     gateway, relay = (statistics.median(blocks[path.name]) for path in paths)
-    return AudioFigures(gateway, relay, sent, streams, interval * 1e3, faults)
+    per_frame = {name: count / sent for name, count in writes.items()}
+    return AudioFigures(gateway, relay, sent, streams, interval * 1e3, faults, per_frame)
 
 
 @dataclass

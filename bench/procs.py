@@ -110,6 +110,12 @@ class Proc:
                 fields = fh.read().rpartition(")")[2].split()
             return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def syscalls(self) -> tuple[int, int]:
+        """(read, write) syscalls the process has made so far (/proc/PID/io: every thread, socket I/O included)."""
+        with open(f"/proc/{self.pid}/io") as fh:
+            fields = dict(line.split(": ") for line in fh.read().splitlines())
+        return int(fields["syscr"]), int(fields["syscw"])
+
     def rss_kb(self) -> int:
         with open(f"/proc/{self.pid}/status") as fh:
             for line in fh:
