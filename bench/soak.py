@@ -1,7 +1,8 @@
 """Soak (issue #6): many concurrent sessions, each holding text turns across several Gemini `goAway`s.
 
 An emulator scripted with `go_away_after_turns=1` sends every connection a goAway after its first turn,
-so each turn after a session's first runs on a fresh upstream resumed by handle, behind the client's back.
+so a session's later turns run on upstreams resumed by handle, behind the client's back (or on the warned one,
+when the next turn comes before the goAway is read).
 The same sessions then run against a plain emulator behind the same gateway (the no-goAway baseline), and
 the soak again, so the two are measured in one invocation on the same process. Figures: sessions and turns
 completed, goAways crossed (counted by the emulator: each turn after a session's first went on a connection
