@@ -35,6 +35,7 @@ class UpstreamOutbox:
         # Frames put during this event-loop callback, written together at its end (`flush`): the appends one
         # read of the client's socket brought go out in one write, not one syscall each (issue #15).
         self._batch: list[bytes] = []
+        self._loop: asyncio.AbstractEventLoop | None = None  # the session's loop, taken at the first batch
 
     def attach(self, ws: LiveSocket) -> None:
         """A link is open: frames go to it (what waited for it first); none go to an older link any more."""
@@ -53,8 +54,10 @@ class UpstreamOutbox:
 
     def put(self, data: bytes) -> None:
         if not self._queue and isinstance(self._ws, UpstreamConnection):
-            if not self._batch:
-                asyncio.get_running_loop().call_soon(self.flush)
+            if not self._batch:  # at real time every append starts a batch: the loop is looked up once
+                if self._loop is None:
+                    self._loop = asyncio.get_running_loop()
+                self._loop.call_soon(self.flush)
             self._batch.append(data)
             self.backlog += len(data)
             if self.backlog > BATCH_BYTES:  # a reader that never yields must not build a batch past the caps
