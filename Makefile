@@ -57,7 +57,17 @@ typecheck: $(STAMP)
 # make bench BENCH_ARGS=--scale: sustained audio sessions for --workers 1 and 2 (bench/scale.py)
 BENCH_ARGS ?=
 bench: $(STAMP)
+	@$(MAKE) --no-print-directory $(LITELLM_STAMP) || \
+		echo "make: LiteLLM's proxy could not be installed: the bench runs without its baseline"
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# The bench's peer baseline, LiteLLM's proxy (bench/peers/litellm.txt), in a venv of its own.
+LITELLM_VENV := .venv-litellm
+LITELLM_STAMP := $(LITELLM_VENV)/.installed
+$(LITELLM_STAMP): bench/peers/litellm.txt
+	$(PY) -m venv $(LITELLM_VENV)
+	$(LITELLM_VENV)/bin/pip install -q -r bench/peers/litellm.txt
+	touch $(LITELLM_STAMP)
 
 # 100k fuzzed client frames against a fresh gateway + emulator (tests/fuzz); failing inputs: fuzz-failures.jsonl
 FUZZ_FRAMES ?= 100000
@@ -65,4 +75,4 @@ fuzz: $(STAMP)
 	$(BIN)/python -m tests.fuzz --frames $(FUZZ_FRAMES)
 
 clean:
-	rm -rf $(VENV) node_modules
+	rm -rf $(VENV) $(LITELLM_VENV) node_modules

@@ -17,6 +17,8 @@ from pathlib import Path
 from bench import accounts, audio, calls, instructions, latency, memory, profiling, scale, soak, split, startup
 from bench.procs import (
     ECHO_ALIAS,
+    LITELLM_ENV,
+    LITELLM_READY_S,
     MASTER_KEY,
     PRESETS,
     SPEND_WRITE_S,
@@ -27,6 +29,8 @@ from bench.procs import (
     emulator_argv,
     free_port,
     gateway_argv,
+    litellm_argv,
+    litellm_version,
     migrate_argv,
     wait_ready,
     write_config,
@@ -179,6 +183,13 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
         return rows, notes
 
     rows += startup.rows(*startup.measure(config, tmp, sizes.startup_rounds))
+    peer_port = free_port()  # LiteLLM's proxy imports while the memory figure runs (that figure is no timing)
+    peer_argv = litellm_argv(config, peer_port)
+    peer_proc = None
+    if peer_argv is not None:
+        peer_proc = Proc("litellm", peer_argv, tmp, stop_signal=signal.SIGINT, env=LITELLM_ENV)
+        stack.callback(peer_proc.stop)
+        procs.append(peer_proc)
 
     gateway_port, relay_port = free_port(), free_port()
     profile_to = tmp / "gateway.prof" if args.profile else None
@@ -194,8 +205,14 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
                  "the bench clients offer permessage-deflate, as SDKs and browsers do; the gateway and the relay "
                  "decline it (limits.client_compression is off by default)")
 
+    peer = None
+    if peer_proc is not None:
+        wait_ready(peer_proc, peer_port, "/health/liveliness", limit=LITELLM_READY_S)
+        peer = latency.Peer(peer_proc, peer_port, litellm_version())
     turns = await latency.measure(gateway_port, relay_port, plan, gateway, relay, emulator, turns=sizes.turns,
-                                  warmup=sizes.warmup, limit_s=sizes.phase_limit_s)
+                                  warmup=sizes.warmup, limit_s=sizes.phase_limit_s, peer=peer)
+    if peer_proc is not None:
+        peer_proc.stop()
     rows += turns.rows()
     notes.append(turns.note())
 

@@ -69,6 +69,31 @@ def write_config(directory: Path, emulator_port: int, preset: str, echo_port: in
     return path
 
 
+LITELLM = ROOT / ".venv-litellm" / "bin" / "litellm"  # made by `make bench` (bench/peers/litellm.txt)
+LITELLM_READY_S = 120.0  # its proxy imports for 15-30 s on this machine before it answers
+
+
+def litellm_argv(config: Path, port: int) -> list[str] | None:
+    """LiteLLM's proxy on the bench's own config (the same model_list: the gateway reads LiteLLM's format), or
+    None when `make bench` could not install it. Run it with `LITELLM_ENV`."""
+    if not LITELLM.exists():
+        return None
+    document = yaml.safe_load(config.read_text())
+    peer = config.with_name("litellm.yaml")
+    peer.write_text(yaml.safe_dump({"model_list": document["model_list"],
+                                    "general_settings": {"master_key": MASTER_KEY}}))
+    return [str(LITELLM), "--config", str(peer), "--host", "127.0.0.1", "--port", str(port)]
+
+
+# Its model prices from the installed package, not fetched from GitHub at start-up (the bench stays on loopback).
+LITELLM_ENV = {"LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+
+
+def litellm_version() -> str:
+    found = sorted(LITELLM.parents[1].glob("lib/python*/site-packages/litellm-*.dist-info"))
+    return found[0].name.removeprefix("litellm-").removesuffix(".dist-info") if found else "?"
+
+
 def _die_with_parent() -> None:
     """Children get SIGTERM if the bench dies without cleaning up (PR_SET_PDEATHSIG)."""
     with contextlib.suppress(OSError, AttributeError):
@@ -78,7 +103,8 @@ def _die_with_parent() -> None:
 class Proc:
     """One subprocess with its output in a log file; `stop()` is idempotent."""
 
-    def __init__(self, name: str, argv: list[str], log_dir: Path, *, stop_signal: int = signal.SIGTERM) -> None:
+    def __init__(self, name: str, argv: list[str], log_dir: Path, *, stop_signal: int = signal.SIGTERM,
+                 env: dict[str, str] | None = None) -> None:
         self.name = name
         self.stop_signal = stop_signal  # SIGINT under cProfile: uvicorn re-raises it, and cProfile still dumps
         self.log_path = log_dir / f"{name}.log"
@@ -90,6 +116,7 @@ class Proc:
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            env=None if env is None else {**os.environ, **env},
             preexec_fn=_die_with_parent,
         )
 

@@ -48,6 +48,8 @@ async def _frames_until(ws: ClientConnection, marker: bytes, error: bytes | None
 class GatewaySession:
     """One GA session: `session.created`, a text `session.update`, then text turns."""
 
+    DONE, ERROR = _DONE, _ERROR  # the byte markers of a turn's end and of an error, as this server writes them
+
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
 
@@ -69,7 +71,7 @@ class GatewaySession:
         start = time.perf_counter_ns()
         await self.ws.send(ITEM_CREATE)
         await self.ws.send(RESPONSE_CREATE)
-        await _frames_until(self.ws, _DONE, _ERROR)
+        await _frames_until(self.ws, self.DONE, self.ERROR)
         return time.perf_counter_ns() - start
 
     async def send(self, frame: str) -> None:
@@ -77,6 +79,26 @@ class GatewaySession:
 
     async def close(self) -> None:
         await self.ws.close()
+
+
+class LiteLLMSession(GatewaySession):
+    """The same session and turns through LiteLLM's proxy (bench/peers/litellm.txt). It writes JSON with a space
+    after each colon, and answers `session.update` with no `session.updated` (its Gemini setup is sent at
+    connect), so the update is sent without waiting. It does not honour `output_modalities: ["text"]` with a
+    native-audio model: its turns carry the model's audio deltas, as its users get them."""
+
+    DONE, ERROR = b'"type": "response.done"', b'"type": "error"'
+
+    @classmethod
+    async def open(cls, url: str, key: str = MASTER_KEY, session: dict[str, Any] | None = None) -> LiteLLMSession:
+        ws = await connect(url, additional_headers={"Authorization": f"Bearer {key}"}, max_size=None)
+        try:
+            await _frames_until(ws, b'"type": "session.created"', cls.ERROR)
+            await ws.send(orjson.dumps({"type": "session.update", "session": session or SESSION}).decode())
+        except BaseException:
+            await ws.close()
+            raise
+        return cls(ws)
 
 
 class DirectSession:
