@@ -56,10 +56,14 @@ typecheck: $(STAMP)
 
 # make bench BENCH_ARGS=--scale: sustained audio sessions for --workers 1 and 2 (bench/scale.py)
 BENCH_ARGS ?=
-bench: $(STAMP)
+bench: $(STAMP) $(VENV)/.bench-installed
 	@$(MAKE) --no-print-directory $(LITELLM_STAMP) || \
 		echo "make: LiteLLM's proxy could not be installed: the bench runs without its baseline"
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+$(VENV)/.bench-installed: $(STAMP)
+	$(BIN)/pip install -q -e '.[test,bench]'
+	touch $@
 
 # The bench's peer baseline, LiteLLM's proxy (bench/peers/litellm.txt), in a venv of its own.
 LITELLM_VENV := .venv-litellm

@@ -32,6 +32,8 @@ from bench.procs import (
     litellm_argv,
     litellm_version,
     migrate_argv,
+    picows_relay_argv,
+    picows_relay_available,
     wait_ready,
     write_config,
 )
@@ -205,14 +207,22 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
                  "the bench clients offer permessage-deflate, as SDKs and browsers do; the gateway and the relay "
                  "decline it (limits.client_compression is off by default)")
 
-    peer = None
+    litellm = None
     if peer_proc is not None:
         wait_ready(peer_proc, peer_port, "/health/liveliness", limit=LITELLM_READY_S)
-        peer = latency.Peer(peer_proc, peer_port, litellm_version())
-    turns = await latency.measure(gateway_port, relay_port, plan, gateway, relay, emulator, turns=sizes.turns,
-                                  warmup=sizes.warmup, limit_s=sizes.phase_limit_s, peer=peer)
-    if peer_proc is not None:
-        peer_proc.stop()
+        litellm = latency.Server(peer_proc, peer_port, litellm_version())
+    picows = None
+    if picows_relay_available():
+        picows_port = free_port()
+        picows_proc = spawn("picows-relay", picows_relay_argv(picows_port, plan.endpoint.url, key), picows_port,
+                            want=None)
+        picows = latency.Server(picows_proc, picows_port)
+    turns = await latency.measure(latency.Server(gateway, gateway_port), latency.Server(relay, relay_port), plan,
+                                  emulator, turns=sizes.turns, warmup=sizes.warmup, limit_s=sizes.phase_limit_s,
+                                  picows=picows, litellm=litellm)
+    for server in (litellm, picows):
+        if server is not None:
+            server.proc.stop()
     rows += turns.rows()
     notes.append(turns.note())
 

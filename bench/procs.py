@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib.util
 import os
 import signal
 import socket
@@ -232,6 +233,16 @@ def emulator_argv(port: int) -> list[str]:
 def echo_argv(port: int) -> list[str]:
     """The scripted echo upstream of the audio figures (bench/echo_upstream.py)."""
     return [PY, "-m", "bench.echo_upstream", "--port", str(port)]
+
+
+def picows_relay_available() -> bool:
+    """The bench extra is installed (pyproject.toml `bench`, which `make bench` installs)."""
+    return importlib.util.find_spec("picows") is not None
+
+
+def picows_relay_argv(port: int, url: str, key: str) -> list[str]:
+    """The picows relay of `bench/picows_relay.py`: the leanest Python relay, the machine's floor."""
+    return [PY, "-m", "bench.picows_relay", "--port", str(port), "--upstream-url", url, "--upstream-key", key]
 
 
 def app_argv(kind: str, port: int, *extra: str) -> list[str]:
