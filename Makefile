@@ -45,25 +45,21 @@ check-config: $(STAMP)
 
 test: $(STAMP) node_modules/.installed browser
 	$(BIN)/ruff check .
-	$(BIN)/mypy translators schemas gateway
+	$(BIN)/mypy translators schemas gateway bench
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy translators schemas gateway
+	$(BIN)/mypy translators schemas gateway bench
 
 # make bench BENCH_ARGS=--scale: sustained audio sessions for --workers 1 and 2 (bench/scale.py)
 BENCH_ARGS ?=
-bench: $(STAMP) $(VENV)/.bench-installed
+bench: $(STAMP)
 	@$(MAKE) --no-print-directory $(LITELLM_STAMP) || \
 		echo "make: LiteLLM's proxy could not be installed: the bench runs without its baseline"
 	$(BIN)/python -m bench $(BENCH_ARGS)
-
-$(VENV)/.bench-installed: $(STAMP)
-	$(BIN)/pip install -q -e '.[test,bench]'
-	touch $@
 
 # The bench's peer baseline, LiteLLM's proxy (bench/peers/litellm.txt), in a venv of its own.
 LITELLM_VENV := .venv-litellm

@@ -128,7 +128,8 @@ class BenchSocket:
         self.ws = ws
         pcm = _pattern(24000)
         self._frames = [
-            orjson.dumps({"type": "input_audio_buffer.append", "audio": base64.b64encode(chunk).decode()}).decode()
+            orjson.dumps({"type": "input_audio_buffer.append",
+                          "audio": base64.b64encode(chunk.tobytes()).decode()}).decode()
             for chunk in np.split(pcm, len(pcm) // 480)
         ]
         self.replies = 0

@@ -3,9 +3,9 @@
 Paths, each with one session at a time held for up to SESSION_TURNS turns (the emulator's cost per turn grows
 with its history, so one endless session would make the baseline drift): the gateway; a direct client; the same
 direct client through the bare relay of `bench/apps.py` (livegate's stack with no translation: the floor any
-gateway on it pays for the same frames); and, when `make bench` could install them, through the picows relay of
-`bench/picows_relay.py` (the leanest Python relay: what the machine allows) and the gateway's own client through
-LiteLLM's proxy (bench/peers/litellm.txt, the peer issue #15 states the CPU target against). Turns rotate
+gateway on it pays for the same frames); the same again through the picows relay of `bench/picows_relay.py`
+(the leanest Python relay: what the machine allows); and, when `make bench` could install it, the gateway's own
+client through LiteLLM's proxy (bench/peers/litellm.txt, the peer issue #15 states the CPU target against). Turns rotate
 through the paths, each round in the reverse order of the last, so drift and ordering cancel. CPU is read
 around each stretch of measured turns (dials and warm-up are left out): each server idles during the other
 paths' turns, so its CPU over a stretch is its cost for its own turns, late work such as a turn's trailing
@@ -102,7 +102,7 @@ class TurnFigures:
                 verdict = f", so it alone misses the {' and '.join(missed)} target" if missed else ""
                 floors.append(f"{what} costs {cpu[name]:.3f} ms CPU and {added[name]:+.3f} ms p50 per turn{verdict}")
         if "picows" not in cpu:
-            floors.append("the picows relay is not installed (make bench installs the bench extra)")
+            floors.append("the picows relay is not installed (make installs the test extra)")
         if "litellm" in cpu:
             floors.append(f"LiteLLM {self.litellm_version} (its own defaults: it takes the clients' "
                           "permessage-deflate, and with a native-audio model it sends each turn's audio as deltas, "

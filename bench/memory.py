@@ -8,15 +8,14 @@ Each process first serves one throw-away session so lazy imports and first-use c
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from websockets.asyncio.client import ClientConnection
-
 from bench.procs import Proc
 from bench.report import Row
-from bench.wire import DirectPlan, DirectSession, GatewaySession, gateway_url
+from bench.wire import DirectPlan, DirectSession, GatewaySession, Socket, gateway_url
 from gateway.upstream.dial import Endpoint, dial
 
 IDLE_TARGET_KB = 40.0  # issue #15: per idle session after one turn (upstream connected)
@@ -55,7 +54,7 @@ async def _footprint(proc: Proc, count: int, open_idle: Callable[[], Awaitable[A
     try:
         sessions = await _batched([open_idle] * count)
         idle = await _rss_after_settling(proc)
-        await _batched([lambda s=s: connect_one(s) for s in sessions])
+        await _batched([functools.partial(connect_one, s) for s in sessions])
         connected = await _rss_after_settling(proc)
     finally:
         await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
@@ -67,7 +66,7 @@ class _RelaySocket:
 
     def __init__(self, url: str, plan: DirectPlan) -> None:
         self.url, self.plan = url, plan
-        self.ws: ClientConnection | None = None
+        self.ws: Socket | None = None
 
     async def open(self) -> _RelaySocket:
         self.ws = await dial(Endpoint(self.url, self.plan.endpoint.model_resource))

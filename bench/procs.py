@@ -236,7 +236,7 @@ def echo_argv(port: int) -> list[str]:
 
 
 def picows_relay_available() -> bool:
-    """The bench extra is installed (pyproject.toml `bench`, which `make bench` installs)."""
+    """picows is installed (pyproject.toml's `test` extra, which `make` installs)."""
     return importlib.util.find_spec("picows") is not None
 
 

@@ -17,8 +17,8 @@ import orjson
 from bench.audio import APPEND
 from bench.procs import ALIAS
 from bench.wire import ITEM_CREATE, RESPONSE_CREATE, SESSION, DirectPlan
+from gateway.emulator.behaviour import Send, receive
 from gateway.emulator.behaviour import SessionState as EmulatorState
-from gateway.emulator.behaviour import receive
 from gateway.emulator.routes import parse_route
 from schemas.openai import Dialect, parse_client_event
 from translators.client import ClientTranslator
@@ -50,9 +50,11 @@ class _Replay:
         state = SessionState(dialect=Dialect.GA, profile=plan.profile, model_resource=plan.endpoint.model_resource,
                              config=SessionConfig(model=ALIAS), ids=IdFactory(), created_at=int(time.time()))
         self.client, self.upstream = ClientTranslator(state), UpstreamTranslator(state)
-        emulator = EmulatorState(parse_route(urlsplit(plan.endpoint.url).path))
-        self.setup_complete = [orjson.dumps(a.message) for a in receive(emulator, plan.setup)]
-        self.reply = [orjson.dumps(a.message) for a in receive(emulator, plan.trigger)]
+        route = parse_route(urlsplit(plan.endpoint.url).path)
+        assert route is not None, plan.endpoint.url
+        emulator = EmulatorState(route)
+        self.setup_complete = [orjson.dumps(a.message) for a in receive(emulator, plan.setup) if isinstance(a, Send)]
+        self.reply = [orjson.dumps(a.message) for a in receive(emulator, plan.trigger) if isinstance(a, Send)]
         self._serve(self.client.start())
         self.from_client(orjson.dumps({"type": "session.update", "session": SESSION}).decode())
 

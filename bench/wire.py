@@ -16,6 +16,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from bench.procs import ALIAS, MASTER_KEY, BenchError
 from gateway.config import load_config
+from gateway.upstream.connection import UpstreamConnection
 from gateway.upstream.dial import Endpoint, dial, endpoint_for
 from schemas.openai import Dialect
 from schemas.profiles import UserText
@@ -33,11 +34,16 @@ _DONE, _ERROR = b'"type":"response.done"', b'"type":"error"'
 _TURN_COMPLETE, _RESUMPTION = b'"turnComplete":true', b'"sessionResumptionUpdate"'
 
 
-async def _frames_until(ws: ClientConnection, marker: bytes, error: bytes | None = None) -> bytes:
+Socket = ClientConnection | UpstreamConnection  # websockets' client (to the gateway), or what `dial` opens
+
+
+async def _frames_until(ws: Socket, marker: bytes, error: bytes | None = None) -> bytes:
     """Read frames (undecoded) until one contains `marker`; bounded in count and time."""
     async with asyncio.timeout(TURN_TIMEOUT):
         for _ in range(MAX_FRAMES):
             raw = await ws.recv(decode=False)
+            if not isinstance(raw, bytes):  # decode=False: both sockets hand over the frame's bytes
+                raise BenchError(f"a decoded frame: {raw[:100]!r}")
             if marker in raw:
                 return raw
             if error is not None and error in raw:
@@ -104,7 +110,7 @@ class LiteLLMSession(GatewaySession):
 class DirectSession:
     """One Gemini Live session: the gateway's `setup`, then the gateway's turn message, as a text frame."""
 
-    def __init__(self, ws: ClientConnection, plan: DirectPlan) -> None:
+    def __init__(self, ws: Socket, plan: DirectPlan) -> None:
         self.ws = ws
         self.plan = plan
 
@@ -115,7 +121,7 @@ class DirectSession:
         return await cls.start(await dial(endpoint), plan)
 
     @classmethod
-    async def start(cls, ws: ClientConnection, plan: DirectPlan) -> DirectSession:
+    async def start(cls, ws: Socket, plan: DirectPlan) -> DirectSession:
         """Send the setup on an open socket and wait for `setupComplete`."""
         try:
             await ws.send(plan.setup, text=True)
