@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from schemas.errors import ClientProtocolError
@@ -414,6 +414,25 @@ _NOT_BASE64 = "Invalid 'audio': expected base64-encoded audio bytes."
 _TOO_DEEP = f"Invalid event: objects and arrays may be nested at most {MAX_NESTING} levels deep."
 _APPEND = "input_audio_buffer.append"
 _APPEND_KEYS = frozenset({"type", "event_id", "audio"})
+_TYPE_AND_ID = frozenset({"type", "event_id"})
+
+
+def _bare_ok(model: type[BaseModel], kind: str) -> bool:
+    try:
+        model.model_validate({"type": kind, "event_id": "e"})
+        model.model_validate({"type": kind})
+    except ValidationError:
+        return False
+    return True
+
+
+# Per dialect, the event types whose bare form (`type`, perhaps a string `event_id`) their model accepts, as found
+# by validating it once here: `response.create`, `input_audio_buffer.commit` and the like, once a turn or more,
+# skip pydantic when they come bare (issue #15).
+_BARE: dict[Dialect, frozenset[str]] = {
+    dialect: frozenset(kind for kind, model in models.items() if _bare_ok(model, kind))
+    for dialect, models in CLIENT_MODELS.items()
+}
 
 # pydantic error type → the JSON kind it expected, for `invalid_type` ("expected an array, …").
 _EXPECTED_KIND = {
@@ -464,6 +483,8 @@ def parse_client_event(raw: bytes | str, dialect: Dialect) -> dict[str, Any]:
         raise ClientProtocolError("invalid_event", "The 'type' field is missing.", event_id=event_id)
     if not isinstance(kind, str):
         raise _invalid_type("type", "a string", kind, event_id)
+    if kind in _BARE[dialect] and event.keys() <= _TYPE_AND_ID and (event_id is not None or "event_id" not in event):
+        return event  # what its model accepts, found at import
     model = CLIENT_MODELS[dialect].get(kind)
     if model is None:
         supported = _one_of(CLIENT_MODELS[dialect])

@@ -26,6 +26,7 @@ from openai.types.realtime.session_update_event import SessionUpdateEvent as Sdk
 from pydantic import ValidationError
 
 from schemas.errors import ClientProtocolError
+from schemas.frame_checks import too_deep
 from schemas.openai import (
     CLIENT_EVENT_TYPES,
     CLIENT_MODELS,
@@ -468,6 +469,41 @@ def test_append_fast_path_agrees_with_the_model(extra: dict[str, Any]) -> None:
     except ClientProtocolError:
         fast_ok = False
     assert fast_ok == model_ok
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    dialect=st.sampled_from(list(Dialect)),
+    kind=st.sampled_from(sorted(CLIENT_MODELS[Dialect.GA])),
+    extra=st.dictionaries(st.sampled_from(["event_id", "response", "item_id"]), _JSON, max_size=2),
+)
+def test_bare_events_skip_pydantic_only_where_their_model_agrees(
+    dialect: Dialect, kind: str, extra: dict[str, Any]
+) -> None:
+    """`response.create` and the like, sent bare (a type and perhaps an event_id), are accepted without pydantic
+    (schemas/openai.py `_BARE`, issue #15): for any type and any such fields, the parser accepts exactly what the
+    type's model accepts."""
+    event = {"type": kind, **extra}
+    model = CLIENT_MODELS[dialect].get(kind)
+    if model is None or kind == "input_audio_buffer.append":  # the append has its own fast path, tested above
+        return
+    try:
+        model.model_validate(event)
+        model_ok = not too_deep(event)
+    except ValidationError:
+        model_ok = False
+    try:
+        accept(event, dialect)
+        parsed_ok = True
+    except ClientProtocolError:
+        parsed_ok = False
+    assert parsed_ok == model_ok
+
+
+def test_a_bare_response_create_is_returned_as_sent() -> None:
+    for event in ({"type": "response.create"}, {"event_id": "e1", "type": "response.create"}):
+        assert accept(event) == event and list(accept(event)) == list(event)
+    assert reject({"type": "response.create", "event_id": 5}).param == "event_id"
 
 
 # --- valid events, as real clients build them -----------------------------------------------------------
