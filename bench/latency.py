@@ -6,10 +6,11 @@ direct client through the bare relay of `bench/apps.py` (livegate's stack with n
 gateway on it pays for the same frames); the same again through the picows relay of `bench/picows_relay.py`
 (the leanest Python relay: what the machine allows); and, when `make bench` could install it, the gateway's own
 client through LiteLLM's proxy (bench/peers/litellm.txt, the peer issue #15 states the CPU target against). Turns rotate
-through the paths, each round in the reverse order of the last, so drift and ordering cancel. CPU is read
-around each stretch of measured turns (dials and warm-up are left out): each server idles during the other
-paths' turns, so its CPU over a stretch is its cost for its own turns, late work such as a turn's trailing
-resumption update included; the emulator serves every path.
+through the paths, each round in the reverse order of the last, so drift and ordering cancel (LiteLLM's turns
+run in a stretch of their own after each rotation, see `measure`). CPU is read around each stretch of measured
+turns (dials and warm-up are left out): each server idles during the other paths' turns, so its CPU over a
+stretch is its cost for its own turns, late work such as a turn's trailing resumption update included; the
+emulator serves every path.
 """
 
 from __future__ import annotations
@@ -109,20 +110,26 @@ class TurnFigures:
                           f"output_modalities text or not) costs {cpu['litellm']:.3f} ms CPU per turn")
         else:
             floors.append("LiteLLM's proxy is not installed (make bench installs bench/peers/litellm.txt)")
+        rotating = len(self.latency_ms) - ("litellm" in self.latency_ms)
+        peer = ", LiteLLM's in a stretch of their own after each rotation" if "litellm" in self.latency_ms else ""
         return (f"turns: {len(self.latency_ms['gateway'])} per path in {self.seconds:.1f} s, "
-                f"{len(self.latency_ms)} paths in rotating order, fresh sessions every {SESSION_TURNS} turns; "
+                f"{rotating} paths in rotating order{peer}, fresh sessions every {SESSION_TURNS} turns; "
                 + "; ".join(floors) + f"; the emulator spent {cpu['emulator']:.3f} ms per turn")
 
 
 async def measure(gateway: Server, relay: Server, plan: DirectPlan, emulator: Proc, *, turns: int, warmup: int,
                   limit_s: float, picows: Server | None = None, litellm: Server | None = None) -> TurnFigures:
-    """Up to `turns` measured turns per path (fewer if `limit_s` runs out), `warmup` more per set of sessions."""
-    servers = {"gateway": gateway, "relay": relay} | ({"picows": picows} if picows else {}) | (
-        {"litellm": litellm} if litellm else {})
+    """Up to `turns` measured turns per path (fewer if `limit_s` runs out), `warmup` more per set of sessions.
+
+    LiteLLM's turns run in a stretch of their own after each rotation's: its proxy goes on working after a turn's
+    `response.done` (its logging callbacks), which slowed whichever path came next by ~0.4 ms p50 when it was in
+    the rotation. Its CPU is read around its own stretch, trailing work included."""
+    servers = {"gateway": gateway, "relay": relay} | ({"picows": picows} if picows else {})
     procs = {name: server.proc for name, server in servers.items()} | {"emulator": emulator}
     samples: dict[str, list[float]] = {name: [] for name in [*servers, "direct"]}
     cpu_s = dict.fromkeys(procs, 0.0)
-    seconds = 0.0
+    peer_samples: list[float] = []
+    peer_cpu_s = seconds = 0.0
     began = time.perf_counter()
     while len(samples["gateway"]) < turns and time.perf_counter() - began < limit_s:
         async with contextlib.AsyncExitStack() as sessions:
@@ -133,26 +140,34 @@ async def measure(gateway: Server, relay: Server, plan: DirectPlan, emulator: Pr
             }
             if picows is not None:
                 opened["picows"] = await DirectSession.open(plan, f"ws://127.0.0.1:{picows.port}/")
-            if litellm is not None:
-                opened["litellm"] = await LiteLLMSession.open(gateway_url(litellm.port))
-            for session in opened.values():
+            peer = await LiteLLMSession.open(gateway_url(litellm.port)) if litellm is not None else None
+            for session in [*opened.values(), *([peer] if peer else [])]:
                 sessions.push_async_callback(session.close)
-            for _ in range(warmup):  # the first turn through a server also dials upstream
-                for session in opened.values():
+                for _ in range(warmup):  # the first turn through a server also dials upstream
                     await session.turn()
             before = {name: proc.cpu_s() for name, proc in procs.items()}
             start = time.perf_counter()
             paths = list(opened.items())
+            done = 0
             for index in range(min(SESSION_TURNS, turns - len(samples["gateway"]))):
                 for name, session in paths if index % 2 == 0 else paths[::-1]:
                     samples[name].append(await session.turn() / 1e6)
+                done += 1
                 if time.perf_counter() - began > limit_s:
                     break
             seconds += time.perf_counter() - start
             await asyncio.sleep(0.05)  # let the last turn's trailing frames land in the window
             for name, proc in procs.items():
                 cpu_s[name] += proc.cpu_s() - before[name]
-    done = len(samples["gateway"])
-    cpu_ms = {name: spent / done * 1e3 for name, spent in cpu_s.items()}
-    cpu_ms["emulator"] /= len(samples)  # it served every path's turns
+            if peer is not None and litellm is not None:
+                peer_before = litellm.proc.cpu_s()
+                for _ in range(done):
+                    peer_samples.append(await peer.turn() / 1e6)
+                await asyncio.sleep(0.05)
+                peer_cpu_s += litellm.proc.cpu_s() - peer_before
+    count = len(samples["gateway"])
+    cpu_ms = {name: spent / count * 1e3 for name, spent in cpu_s.items()}
+    cpu_ms["emulator"] /= len(samples)  # it served every rotating path's turns
+    if litellm is not None:
+        samples["litellm"], cpu_ms["litellm"] = peer_samples, peer_cpu_s / len(peer_samples) * 1e3
     return TurnFigures(samples, cpu_ms, seconds, litellm.version if litellm else "")
