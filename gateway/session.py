@@ -33,7 +33,8 @@ from gateway.upstream.dial import (
     model_resource,
     open_upstream,
 )
-from gateway.upstream.link import LinkFollower, UpstreamOutbox, is_media, read_link
+from gateway.upstream.link import LinkFollower, UpstreamOutbox, read_link
+from schemas.gemini import is_media_chunk
 from schemas.limits import Limits
 from schemas.openai import Dialect, binary_frame_error, parse_client_event_tolerant
 from translators.commands import (
@@ -186,7 +187,7 @@ class Session:
                     self._end(SessionEnd.UPSTREAM_STALLED)
                     return
                 self._to_upstream.put(orjson.dumps(command.message))
-                if not is_media(command.message):  # Gemini answers it: out now, before the client's frames
+                if not is_media_chunk(command.message):  # Gemini answers it: out now, before the client's frames
                     self._to_upstream.flush()
             elif isinstance(command, ConnectUpstream):
                 self._connect(command)

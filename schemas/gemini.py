@@ -379,6 +379,17 @@ class RealtimeInput(WireModel):
     audio_stream_end: Bool | None = None
 
 
+# realtimeInput's streamed chunks, named as on the wire: each one of a stream that Gemini answers only as a whole.
+_MEDIA_CHUNK_FIELDS = frozenset({"audio", "video", "mediaChunks"})
+
+
+def is_media_chunk(message: dict[str, Any]) -> bool:
+    """A `realtimeInput` of audio or video chunks only. Anything else a client sends (a turn, a tool result, text,
+    a turn's end) is something Gemini answers."""
+    chunk = message.get("realtimeInput")
+    return isinstance(chunk, dict) and chunk.keys() <= _MEDIA_CHUNK_FIELDS
+
+
 class ToolResponse(WireModel):
     function_responses: list[FunctionResponse] | None = None
 

@@ -1,8 +1,9 @@
 """The session's frames to and from one upstream link: written at the end of the loop callback that made them,
 all in one write, while the socket keeps up; queued only under backpressure (or with no link open); and read by
 callback where the connection offers it (issue #15). A frame Gemini answers (a turn, a tool result, a turn's
-end: anything but a media chunk) goes at once, with the batch before it, ahead of the client's frames of the
-same callback (`is_media`).
+end: anything but a media chunk, `schemas.gemini.is_media_chunk`) the session flushes at once, with the batch
+before it, ahead of the client's frames of the same callback (a 15 MiB item's echoes would otherwise delay the turn
+by their write).
 
 Frames still queued when a link is lost are handed back (`take_unsent`), so they go once, on the next link.
 Any `LiveSocket` works (the REST fallback, websockets' client through a proxy): without `UpstreamConnection`'s
@@ -22,15 +23,6 @@ from gateway.upstream.connection import UpstreamConnection
 from gateway.upstream.dial import LiveSocket
 
 BATCH_BYTES = 64 * 1024  # a batch this large is written at once
-_MEDIA = frozenset(("audio", "video", "mediaChunks"))  # realtimeInput's streamed chunks (GEMINI_LIVE.md §3.3)
-
-
-def is_media(message: dict[str, object]) -> bool:
-    """A `realtimeInput` of audio or video chunks only: one of a stream, which may wait for the rest of the batch.
-    Anything else makes Gemini answer, so it is worth writing before the echoes and events the client gets for it
-    (a 15 MiB item's echoes would otherwise delay the turn by their write)."""
-    chunk = message.get("realtimeInput")
-    return isinstance(chunk, dict) and chunk.keys() <= _MEDIA
 
 
 class UpstreamOutbox:

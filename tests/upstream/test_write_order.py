@@ -1,5 +1,5 @@
-"""A frame Gemini answers leaves before the client's frames of the same callback (gateway/upstream/link.py
-`is_media`); media chunks still wait for the end of the callback, batched."""
+"""A frame Gemini answers leaves before the client's frames of the same callback (gateway/session.py, with
+schemas/gemini.py `is_media_chunk`); media chunks still wait for the end of the callback, batched."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from websockets.asyncio.client import connect
 from gateway.emulator import EmulatorServer
 from gateway.transports.channel import DirectFrames, Frame
 from gateway.upstream.connection import UpstreamConnection
-from gateway.upstream.link import is_media
+from schemas.gemini import is_media_chunk
 from tests.upstream.support import AUTH, DEV_MODEL, TIMEOUT, document, entry, http_base, running_gateway
 
 
@@ -33,7 +33,7 @@ from tests.upstream.support import AUTH, DEV_MODEL, TIMEOUT, document, entry, ht
     ],
 )
 def test_only_media_chunks_wait_for_the_batch(message: dict[str, Any], media: bool) -> None:
-    assert is_media(message) is media
+    assert is_media_chunk(message) is media
 
 
 async def test_the_turn_goes_upstream_before_the_client_hears_of_its_response(
