@@ -75,8 +75,9 @@ LITELLM_READY_S = 120.0  # its proxy imports for 15-30 s on this machine before 
 
 
 def litellm_argv(config: Path, port: int) -> list[str] | None:
-    """LiteLLM's proxy on the bench's own config (the same model_list: the gateway reads LiteLLM's format), or
-    None when `make bench` could not install it. Run it with `LITELLM_ENV`."""
+    """LiteLLM's proxy on the bench's own model_list (the gateway reads LiteLLM's format), written beside `config`
+    as litellm.yaml with only the master key besides; None when `make bench` could not install it. Run it with
+    `LITELLM_ENV`."""
     if not LITELLM.exists():
         return None
     document = yaml.safe_load(config.read_text())
