@@ -42,7 +42,7 @@ class Server:
 
 @dataclass
 class TurnFigures:
-    latency_ms: dict[str, list[float]]  # path → per-turn latency: gateway, direct, relay[, picows][, litellm]
+    latency_ms: dict[str, list[float]]  # path → per-turn latency: gateway, direct, relay[, picows][, litellm(-plain)]
     cpu_ms: dict[str, float]  # server → CPU per turn of its own path (the emulator's: per turn of any path)
     seconds: float  # wall time of the measured rounds
     litellm_version: str = ""
@@ -72,6 +72,7 @@ class TurnFigures:
             ("picows", "text turn p50 latency through a picows relay (no translation)",
              "(report: the machine's floor)"),
             ("litellm", f"text turn p50 latency through LiteLLM {self.litellm_version}", "(report)"),
+            ("litellm-plain", "the same through LiteLLM, a client offering no permessage-deflate", "(report)"),
         ):
             if name in samples:
                 rows.append(Row(figure, percentile(samples[name], 50), direct, "ms", target, None,
@@ -84,6 +85,8 @@ class TurnFigures:
             rows.append(Row(f"gateway CPU / text turn (baseline: LiteLLM {self.litellm_version}'s)", cpu["gateway"],
                             cpu["litellm"], "ms", f"<= {CPU_TARGET_RATIO}x",
                             cpu["gateway"] <= CPU_TARGET_RATIO * cpu["litellm"]))
+            rows.append(Row("gateway CPU / text turn (baseline: LiteLLM's, a client offering no permessage-deflate)",
+                            cpu["gateway"], cpu["litellm-plain"], "ms", "(report)", None))
             rows.append(Row("gateway CPU / text turn (baseline: the bare relay's)", cpu["gateway"], cpu["relay"], "ms",
                             f"(report: {CPU_TARGET_MS} ms was the issue's reading)", None))
         if "picows" in cpu:
@@ -107,11 +110,12 @@ class TurnFigures:
         if "litellm" in cpu:
             floors.append(f"LiteLLM {self.litellm_version} (its own defaults: it takes the clients' "
                           "permessage-deflate, and with a native-audio model it sends each turn's audio as deltas, "
-                          f"output_modalities text or not) costs {cpu['litellm']:.3f} ms CPU per turn")
+                          f"output_modalities text or not) costs {cpu['litellm']:.3f} ms CPU per turn, "
+                          f"{cpu['litellm-plain']:.3f} ms for a client that offers no permessage-deflate")
         else:
             floors.append("LiteLLM's proxy is not installed (make bench installs bench/peers/litellm.txt)")
-        rotating = len(self.latency_ms) - ("litellm" in self.latency_ms)
-        peer = ", LiteLLM's in a stretch of their own after each rotation" if "litellm" in self.latency_ms else ""
+        rotating = sum(not name.startswith("litellm") for name in self.latency_ms)
+        peer = ", LiteLLM's in stretches of their own after each rotation" if "litellm" in self.latency_ms else ""
         return (f"turns: {len(self.latency_ms['gateway'])} per path in {self.seconds:.1f} s, "
                 f"{rotating} paths in rotating order{peer}, fresh sessions every {SESSION_TURNS} turns; "
                 + "; ".join(floors) + f"; the emulator spent {cpu['emulator']:.3f} ms per turn")
@@ -121,15 +125,19 @@ async def measure(gateway: Server, relay: Server, plan: DirectPlan, emulator: Pr
                   limit_s: float, picows: Server | None = None, litellm: Server | None = None) -> TurnFigures:
     """Up to `turns` measured turns per path (fewer if `limit_s` runs out), `warmup` more per set of sessions.
 
-    LiteLLM's turns run in a stretch of their own after each rotation's: its proxy goes on working after a turn's
-    `response.done` (its logging callbacks), which slowed whichever path came next by ~0.4 ms p50 when it was in
-    the rotation. Its CPU is read around its own stretch, trailing work included."""
+    LiteLLM's turns run in stretches of their own after each rotation's: in the rotation, a LiteLLM turn left
+    the next path's slower (the picows relay's p50 read +0.48 ms instead of +0.08, its CPU and the emulator's
+    rose too), although LiteLLM itself does next to nothing after `response.done` (0.06 ms of CPU in the 50 ms
+    after, against ~4 ms during): most likely its footprint (a ~330 MB process) leaves the next one's caches cold.
+    Its CPU is read around each of its stretches: one with the bench client offering permessage-deflate, as SDKs
+    and browsers do (which LiteLLM takes), and one with a client that offers none (`litellm-plain`)."""
     servers = {"gateway": gateway, "relay": relay} | ({"picows": picows} if picows else {})
     procs = {name: server.proc for name, server in servers.items()} | {"emulator": emulator}
     samples: dict[str, list[float]] = {name: [] for name in [*servers, "direct"]}
     cpu_s = dict.fromkeys(procs, 0.0)
-    peer_samples: list[float] = []
-    peer_cpu_s = seconds = 0.0
+    peer_samples: dict[str, list[float]] = {"litellm": [], "litellm-plain": []}
+    peer_cpu_s = dict.fromkeys(peer_samples, 0.0)
+    seconds = 0.0
     began = time.perf_counter()
     while len(samples["gateway"]) < turns and time.perf_counter() - began < limit_s:
         async with contextlib.AsyncExitStack() as sessions:
@@ -140,8 +148,12 @@ async def measure(gateway: Server, relay: Server, plan: DirectPlan, emulator: Pr
             }
             if picows is not None:
                 opened["picows"] = await DirectSession.open(plan, f"ws://127.0.0.1:{picows.port}/")
-            peer = await LiteLLMSession.open(gateway_url(litellm.port)) if litellm is not None else None
-            for session in [*opened.values(), *([peer] if peer else [])]:
+            peers: dict[str, LiteLLMSession] = {}
+            if litellm is not None:
+                url = gateway_url(litellm.port)
+                peers = {"litellm": await LiteLLMSession.open(url),
+                         "litellm-plain": await LiteLLMSession.open(url, compression=False)}
+            for session in [*opened.values(), *peers.values()]:
                 sessions.push_async_callback(session.close)
                 for _ in range(warmup):  # the first turn through a server also dials upstream
                     await session.turn()
@@ -159,15 +171,17 @@ async def measure(gateway: Server, relay: Server, plan: DirectPlan, emulator: Pr
             await asyncio.sleep(0.05)  # let the last turn's trailing frames land in the window
             for name, proc in procs.items():
                 cpu_s[name] += proc.cpu_s() - before[name]
-            if peer is not None and litellm is not None:
+            for name, peer in peers.items():
+                assert litellm is not None
                 peer_before = litellm.proc.cpu_s()
                 for _ in range(done):
-                    peer_samples.append(await peer.turn() / 1e6)
+                    peer_samples[name].append(await peer.turn() / 1e6)
                 await asyncio.sleep(0.05)
-                peer_cpu_s += litellm.proc.cpu_s() - peer_before
+                peer_cpu_s[name] += litellm.proc.cpu_s() - peer_before
     count = len(samples["gateway"])
     cpu_ms = {name: spent / count * 1e3 for name, spent in cpu_s.items()}
     cpu_ms["emulator"] /= len(samples)  # it served every rotating path's turns
     if litellm is not None:
-        samples["litellm"], cpu_ms["litellm"] = peer_samples, peer_cpu_s / len(peer_samples) * 1e3
+        for name, taken in peer_samples.items():
+            samples[name], cpu_ms[name] = taken, peer_cpu_s[name] / len(taken) * 1e3
     return TurnFigures(samples, cpu_ms, seconds, litellm.version if litellm else "")

@@ -96,8 +96,11 @@ class LiteLLMSession(GatewaySession):
     DONE, ERROR = b'"type": "response.done"', b'"type": "error"'
 
     @classmethod
-    async def open(cls, url: str, key: str = MASTER_KEY, session: dict[str, Any] | None = None) -> LiteLLMSession:
-        ws = await connect(url, additional_headers={"Authorization": f"Bearer {key}"}, max_size=None)
+    async def open(cls, url: str, key: str = MASTER_KEY, session: dict[str, Any] | None = None, *,
+                   compression: bool = True) -> LiteLLMSession:
+        """`compression`: offer permessage-deflate, as SDKs and browsers do (LiteLLM takes it); False: offer none."""
+        ws = await connect(url, additional_headers={"Authorization": f"Bearer {key}"}, max_size=None,
+                           compression="deflate" if compression else None)
         try:
             await _frames_until(ws, b'"type": "session.created"', cls.ERROR)
             await ws.send(orjson.dumps({"type": "session.update", "session": session or SESSION}).decode())
