@@ -107,7 +107,7 @@ def output_item(item: dict[str, Any], state: SessionState) -> dict[str, Any]:
 def answer(state: SessionState, item: dict[str, Any]) -> dict[str, Any]:
     """Mark the call answered and build its Gemini functionResponse (GEMINI_LIVE.md §3.4)."""
     call = state.calls[item["call_id"]]
-    call.status = CallStatus.ANSWERED
+    state.settle(call, CallStatus.ANSWERED)
     answer: dict[str, Any] = {"name": call.name, "response": function_response(item["output"])}
     if call.gemini_id is not None:
         answer["id"] = call.gemini_id

@@ -19,7 +19,7 @@ from translators.emit import Emitter
 from translators.ids import IdFactory
 from translators.response import Response
 from translators.session_config import SessionConfig
-from translators.tools import Call
+from translators.tools import Call, CallStatus
 from translators.turns import UserTurn
 
 SESSION_LIFETIME_S = 3600  # what OpenAI's GA server reports in expires_at (§3.1); resumption keeps it
@@ -66,6 +66,7 @@ class SessionState:
     input_bytes_per_ms: float = 48.0  # of the client's input format (pcm16 24 kHz until a session.update)
     item_audio_ms: dict[str, float] = field(default_factory=dict)  # assistant item id → audio ms sent
     calls: dict[str, Call] = field(default_factory=dict)  # OpenAI call_id → Gemini's function call
+    pending_calls: int = 0  # of `calls`, those PENDING: kept by `add_call` and `settle`, read per append
     tool_outputs: list[dict[str, Any]] = field(default_factory=list)  # functionResponses for the next trigger
     held_audio: list[dict[str, Any]] = field(default_factory=list)  # mic audio held while calls are pending
     held_ms: float = 0.0  # how much audio is held, in ms
@@ -107,7 +108,17 @@ class SessionState:
     def calls_pending(self) -> bool:
         """Gemini waits for function outputs: it must hear nothing else first (GEMINI_LIVE.md §3.4); a new
         user turn answers them first (translators/supersede.py)."""
-        return any(call.status.value == "pending" for call in self.calls.values()) or bool(self.tool_outputs)
+        return self.pending_calls > 0 or bool(self.tool_outputs)
+
+    def add_call(self, call_id: str, call: Call) -> None:
+        self.calls[call_id] = call
+        self.pending_calls += call.status is CallStatus.PENDING
+
+    def settle(self, call: Call, status: CallStatus) -> None:
+        """A call's new status, with `pending_calls` kept in step: `calls_pending` is read per audio append, and
+        `calls` holds every call the session made, so it is not walked there (issue #15)."""
+        self.pending_calls += (status is CallStatus.PENDING) - (call.status is CallStatus.PENDING)
+        call.status = status
 
     def manual_activity(self) -> bool:
         """Whether activity markers go upstream: the link's setup decides, not a config change still waiting

@@ -38,7 +38,8 @@ def supersede_pending(state: SessionState) -> dict[str, Any] | None:
     for call in state.calls.values():
         if call.status is not CallStatus.PENDING:
             continue
-        call.status, call.superseded = CallStatus.SUPERSEDED, True
+        state.settle(call, CallStatus.SUPERSEDED)
+        call.superseded = True
         reply: dict[str, Any] = {"name": call.name, "response": {"error": SUPERSEDED}}
         if call.gemini_id is not None:
             reply["id"] = call.gemini_id
@@ -75,7 +76,8 @@ def answerable_in_words(state: SessionState) -> None:
     is waiting for; later ones travel in words with its next response.create."""
     for call_id, call in state.calls.items():
         if call.status is CallStatus.PENDING:
-            call.status, call.superseded = CallStatus.SUPERSEDED, True
+            state.settle(call, CallStatus.SUPERSEDED)
+            call.superseded = True
         elif call.status is CallStatus.ANSWERED and call_id in state.turn_calls:
             call.superseded = True  # its output: words from now on
     state.tool_outputs = []
@@ -129,7 +131,7 @@ def take_output(state: SessionState, item: dict[str, Any]) -> None:
     for the next turn."""
     call = state.calls[item["call_id"]]
     if call.superseded:
-        call.status = CallStatus.ANSWERED
+        state.settle(call, CallStatus.ANSWERED)
         state.unsent_items.append(item["id"])
     else:
         state.tool_outputs.append(answer(state, item))

@@ -121,7 +121,7 @@ class UpstreamTranslator:
         (translators/supersede.py `answerable_in_words`). Answers queued for the lost connection are never
         sent to the new one: the carried turn holds them."""
         state = self.state
-        pending = any(call.status is CallStatus.PENDING for call in state.calls.values()) or state.tool_outputs
+        pending = state.calls_pending
         if state.profile.user_text is UserText.CLIENT_CONTENT and state.turn_history:
             state.calls_via_history = bool(pending)
             state.tool_outputs = [] if not pending else state.tool_outputs
@@ -134,7 +134,7 @@ class UpstreamTranslator:
             return []
         for call in state.calls.values():
             if call.status is CallStatus.PENDING:
-                call.status = CallStatus.CANCELLED
+                state.settle(call, CallStatus.CANCELLED)
         state.tool_outputs = []
         return []
 
@@ -228,7 +228,7 @@ class UpstreamTranslator:
         for call in calls:
             gemini_id = call.get("id")
             call_id = gemini_id or state.ids.new("call")
-            state.calls[call_id] = Call(name=call.get("name", ""), gemini_id=gemini_id)
+            state.add_call(call_id, Call(name=call.get("name", ""), gemini_id=gemini_id))
             part = {"name": call.get("name", ""), "args": call.get("args") or {}}
             state.turn_history.append({"role": "model", "parts": [{"functionCall": {**part, "id": gemini_id}}]})
             state.turn_calls.append(call_id)
@@ -241,7 +241,7 @@ class UpstreamTranslator:
         ids = set(body.get("ids") or ())
         for call in state.calls.values():
             if call.gemini_id in ids and call.status in (CallStatus.PENDING, CallStatus.ANSWERED):
-                call.status = CallStatus.CANCELLED
+                state.settle(call, CallStatus.CANCELLED)
         state.tool_outputs = [answer for answer in state.tool_outputs if answer.get("id") not in ids]
         return [SendUpstream(message) for message in state.take_held_audio()]
 

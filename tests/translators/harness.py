@@ -25,6 +25,7 @@ from translators.ids import IdFactory
 from translators.pair import translators_for
 from translators.session_config import SessionConfig
 from translators.state import SessionState
+from translators.tools import CallStatus
 
 _ID = re.compile(r"^(event|item|resp|sess|conv|call)_[0-9A-Za-z]+$")
 
@@ -64,6 +65,9 @@ class Playbook:
         for command in commands:
             if isinstance(command, SendClient):
                 validate_server_event(command.event, self.state.dialect)
+        # The count the hot path reads (SessionState.settle) agrees with the calls themselves after every step.
+        pending = sum(call.status is CallStatus.PENDING for call in self.state.calls.values())
+        assert self.state.pending_calls == pending, (self.state.pending_calls, pending)
         self.log += commands
         return commands
 

@@ -142,6 +142,35 @@ def test_mic_audio_is_held_while_a_call_is_pending() -> None:
     assert list(sent[0]) == ["toolResponse"] and sent[1]["realtimeInput"]["audio"]["data"] == "AAAA"
 
 
+class _NoWalk(dict[str, Any]):
+    """The session's calls, refusing to be walked: an append must not look at every call the session made."""
+
+    def values(self) -> Any:
+        raise AssertionError("the calls were walked")
+
+    def items(self) -> Any:
+        raise AssertionError("the calls were walked")
+
+    def __iter__(self) -> Any:
+        raise AssertionError("the calls were walked")
+
+
+def test_an_append_does_not_walk_the_session_s_calls() -> None:
+    """Whether calls are pending is a count kept as their status changes (SessionState.settle), read per append:
+    a session's calls are all kept (late outputs are refused by them), so a walk per audio frame would grow with
+    every tool call the session ever made (issue #15)."""
+    play, _ = call_turn()
+    assert play.state.pending_calls == 1
+    play.send({"type": "conversation.item.create",
+               "item": {"type": "function_call_output", "call_id": "fc_1", "output": "{}"}})
+    play.send({"type": "response.create"})
+    play.recv({"serverContent": {"turnComplete": True}})
+    assert play.state.pending_calls == 0 and not play.state.calls_pending
+    play.state.calls = _NoWalk(play.state.calls)
+    (sent,) = upstream(play.client.feed({"type": "input_audio_buffer.append", "audio": "AAAA"}))
+    assert sent["realtimeInput"]["audio"]["data"] == "AAAA"
+
+
 def test_cancelled_calls_refuse_late_outputs() -> None:
     """toolCallCancellation: a later output for that call gets an error and is not forwarded."""
     play, _ = call_turn()
