@@ -207,10 +207,11 @@ class ClientTranslator:
             item = output_item(event["item"], state)
         else:
             item, blobs = message_item(event["item"], state)
-        check_room(state, item, sum(len(blob["data"]) for blob in blobs))
+        size = sum(len(blob["data"]) for blob in blobs)
+        check_room(state, item, size)
         previous = state.conversation.insert(item, event.get("previous_item_id"))
         if blobs:
-            state.media[item["id"]] = blobs
+            state.keep_media(item["id"], blobs, size)
         if kind == "function_call_output":
             take_output(state, item)
         else:
@@ -229,7 +230,7 @@ class ClientTranslator:
         item_id = event["item_id"]
         self._existing_item(item_id, "item_delete_invalid_item_id", "deleting")
         self.state.conversation.delete(item_id)
-        self.state.media.pop(item_id, None)
+        self.state.drop_media(item_id)
         if item_id in self.state.unsent_items:
             self.state.unsent_items.remove(item_id)
         return list(self.state.emit("conversation.item.deleted", {"item_id": item_id}))

@@ -119,8 +119,7 @@ def check_room(state: SessionState, item: dict[str, Any], media_bytes: int = 0) 
     session goes on, and deleting items makes room. Items Gemini's answers add are never refused. The images
     and audio kept beside the items (`state.media`, `media_bytes` for this item's) count too."""
     conversation, cap = state.conversation, state.max_conversation_bytes
-    kept = sum(len(blob["data"]) for blobs in state.media.values() for blob in blobs)
-    size = item_bytes(item) + media_bytes + kept
+    size = item_bytes(item) + media_bytes + state.media_bytes
     if conversation.size + size > cap:
         raise ClientProtocolError(
             "conversation_too_large",

@@ -56,6 +56,7 @@ class SessionState:
     pending_bytes: int = 0  # about how much the client queued there since the last setupComplete (the gateway caps it)
     unsent_items: list[str] = field(default_factory=list)  # conversation items Gemini has not seen
     media: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # item id → its image/audio blobs
+    media_bytes: int = 0  # their base64 data's length, summed: kept by `keep_media`/`drop_media`
     response: Response | None = None  # the response being streamed to the client, if any
     user_turn: UserTurn | None = None  # the latest user audio turn (speaking, or awaiting its transcript)
     input_ms: float = 0.0  # input audio received this session, in ms: the clock of audio_start/end_ms
@@ -109,6 +110,17 @@ class SessionState:
         """Gemini waits for function outputs: it must hear nothing else first (GEMINI_LIVE.md §3.4); a new
         user turn answers them first (translators/supersede.py)."""
         return self.pending_calls > 0 or bool(self.tool_outputs)
+
+    def keep_media(self, item_id: str, blobs: list[dict[str, Any]], size: int) -> None:
+        """An item's blobs (`size`: their data's length), kept beside the conversation; `media_bytes` follows, so
+        the cap check at each new item sums no blob (translators/items.py `check_room`)."""
+        self.media[item_id] = blobs
+        self.media_bytes += size
+
+    def drop_media(self, item_id: str) -> None:
+        blobs = self.media.pop(item_id, None)
+        if blobs:
+            self.media_bytes -= sum(len(blob["data"]) for blob in blobs)
 
     def add_call(self, call_id: str, call: Call) -> None:
         self.calls[call_id] = call

@@ -34,6 +34,8 @@ QUIET_RESET_MS = 300.0
 
 def supersede_pending(state: SessionState) -> dict[str, Any] | None:
     """The message answering every pending call as superseded (None: nothing pending); marks the calls."""
+    if not state.pending_calls:  # asked at every turn: the session's calls are walked only when some wait
+        return None
     answers = []
     for call in state.calls.values():
         if call.status is not CallStatus.PENDING:

@@ -65,9 +65,11 @@ class Playbook:
         for command in commands:
             if isinstance(command, SendClient):
                 validate_server_event(command.event, self.state.dialect)
-        # The count the hot path reads (SessionState.settle) agrees with the calls themselves after every step.
+        # The counts kept as state changes (SessionState.settle, keep_media) agree with what they count, every step.
         pending = sum(call.status is CallStatus.PENDING for call in self.state.calls.values())
         assert self.state.pending_calls == pending, (self.state.pending_calls, pending)
+        kept = sum(len(blob["data"]) for blobs in self.state.media.values() for blob in blobs)
+        assert self.state.media_bytes == kept, (self.state.media_bytes, kept)
         self.log += commands
         return commands
 
