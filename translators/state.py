@@ -123,8 +123,12 @@ class SessionState:
             self.media_bytes -= sum(len(blob["data"]) for blob in blobs)
 
     def add_call(self, call_id: str, call: Call) -> None:
+        """A call Gemini made; one with an id it used before replaces that one (counted once)."""
+        replaced = self.calls.get(call_id)
+        self.pending_calls += (call.status is CallStatus.PENDING) - (
+            replaced is not None and replaced.status is CallStatus.PENDING
+        )
         self.calls[call_id] = call
-        self.pending_calls += call.status is CallStatus.PENDING
 
     def settle(self, call: Call, status: CallStatus) -> None:
         """A call's new status, with `pending_calls` kept in step: `calls_pending` is read per audio append, and

@@ -208,3 +208,16 @@ def test_text_before_call_gets_its_own_output_index() -> None:
     seq = events(play.recv(CALL))
     added = [e for e in seq if e["type"] == "response.output_item.added"]
     assert [e["output_index"] for e in added] == [1] and seq[-1]["response"]["output"][0]["type"] == "message"
+
+
+def test_a_call_id_gemini_sends_again_is_counted_once() -> None:
+    """Gemini repeating a call's id (a turn replayed after a lost connection, say) replaces the call, as before; the
+    count of pending calls the appends read stays right (the harness checks it after every step)."""
+    play, _ = call_turn()
+    play.recv(CALL)
+    assert play.state.pending_calls == 1
+    play.send({"type": "conversation.item.create",
+               "item": {"type": "function_call_output", "call_id": "fc_1", "output": "{}"}})
+    assert play.state.pending_calls == 0 and play.state.calls_pending  # the output waits for response.create
+    (sent,) = upstream(play.send({"type": "response.create"}))
+    assert "toolResponse" in sent and not play.state.calls_pending
