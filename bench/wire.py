@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, Self
 
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
@@ -54,19 +54,26 @@ async def _frames_until(ws: Socket, marker: bytes, error: bytes | None = None) -
 class GatewaySession:
     """One GA session: `session.created`, a text `session.update`, then text turns."""
 
-    DONE, ERROR = _DONE, _ERROR  # the byte markers of a turn's end and of an error, as this server writes them
+    # The byte markers of the frames waited for, as this server writes them; UPDATED None: no answer to wait for.
+    CREATED: bytes = b'"type":"session.created"'
+    UPDATED: bytes | None = b'"type":"session.updated"'
+    DONE, ERROR = _DONE, _ERROR
 
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
 
     @classmethod
-    async def open(cls, url: str, key: str = MASTER_KEY, session: dict[str, Any] | None = None) -> GatewaySession:
-        """Connect with `key` and send `session.update` with `session` (default: the text turns' SESSION)."""
-        ws = await connect(url, additional_headers={"Authorization": f"Bearer {key}"}, max_size=None)
+    async def open(cls, url: str, key: str = MASTER_KEY, session: dict[str, Any] | None = None, *,
+                   compression: bool = True) -> Self:
+        """Connect with `key` and send `session.update` with `session` (default: the text turns' SESSION).
+        `compression`: offer permessage-deflate, as SDKs and browsers do; False: offer none."""
+        ws = await connect(url, additional_headers={"Authorization": f"Bearer {key}"}, max_size=None,
+                           compression="deflate" if compression else None)
         try:
-            await _frames_until(ws, b'"type":"session.created"', _ERROR)
+            await _frames_until(ws, cls.CREATED, cls.ERROR)
             await ws.send(orjson.dumps({"type": "session.update", "session": session or SESSION}).decode())
-            await _frames_until(ws, b'"type":"session.updated"', _ERROR)
+            if cls.UPDATED is not None:
+                await _frames_until(ws, cls.UPDATED, cls.ERROR)
         except BaseException:
             await ws.close()
             raise
@@ -93,21 +100,8 @@ class LiteLLMSession(GatewaySession):
     connect), so the update is sent without waiting. It does not honour `output_modalities: ["text"]` with a
     native-audio model: its turns carry the model's audio deltas, as its users get them."""
 
+    CREATED, UPDATED = b'"type": "session.created"', None
     DONE, ERROR = b'"type": "response.done"', b'"type": "error"'
-
-    @classmethod
-    async def open(cls, url: str, key: str = MASTER_KEY, session: dict[str, Any] | None = None, *,
-                   compression: bool = True) -> LiteLLMSession:
-        """`compression`: offer permessage-deflate, as SDKs and browsers do (LiteLLM takes it); False: offer none."""
-        ws = await connect(url, additional_headers={"Authorization": f"Bearer {key}"}, max_size=None,
-                           compression="deflate" if compression else None)
-        try:
-            await _frames_until(ws, b'"type": "session.created"', cls.ERROR)
-            await ws.send(orjson.dumps({"type": "session.update", "session": session or SESSION}).decode())
-        except BaseException:
-            await ws.close()
-            raise
-        return cls(ws)
 
 
 class DirectSession:
