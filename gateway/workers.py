@@ -15,8 +15,8 @@ import ctypes
 import logging
 import logging.config
 import multiprocessing
+import multiprocessing.connection
 import os
-import queue
 import signal
 import socket
 import time
@@ -47,16 +47,16 @@ class WorkerSpec:
 class _WorkerGroup:
     """A worker's side of the link (gateway/serve.py `Group`)."""
 
-    def __init__(self, events: Any, draining: Any, banner: bool) -> None:
+    def __init__(self, reports: Any, draining: Any, banner: bool) -> None:
         self.banner = banner
-        self._events = events  # multiprocessing queue to the master: (pid, event)
+        self._reports = reports  # this worker's pipe to the master (the write end): "ready" | "draining"
         self._draining = draining  # multiprocessing event: the master is draining every worker
 
     def group_draining(self) -> bool:
         return bool(self._draining.is_set())
 
     def report(self, event: str) -> None:
-        self._events.put((os.getpid(), event))
+        self._reports.send(event)
 
 
 def _die_with_parent() -> None:
@@ -64,7 +64,7 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: not outliving the master
 
 
-def worker_main(spec: WorkerSpec, sock: socket.socket, events: Any, draining: Any, banner: bool) -> None:
+def worker_main(spec: WorkerSpec, sock: socket.socket, reports: Any, draining: Any, banner: bool) -> None:
     """One worker (in its own spawned process): the app from the config, served by `GracefulServer`."""
     _die_with_parent()
     logging.config.dictConfig(spec.log_config)
@@ -87,7 +87,7 @@ def worker_main(spec: WorkerSpec, sock: socket.socket, events: Any, draining: An
         log_level=spec.log_level,
         log_config=spec.log_config,
     )
-    GracefulServer(uv_config, app, _WorkerGroup(events, draining, banner)).run(sockets=[sock])
+    GracefulServer(uv_config, app, _WorkerGroup(reports, draining, banner)).run(sockets=[sock])
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -103,18 +103,23 @@ def bind(host: str, port: int) -> socket.socket:
 @dataclass
 class _Worker:
     process: Any  # multiprocessing SpawnProcess
+    reports: Any  # the read end of its pipe to the master; None once the worker has closed it
     ready: bool = False  # its server has started
     retired: bool = False  # draining alone: a replacement was started, it is only waited for
 
 
 class Master:
-    """Starts, replaces and stops the workers."""
+    """Starts, replaces and stops the workers.
+
+    It sleeps until something happens: a worker reports (its own pipe), exits (its process sentinel), or a signal
+    arrives (the wake-up socket the signal module writes to). It used to poll every 0.2 s, about 2 ms of CPU a
+    second on an idle machine (issue #15).
+    """
 
     def __init__(self, spec: WorkerSpec, sock: socket.socket, grace_s: float) -> None:
         self._spec = spec
         self._sock = sock
         self._grace_s = grace_s  # the workers' shutdown grace
-        self._events = _spawn.Queue()  # (pid, "ready" | "draining") from the workers
         self._draining = _spawn.Event()  # set before the master's SIGTERM to every worker
         self._workers: list[_Worker] = []
         self._stop_signal: int | None = None  # set by SIGTERM/SIGINT
@@ -122,16 +127,36 @@ class Master:
 
     def run(self) -> int:
         """Until SIGTERM/SIGINT; 1 if a worker failed to start, else 0."""
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, self._on_signal)
-        for _ in range(self._spec.workers):
-            self._spawn_worker()
-        failed = False
-        while self._stop_signal is None and not failed:
-            self._read_events(timeout=0.2)
-            failed = self._reap()
+        wake, wake_writer = socket.socketpair()
+        for end in (wake, wake_writer):
+            end.setblocking(False)
+        previous = signal.set_wakeup_fd(wake_writer.fileno())
+        try:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, self._on_signal)
+            for _ in range(self._spec.workers):
+                self._spawn_worker()
+            failed = False
+            while self._stop_signal is None and not failed:
+                self._wait(wake)
+                failed = self._reap()
+        finally:
+            signal.set_wakeup_fd(previous)
+            wake.close()
+            wake_writer.close()
         self._stop_all()
         return 1 if failed else 0
+
+    def _wait(self, wake: socket.socket) -> None:
+        """Until a worker reports or exits, or a signal arrives; then read every report."""
+        reports = [worker.reports for worker in self._workers if worker.reports is not None]
+        sentinels = [worker.process.sentinel for worker in self._workers]
+        multiprocessing.connection.wait([wake, *reports, *sentinels])
+        with contextlib.suppress(BlockingIOError):
+            while wake.recv(64):  # the signal numbers: `_on_signal` has recorded the signal
+                pass
+        for worker in list(self._workers):
+            self._read_reports(worker)
 
     def _on_signal(self, sig: int, _frame: Any) -> None:
         self._stop_signal = sig
@@ -139,23 +164,26 @@ class Master:
     def _spawn_worker(self) -> None:
         banner = not self._banner_shown
         self._banner_shown = True
+        reports, writer = _spawn.Pipe(duplex=False)
         process = _spawn.Process(
-            target=worker_main, args=(self._spec, self._sock, self._events, self._draining, banner), daemon=False
+            target=worker_main, args=(self._spec, self._sock, writer, self._draining, banner), daemon=False
         )
         process.start()
-        self._workers.append(_Worker(process))
+        writer.close()  # the worker has its own copy: when it exits, the read end sees the end of the pipe
+        self._workers.append(_Worker(process, reports))
 
-    def _read_events(self, timeout: float) -> None:
-        with contextlib.suppress(queue.Empty):
-            pid, event = self._events.get(timeout=timeout)
-            while True:
-                self._on_event(pid, event)
-                pid, event = self._events.get_nowait()
+    def _read_reports(self, worker: _Worker) -> None:
+        """Every report the worker has sent so far."""
+        reports = worker.reports
+        try:
+            while reports is not None and reports.poll():
+                self._on_event(worker, reports.recv())
+        except (EOFError, OSError):  # the worker has exited (its sentinel says so too)
+            reports.close()
+            worker.reports = None
 
-    def _on_event(self, pid: int, event: str) -> None:
-        worker = next((w for w in self._workers if w.process.pid == pid), None)
-        if worker is None:
-            return
+    def _on_event(self, worker: _Worker, event: str) -> None:
+        pid = worker.process.pid
         if event == "ready":
             worker.ready = True
         elif event == "draining" and not worker.retired and self._stop_signal is None:
@@ -171,7 +199,9 @@ class Master:
                 continue
             process.join()
             self._workers.remove(worker)
-            self._read_events(timeout=0)  # a "ready" it sent just before dying
+            self._read_reports(worker)  # a "ready" it sent just before dying
+            if worker.reports is not None:
+                worker.reports.close()
             if worker.retired:
                 continue
             if not worker.ready:

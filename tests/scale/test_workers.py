@@ -206,6 +206,25 @@ async def test_one_worker_drains_alone_while_the_port_serves(group: Group) -> No
     assert len(group.workers()) == 2 and worker.pid not in {w.pid for w in group.workers()}
 
 
+async def test_a_worker_that_dies_is_replaced(group: Group) -> None:
+    """SIGKILL to a worker: the master, asleep until something happens, wakes on the worker's exit and starts
+    another; the port serves throughout."""
+    victim = group.workers()[0]
+    started = group.proc.log_path.read_text().count("Application startup complete")
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(10)
+    async with session(group.proc, MASTER_KEY) as (_, created):
+        assert created["type"] == "session.created"
+    log = ""
+    for _ in range(300):
+        log = group.proc.log_path.read_text()
+        if len(group.workers()) == 2 and log.count("Application startup complete") > started:
+            break
+        await asyncio.sleep(0.1)
+    assert f"worker [{victim.pid}] exited with -9; starting another" in log
+    assert len(group.workers()) == 2 and victim.pid not in {w.pid for w in group.workers()}
+
+
 async def test_sigterm_to_the_master_drains_every_worker_and_stops_valkey(
     tmp_path: Any, emulator: EmulatorThread
 ) -> None:
