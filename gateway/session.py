@@ -56,6 +56,7 @@ from translators.session_config import SessionConfig
 from translators.state import SessionState, UpstreamPhase
 
 log = logging.getLogger("livegate.session")
+SETTLE_POLL_S = 0.05  # how often `_settle` looks whether the usage it waits for has come
 
 
 class Session:
@@ -118,6 +119,7 @@ class Session:
         self._execute(self.client.start())
         try:
             await self._client_reader()
+            await self._settle()
         finally:
             await self._shutdown()
             for command in self.upstream.session_ended():  # usage still unrecorded: billed before the summary
@@ -125,6 +127,20 @@ class Session:
                     self._hooks.usage(command)
             close = self._sent_close
             self._hooks.ended(close[0] if close else None, close[1] if close else None)
+
+    async def _settle(self) -> None:
+        """The client left mid-answer. Gemini's turn goes on, and the usage it sends with the turn's end is the
+        only account of what the response cost: read Gemini, for `usage_settle_seconds` at most, until it comes.
+        Else a client could leave before every turn's end and never be billed. What the translators send the
+        client meanwhile is dropped by the outbox once the socket reports the client gone (a WebRTC call's
+        sidebands, still attached, see the response cancelled)."""
+        wait, loop = self._limits.usage_settle_seconds, self._loop
+        if not wait or loop is None or self._sent_close is not None or self._closing or not self._linked():
+            return  # nobody left mid-answer on their own, or there is no Gemini to read
+        self._execute(self.client.client_left())
+        deadline = loop.time() + wait
+        while self.client.awaits_usage() and self._linked() and not self._closing and loop.time() < deadline:
+            await asyncio.sleep(SETTLE_POLL_S)
 
     async def drain(self) -> None:
         """Graceful shutdown: let the open turn finish, then close the client with 1001."""

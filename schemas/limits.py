@@ -19,6 +19,9 @@ class Limits(BaseModel):
     slow_client_seconds: float = Field(5, gt=0)  # …for this long (or a close it does not take): client_too_slow
     max_upstream_backlog_bytes: int = Field(8 * 1024 * 1024, ge=1024)  # unsent frames to a stalled Gemini
     upstream_stall_seconds: float = Field(15, gt=0)  # mid-turn silence from Gemini that counts as a lost link
+    # A client that leaves mid-answer: Gemini's turn goes on, and the usage it reports with the turn's end is
+    # kept for this long at most (the response's spend row waits for it; the key's session slot stays taken).
+    usage_settle_seconds: float = Field(10, ge=0)  # 0: the row is written at once, without that usage
     ping_interval_seconds: float = Field(20, gt=0)  # keep-alive both ways (the real server pings every ~20 s)
     client_compression: bool = False  # permessage-deflate with clients: optional per OPENAI_REALTIME.md §1.1;
     # off by default since audio barely compresses and deflate dominated CPU and memory per session (bench/)

@@ -380,12 +380,27 @@ class ClientTranslator:
             return {"clientContent": {"turns": answered, "turnComplete": True}}
         return {"toolResponse": {"functionResponses": responses}}
 
-    def _on_response_cancel(self, event: dict[str, Any]) -> list[Command]:
+    def client_left(self) -> list[Command]:
+        """The client went away mid-answer: its response ends as cancelled, and, as for response.cancel, its
+        record waits for the usage Gemini sends with the turn's end (the session reads Gemini a while for it)."""
+        response = self.state.response
+        return self._cancel(response) if response is not None else []
+
+    def awaits_usage(self) -> bool:
+        """A cancelled response's record waits for Gemini's turn to end, and that turn will end by itself (it
+        does not wait for a tool's answer)."""
         state = self.state
-        response = state.response
+        return bool(state.unbilled) and state.drain_turns > 0 and not state.pending_calls
+
+    def _on_response_cancel(self, event: dict[str, Any]) -> list[Command]:
+        response = self.state.response
         wanted = event.get("response_id")
         if response is None or (wanted and wanted != response.id):
             raise ClientProtocolError("response_cancel_not_active", "Cancellation failed: no active response found.")
+        return self._cancel(response)
+
+    def _cancel(self, response: Response) -> list[Command]:
+        state = self.state
         state.response = None
         state.drain_turns += 1  # Gemini's turn goes on; drop the rest of it (GEMINI_LIVE.md §9.3)
         return list(response.finish("cancelled", "client_cancelled", bill_later=True))

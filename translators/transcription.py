@@ -52,6 +52,12 @@ class TranscriptionClient:
     def end_session(self, why: SessionEnd, minutes: int = 0) -> list[Command]:
         return self._base.end_session(why, minutes)
 
+    def client_left(self) -> list[Command]:
+        return []  # no response to cancel: an utterance's usage comes with its transcript, or not at all
+
+    def awaits_usage(self) -> bool:
+        return False
+
     # ---- the session object ------------------------------------------------------------------------
     def _session_event(self, verb: str) -> list[Command]:
         state = self.state

@@ -182,6 +182,60 @@ async def test_client_leaving_after_a_cancel_keeps_the_cancelled_response(
     assert billed(rows) == reported(slow_emulator, since) > 0
 
 
+async def test_client_leaving_mid_answer_is_billed_for_the_whole_turn(
+    keyed: Keyed, slow_emulator: EmulatorThread
+) -> None:
+    """The client closes after the first delta of a long answer, without a cancel. Gemini's turn goes on, and
+    the gateway reads it to its end for the usage (usage_settle_seconds): the cut response gets a row of its
+    own, cancelled, with that usage, so leaving mid-answer is no way to go unbilled."""
+    key = await keyed.key(key_alias="walkout")
+    since = len(slow_emulator.server.connections)
+    client = AsyncOpenAI(api_key=key, base_url=keyed.gateway.http_base)
+    async with client.realtime.connect(model="slow") as connection:
+        await connection.session.update(session={"type": "realtime", "output_modalities": ["text"]})
+        done = (await text_turn(connection, "one"))[-1]
+        await connection.conversation.item.create(item=text_item(" ".join(["word"] * 60)))
+        await connection.response.create()
+        (created,) = [e for e in await until(connection, "response.output_text.delta") if e.type == "response.created"]
+    rows = await keyed.spend_rows(3, key_alias="walkout")
+    by_id = {row["request_id"]: row for row in rows}
+    cut = by_id[created.response.id]
+    assert cut["status"] == "cancelled" and cut["completion_tokens"] > 0
+    assert by_id[done.response.id]["status"] == "completed"
+    assert billed(rows) == reported(slow_emulator, since) > by_id[done.response.id]["total_tokens"]
+
+
+async def test_a_turn_that_never_ends_holds_the_row_for_usage_settle_seconds_only(tmp_path: Any) -> None:
+    """Gemini stops mid-answer for good and the client leaves: the gateway waits for the turn's usage no longer
+    than usage_settle_seconds, then writes the cut response's row without it, and the session's summary."""
+    mute = EmulatorThread(Script(stall_at="mid_text", stall_s=None))
+    mute.start()
+    general = {
+        "database_url": sqlite_url(tmp_path),
+        "proxy_batch_write_at": 0.05,
+        "limits": {"usage_settle_seconds": 0.5},
+    }
+    thread = GatewayThread(tmp_path, [alias_on(mute.url, "mute", TEXT_MODEL)], general=general)
+    gateway = thread.start()
+    try:
+        async with httpx.AsyncClient(base_url=gateway.http_base.removesuffix("/v1"), headers=MASTER) as admin:
+            keyed = Keyed(gateway, mute, admin)
+            client = AsyncOpenAI(api_key=await keyed.key(key_alias="stuck"), base_url=gateway.http_base)
+            async with client.realtime.connect(model="mute") as connection:
+                await connection.session.update(session={"type": "realtime", "output_modalities": ["text"]})
+                await connection.conversation.item.create(item=text_item("hello there"))
+                await connection.response.create()
+                seen = await until(connection, "response.output_text.delta")
+            (created,) = [event for event in seen if event.type == "response.created"]
+            rows = {row["request_id"]: row for row in await keyed.spend_rows(2, key_alias="stuck")}
+    finally:
+        thread.stop()
+        mute.stop()
+    cut = rows[created.response.id]
+    assert cut["status"] == "cancelled" and cut["total_tokens"] == 0  # Gemini never said what the turn cost
+    assert [row["call_type"] for row in rows.values()].count("realtime_session") == 1
+
+
 async def test_typed_turn_over_a_pending_call_bills_the_dropped_continuation(keyed: Keyed) -> None:
     """A typed turn while a call is pending: the gateway answers the call itself and drops Gemini's
     continuation of the old turn; that continuation's usage is still billed (a row of its own), so the key's
