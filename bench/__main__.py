@@ -168,7 +168,12 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
     if args.callgrind:
         if not instructions.available():
             raise BenchError("--callgrind needs valgrind (apt-get install valgrind)")
-        counted = await instructions.measure(config, plan, echo_plan, tmp, procs)
+        keyed_dir = tmp / "keyed-callgrind"
+        keyed_dir.mkdir()
+        keyed_config = write_config(keyed_dir, emulator_port, args.model, echo_port, database=True,
+                                    batch_s=instructions.KEYED_BATCH_S)
+        migrate_argv(keyed_config)
+        counted = await instructions.measure(config, keyed_config, plan, echo_plan, tmp, procs)
         return counted.rows(), ["callgrind: user-space instructions only (the socket syscalls, the same for both "
                                 "paths, are not counted); one session, back-to-back frames; start-up left out"]
 
@@ -264,11 +269,12 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
     return rows, notes
 
 
-def echo_paths(gateway: Proc, gateway_port: int, relay: Proc, relay_port: int, plan: DirectPlan) -> list[audio.Path]:
-    """The two ways to the echo upstream: the gateway (GA appends, audio output) and the bare relay."""
+def echo_paths(gateway: Proc, gateway_port: int, relay: Proc, relay_port: int, plan: DirectPlan,
+               key: str = MASTER_KEY) -> list[audio.Path]:
+    """The two ways to the echo upstream: the gateway (GA appends, audio output, on `key`) and the bare relay."""
 
     async def ours() -> audio.EchoStream:
-        session = await GatewaySession.open(gateway_url(gateway_port, ECHO_ALIAS), session=audio.AUDIO_SESSION)
+        session = await GatewaySession.open(gateway_url(gateway_port, ECHO_ALIAS), key, session=audio.AUDIO_SESSION)
         return audio.EchoStream(session.ws, audio.GATEWAY)
 
     async def theirs() -> audio.EchoStream:

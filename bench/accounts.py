@@ -109,9 +109,9 @@ async def idle_rss_rows(keyed: Side, plain: Side, fresh: Side) -> list[Row]:
     return rows
 
 
-async def make_key(port: int) -> str:
+async def make_key(port: int, models: tuple[str, ...] = (ALIAS,)) -> str:
     """A virtual key with every limit the gateway checks, generous enough not to refuse the bench."""
-    fields = {"key_alias": "bench", "models": [ALIAS], "max_budget": 1e6, "budget_duration": "30d",
+    fields = {"key_alias": "bench", "models": list(models), "max_budget": 1e6, "budget_duration": "30d",
               "rpm_limit": 100_000, "max_parallel_requests": 1000}
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}",
                                  headers={"Authorization": f"Bearer {MASTER_KEY}"}) as admin:

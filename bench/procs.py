@@ -51,16 +51,17 @@ SPEND_WRITE_S = 2.0  # the keyed gateway's proxy_batch_write_at (the default); e
 
 
 def write_config(directory: Path, emulator_port: int, preset: str, echo_port: int | None = None, *,
-                 database: bool = False) -> Path:
-    """The bench config; without `database` the gateway runs on its master key alone (no spend rows). With
-    `echo_port`, ECHO_ALIAS dials the echo upstream there (the audio figures)."""
+                 database: bool = False, batch_s: float = SPEND_WRITE_S) -> Path:
+    """The bench config; without `database` the gateway runs on its master key alone (no spend rows; with it,
+    they are written every `batch_s`). With `echo_port`, ECHO_ALIAS dials the echo upstream there (the audio
+    figures)."""
     def entry(alias: str, port: int) -> dict[str, object]:
         params = {**PRESETS[preset], "api_base": f"http://127.0.0.1:{port}", "api_key": UPSTREAM_KEY}
         return {"model_name": alias, "litellm_params": params}
 
     general: dict[str, object] = {"master_key": MASTER_KEY, "webrtc": {"host_addresses": ["127.0.0.1"]}}
     if database:
-        general["proxy_batch_write_at"] = SPEND_WRITE_S
+        general["proxy_batch_write_at"] = batch_s
     else:
         general["database_url"] = None
     models = [entry(ALIAS, emulator_port)] + ([entry(ECHO_ALIAS, echo_port)] if echo_port is not None else [])
