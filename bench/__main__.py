@@ -269,19 +269,24 @@ async def _measure(args: argparse.Namespace, sizes: Sizes, tmp: Path, stack: Exi
     return rows, notes
 
 
-def echo_paths(gateway: Proc, gateway_port: int, relay: Proc, relay_port: int, plan: DirectPlan,
-               key: str = MASTER_KEY) -> list[audio.Path]:
-    """The two ways to the echo upstream: the gateway (GA appends, audio output, on `key`) and the bare relay."""
-
-    async def ours() -> audio.EchoStream:
-        session = await GatewaySession.open(gateway_url(gateway_port, ECHO_ALIAS), key, session=audio.AUDIO_SESSION)
-        return audio.EchoStream(session.ws, audio.GATEWAY)
+def echo_paths(gateway: Proc, gateway_port: int, relay: Proc, relay_port: int, plan: DirectPlan) -> list[audio.Path]:
+    """The two ways to the echo upstream: the gateway (GA appends, audio output) and the bare relay."""
 
     async def theirs() -> audio.EchoStream:
         session = await DirectSession.open(plan, f"ws://127.0.0.1:{relay_port}/")
         return audio.EchoStream(session.ws, audio.RELAY)
 
-    return [audio.Path("livegate", gateway, ours), audio.Path("relay", relay, theirs)]
+    return [gateway_echo_path(gateway, gateway_port), audio.Path("relay", relay, theirs)]
+
+
+def gateway_echo_path(gateway: Proc, port: int, key: str = MASTER_KEY) -> audio.Path:
+    """The gateway's way to the echo upstream, on `key`."""
+
+    async def ours() -> audio.EchoStream:
+        session = await GatewaySession.open(gateway_url(port, ECHO_ALIAS), key, session=audio.AUDIO_SESSION)
+        return audio.EchoStream(session.ws, audio.GATEWAY)
+
+    return audio.Path("livegate", gateway, ours)
 
 
 def stack_note(gateway: Proc) -> str:

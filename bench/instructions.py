@@ -82,7 +82,7 @@ async def measure(config: Path, keyed_config: Path, plan: DirectPlan, echo_plan:
     """The gateway and the bare relay under callgrind, each counted after a warm-up: audio against the running
     echo upstream, then text turns against the running emulator (a second relay, dialling it); then the same
     gateway on a virtual key (`keyed_config`: a database, the echo alias too)."""
-    from bench.__main__ import echo_paths  # the same two paths as the CPU figures
+    from bench.__main__ import echo_paths, gateway_echo_path  # the same paths as the CPU figures
 
     out = tmp / "callgrind"
     out.mkdir()
@@ -114,7 +114,7 @@ async def measure(config: Path, keyed_config: Path, plan: DirectPlan, echo_plan:
     procs.append(keyed)
     try:
         wait_ready(keyed, keyed_port, limit=STARTUP_LIMIT_S)
-        await _count_audio(echo_paths(keyed, keyed_port, keyed, keyed_port, echo_plan, key)[0])
+        await _count_audio(gateway_echo_path(keyed, keyed_port, key))
         await _count_turns(keyed, GatewaySession.open(gateway_url(keyed_port, ALIAS), key))
     finally:
         keyed.stop(timeout=60)
